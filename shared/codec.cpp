@@ -1,0 +1,636 @@
+#include "shared/codec.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QJsonValue>
+#include <QStringDecoder>
+
+namespace anonchat::protocol {
+
+namespace {
+
+// Reads typed fields from an event's `data`, recording the first problem as `invalid_data`.
+class FieldReader
+{
+public:
+    FieldReader(const QJsonObject &data, DecodeError &error)
+        : m_data(data)
+        , m_error(error)
+    {
+    }
+
+    bool ok() const { return m_ok; }
+
+    bool fail(const QString &message)
+    {
+        if (m_ok) {
+            m_ok = false;
+            m_error.code = ErrorCode::InvalidData;
+            m_error.message = message;
+        }
+        return false;
+    }
+
+    /// A string field; absent gives `fallback` unless required. maxChars < 0: no limit.
+    QString string(const char *key, bool required, int maxChars = -1, QString fallback = {})
+    {
+        const QJsonValue v = m_data.value(QLatin1String(key));
+        if (v.isUndefined() || (v.isNull() && !required)) {
+            if (required)
+                fail(QStringLiteral("'%1' is required").arg(QLatin1String(key)));
+            return fallback;
+        }
+        if (!v.isString()) {
+            fail(QStringLiteral("'%1' must be a string").arg(QLatin1String(key)));
+            return fallback;
+        }
+        QString s = v.toString();
+        if (maxChars >= 0 && codePointCount(s) > maxChars) {
+            fail(QStringLiteral("'%1' is longer than %2 characters")
+                     .arg(QLatin1String(key))
+                     .arg(maxChars));
+            return fallback;
+        }
+        return s;
+    }
+
+    bool boolean(const char *key, bool required, bool fallback = false)
+    {
+        const QJsonValue v = m_data.value(QLatin1String(key));
+        if (v.isUndefined()) {
+            if (required)
+                fail(QStringLiteral("'%1' is required").arg(QLatin1String(key)));
+            return fallback;
+        }
+        if (!v.isBool()) {
+            fail(QStringLiteral("'%1' must be true or false").arg(QLatin1String(key)));
+            return fallback;
+        }
+        return v.toBool();
+    }
+
+    qint64 integer(const char *key, bool required, qint64 fallback = 0)
+    {
+        const QJsonValue v = m_data.value(QLatin1String(key));
+        if (v.isUndefined() || (v.isNull() && !required)) {
+            if (required)
+                fail(QStringLiteral("'%1' is required").arg(QLatin1String(key)));
+            return fallback;
+        }
+        const double d = v.toDouble(-1.5);
+        if (!v.isDouble() || d != static_cast<double>(static_cast<qint64>(d)) || d < -1e15 ||
+            d > 1e15) {
+            fail(QStringLiteral("'%1' must be an integer").arg(QLatin1String(key)));
+            return fallback;
+        }
+        return static_cast<qint64>(d);
+    }
+
+    QStringList stringList(const char *key, bool required)
+    {
+        const QJsonValue v = m_data.value(QLatin1String(key));
+        if (v.isUndefined() || v.isNull()) {
+            if (required)
+                fail(QStringLiteral("'%1' is required").arg(QLatin1String(key)));
+            return {};
+        }
+        if (!v.isArray()) {
+            fail(QStringLiteral("'%1' must be a list of strings").arg(QLatin1String(key)));
+            return {};
+        }
+        QStringList out;
+        for (const QJsonValue &item : v.toArray()) {
+            if (!item.isString()) {
+                fail(QStringLiteral("'%1' must be a list of strings").arg(QLatin1String(key)));
+                return {};
+            }
+            out.append(item.toString());
+        }
+        return out;
+    }
+
+    QJsonObject object(const char *key)
+    {
+        const QJsonValue v = m_data.value(QLatin1String(key));
+        if (v.isUndefined() || v.isNull())
+            return {};
+        if (!v.isObject()) {
+            fail(QStringLiteral("'%1' must be an object").arg(QLatin1String(key)));
+            return {};
+        }
+        return v.toObject();
+    }
+
+private:
+    const QJsonObject &m_data;
+    DecodeError &m_error;
+    bool m_ok = true;
+};
+
+bool readInterests(FieldReader &r, QStringList &out)
+{
+    const QStringList raw = r.stringList("interests", false);
+    if (!r.ok())
+        return false;
+    if (!normaliseInterests(raw, out))
+        return r.fail(QStringLiteral("at most %1 interests of at most %2 characters each")
+                          .arg(kMaxInterests)
+                          .arg(kMaxInterestChars));
+    return true;
+}
+
+// ---- client events: strict, these are the server's input -----------------------------------
+
+bool fromJson(const QJsonObject &d, JoinQueue &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    return readInterests(r, m.interests);
+}
+bool fromJson(const QJsonObject &, LeaveQueue &, DecodeError &) { return true; }
+bool fromJson(const QJsonObject &d, SendMessage &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    const QString content = r.string("content", true);
+    m.nonce = r.string("nonce", false, kMaxNonceChars);
+    if (!r.ok())
+        return false;
+    m.content = content.trimmed();
+    if (m.content.isEmpty()) {
+        e.code = ErrorCode::MessageEmpty;
+        e.message = QStringLiteral("the message is empty");
+        return false;
+    }
+    if (codePointCount(m.content) > kMaxMessageChars) {
+        e.code = ErrorCode::MessageTooLong;
+        e.message = QStringLiteral("a message has at most %1 characters").arg(kMaxMessageChars);
+        return false;
+    }
+    return true;
+}
+bool fromJson(const QJsonObject &d, Typing &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.typing = r.boolean("typing", true);
+    return r.ok();
+}
+bool fromJson(const QJsonObject &, LeaveRoom &, DecodeError &) { return true; }
+bool fromJson(const QJsonObject &d, Next &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    return readInterests(r, m.interests);
+}
+bool fromJson(const QJsonObject &d, Report &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.reason = r.string("reason", false, kMaxReportReasonChars).trimmed();
+    return r.ok();
+}
+bool fromJson(const QJsonObject &d, Resume &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.resumeToken = r.string("resume_token", true, kMaxResumeTokenChars);
+    m.lastId = r.integer("last_id", false, -1);
+    return r.ok();
+}
+bool fromJson(const QJsonObject &, GetStats &, DecodeError &) { return true; }
+
+QJsonObject toJson(const JoinQueue &m)
+{
+    return m.interests.isEmpty() ? QJsonObject{}
+                                 : QJsonObject{{"interests", QJsonArray::fromStringList(m.interests)}};
+}
+QJsonObject toJson(const LeaveQueue &) { return {}; }
+QJsonObject toJson(const SendMessage &m)
+{
+    QJsonObject o{{"content", m.content}};
+    if (!m.nonce.isEmpty())
+        o.insert(QLatin1String("nonce"), m.nonce);
+    return o;
+}
+QJsonObject toJson(const Typing &m) { return {{"typing", m.typing}}; }
+QJsonObject toJson(const LeaveRoom &) { return {}; }
+QJsonObject toJson(const Next &m)
+{
+    return m.interests.isEmpty() ? QJsonObject{}
+                                 : QJsonObject{{"interests", QJsonArray::fromStringList(m.interests)}};
+}
+QJsonObject toJson(const Report &m)
+{
+    return m.reason.isEmpty() ? QJsonObject{} : QJsonObject{{"reason", m.reason}};
+}
+QJsonObject toJson(const Resume &m)
+{
+    QJsonObject o{{"resume_token", m.resumeToken}};
+    if (m.lastId >= 0)
+        o.insert(QLatin1String("last_id"), m.lastId);
+    return o;
+}
+QJsonObject toJson(const GetStats &) { return {}; }
+
+// ---- server events: clients read them ------------------------------------------------------
+
+QJsonObject toJson(const NewMessage &m)
+{
+    QJsonObject o{{"id", m.id},
+                  {"room_id", m.roomId},
+                  {"sender_id", m.senderId},
+                  {"content", m.content},
+                  {"timestamp", formatTimestamp(m.timestamp)}};
+    if (!m.nonce.isEmpty())
+        o.insert(QLatin1String("nonce"), m.nonce);
+    return o;
+}
+bool fromJson(const QJsonObject &d, NewMessage &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.id = r.integer("id", true);
+    m.roomId = r.integer("room_id", true);
+    m.senderId = r.string("sender_id", true);
+    m.content = r.string("content", true);
+    const QString ts = r.string("timestamp", true);
+    m.nonce = r.string("nonce", false);
+    if (!r.ok())
+        return false;
+    m.timestamp = parseTimestamp(ts);
+    if (!m.timestamp.isValid())
+        return r.fail(QStringLiteral("'timestamp' is not ISO-8601"));
+    return true;
+}
+
+QJsonObject toJson(const Welcome &m)
+{
+    return {{"user_id", m.userId},
+            {"resume_token", m.resumeToken},
+            {"protocol", m.protocol},
+            {"online", m.online},
+            {"limits", QJsonObject{{"max_message_chars", m.limits.maxMessageChars},
+                                   {"max_interests", m.limits.maxInterests},
+                                   {"max_interest_chars", m.limits.maxInterestChars}}}};
+}
+bool fromJson(const QJsonObject &d, Welcome &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.userId = r.string("user_id", true);
+    m.resumeToken = r.string("resume_token", true);
+    m.protocol = int(r.integer("protocol", false, kProtocolVersion));
+    m.online = int(r.integer("online", false, 0));
+    const QJsonObject limits = r.object("limits");
+    FieldReader l(limits, e);
+    m.limits.maxMessageChars = int(l.integer("max_message_chars", false, kMaxMessageChars));
+    m.limits.maxInterests = int(l.integer("max_interests", false, kMaxInterests));
+    m.limits.maxInterestChars = int(l.integer("max_interest_chars", false, kMaxInterestChars));
+    return r.ok() && l.ok();
+}
+QJsonObject toJson(const Waiting &m) { return {{"online", m.online}, {"queued", m.queued}}; }
+bool fromJson(const QJsonObject &d, Waiting &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.online = int(r.integer("online", false));
+    m.queued = int(r.integer("queued", false));
+    return r.ok();
+}
+QJsonObject toJson(const QueueLeft &) { return {}; }
+bool fromJson(const QJsonObject &, QueueLeft &, DecodeError &) { return true; }
+QJsonObject toJson(const Matched &m)
+{
+    return {{"room_id", m.roomId},
+            {"partner_id", m.partnerId},
+            {"common_interests", QJsonArray::fromStringList(m.commonInterests)}};
+}
+bool fromJson(const QJsonObject &d, Matched &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.roomId = r.integer("room_id", true);
+    m.partnerId = r.string("partner_id", true);
+    m.commonInterests = r.stringList("common_interests", false);
+    return r.ok();
+}
+QJsonObject toJson(const PartnerTyping &m) { return {{"typing", m.typing}}; }
+bool fromJson(const QJsonObject &d, PartnerTyping &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.typing = r.boolean("typing", true);
+    return r.ok();
+}
+
+template <typename T>
+QJsonObject roomOnlyToJson(const T &m)
+{
+    return {{"room_id", m.roomId}};
+}
+template <typename T>
+bool roomOnlyFromJson(const QJsonObject &d, T &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.roomId = r.integer("room_id", true);
+    return r.ok();
+}
+QJsonObject toJson(const PartnerAway &m) { return roomOnlyToJson(m); }
+bool fromJson(const QJsonObject &d, PartnerAway &m, DecodeError &e)
+{
+    return roomOnlyFromJson(d, m, e);
+}
+QJsonObject toJson(const PartnerBack &m) { return roomOnlyToJson(m); }
+bool fromJson(const QJsonObject &d, PartnerBack &m, DecodeError &e)
+{
+    return roomOnlyFromJson(d, m, e);
+}
+QJsonObject toJson(const RoomLeft &m) { return roomOnlyToJson(m); }
+bool fromJson(const QJsonObject &d, RoomLeft &m, DecodeError &e)
+{
+    return roomOnlyFromJson(d, m, e);
+}
+QJsonObject toJson(const Reported &m) { return roomOnlyToJson(m); }
+bool fromJson(const QJsonObject &d, Reported &m, DecodeError &e)
+{
+    return roomOnlyFromJson(d, m, e);
+}
+QJsonObject toJson(const PartnerLeft &m)
+{
+    return {{"room_id", m.roomId}, {"reason", leaveReasonName(m.reason)}};
+}
+bool fromJson(const QJsonObject &d, PartnerLeft &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.roomId = r.integer("room_id", true);
+    const auto reason = leaveReasonFromName(r.string("reason", false, -1, QStringLiteral("left")));
+    if (!r.ok())
+        return false;
+    if (!reason)
+        return r.fail(QStringLiteral("unknown 'reason'"));
+    m.reason = *reason;
+    return true;
+}
+QJsonObject toJson(const Resumed &m)
+{
+    QJsonObject o{{"user_id", m.userId}, {"resume_token", m.resumeToken}};
+    if (m.room) {
+        QJsonArray messages;
+        for (const NewMessage &msg : m.room->messages)
+            messages.append(toJson(msg));
+        o.insert(QLatin1String("room"), QJsonObject{{"room_id", m.room->roomId},
+                                                    {"partner_id", m.room->partnerId},
+                                                    {"messages", messages}});
+    } else {
+        o.insert(QLatin1String("room"), QJsonValue::Null);
+    }
+    return o;
+}
+bool fromJson(const QJsonObject &d, Resumed &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.userId = r.string("user_id", true);
+    m.resumeToken = r.string("resume_token", true);
+    const QJsonObject room = r.object("room");
+    if (!r.ok())
+        return false;
+    if (room.isEmpty())
+        return true;
+    ResumedRoom rr;
+    FieldReader rrr(room, e);
+    rr.roomId = rrr.integer("room_id", true);
+    rr.partnerId = rrr.string("partner_id", true);
+    const QJsonValue messages = room.value(QLatin1String("messages"));
+    if (!rrr.ok())
+        return false;
+    if (!messages.isUndefined() && !messages.isArray())
+        return rrr.fail(QStringLiteral("'messages' must be a list"));
+    for (const QJsonValue &v : messages.toArray()) {
+        NewMessage msg;
+        if (!v.isObject())
+            return rrr.fail(QStringLiteral("'messages' must hold objects"));
+        if (!fromJson(v.toObject(), msg, e))
+            return false;
+        rr.messages.append(msg);
+    }
+    m.room = std::move(rr);
+    return true;
+}
+QJsonObject toJson(const Stats &m)
+{
+    return {{"online", m.online}, {"queued", m.queued}, {"active_rooms", m.activeRooms}};
+}
+bool fromJson(const QJsonObject &d, Stats &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    m.online = int(r.integer("online", false));
+    m.queued = int(r.integer("queued", false));
+    m.activeRooms = int(r.integer("active_rooms", false));
+    return r.ok();
+}
+QJsonObject toJson(const Error &m)
+{
+    QJsonObject o{{"code", errorCodeName(m.code)}, {"message", m.message}};
+    if (!m.event.isEmpty())
+        o.insert(QLatin1String("event"), m.event);
+    if (m.retryAfterMs >= 0)
+        o.insert(QLatin1String("retry_after_ms"), m.retryAfterMs);
+    return o;
+}
+bool fromJson(const QJsonObject &d, Error &m, DecodeError &e)
+{
+    FieldReader r(d, e);
+    const QString code = r.string("code", true);
+    m.message = r.string("message", false);
+    m.event = r.string("event", false);
+    m.retryAfterMs = r.integer("retry_after_ms", false, -1);
+    if (!r.ok())
+        return false;
+    // An unknown code from a newer server is still an error: report it as internal.
+    m.code = errorCodeFromName(code).value_or(ErrorCode::Internal);
+    return true;
+}
+
+// ---- frames ---------------------------------------------------------------------------------
+
+struct Envelope {
+    QString event;
+    QJsonObject data;
+};
+
+bool readEnvelope(const QByteArray &utf8, Envelope &env, DecodeError &error)
+{
+    QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+    (void)QString(decoder.decode(utf8));
+    if (decoder.hasError()) {
+        error = {ErrorCode::BadJson, QStringLiteral("the frame is not valid UTF-8"), {}};
+        return false;
+    }
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(utf8, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        error = {ErrorCode::BadJson,
+                 QStringLiteral("the frame is not valid JSON: %1").arg(parseError.errorString()),
+                 {}};
+        return false;
+    }
+    if (!doc.isObject()) {
+        error = {ErrorCode::BadJson, QStringLiteral("the frame is not a JSON object"), {}};
+        return false;
+    }
+    const QJsonObject root = doc.object();
+    const QJsonValue event = root.value(QLatin1String("event"));
+    if (!event.isString()) {
+        error = {ErrorCode::UnknownEvent, QStringLiteral("'event' must be a string"), {}};
+        return false;
+    }
+    env.event = event.toString();
+    const QJsonValue data = root.value(QLatin1String("data"));
+    if (!data.isUndefined() && !data.isNull() && !data.isObject()) {
+        error = {ErrorCode::InvalidData, QStringLiteral("'data' must be an object"), env.event};
+        return false;
+    }
+    env.data = data.toObject();
+    return true;
+}
+
+QByteArray frame(const QString &event, const QJsonObject &data)
+{
+    QJsonObject root{{"event", event}};
+    if (!data.isEmpty())
+        root.insert(QLatin1String("data"), data);
+    return QJsonDocument(root).toJson(QJsonDocument::Compact);
+}
+
+template <typename Message, typename Event, typename T>
+bool decodeAs(const QJsonObject &data, std::variant<Message, DecodeError> &out)
+{
+    T message;
+    DecodeError error;
+    if (!fromJson(data, message, error)) {
+        out = std::move(error);
+        return false;
+    }
+    out = Message(std::in_place_type<T>, std::move(message));
+    return true;
+}
+
+} // namespace
+
+ClientDecodeResult decodeClientFrame(const QByteArray &utf8)
+{
+    Envelope env;
+    DecodeError error;
+    if (!readEnvelope(utf8, env, error))
+        return error;
+    const std::optional<ClientEvent> event = clientEventFromName(env.event);
+    if (!event)
+        return DecodeError{ErrorCode::UnknownEvent,
+                           QStringLiteral("unknown event '%1'").arg(env.event.left(64)),
+                           env.event.left(64)};
+    ClientDecodeResult result = DecodeError{};
+    switch (*event) {
+#define ANONCHAT_DECODE_CASE(type, name)                                                           \
+    case ClientEvent::type:                                                                        \
+        decodeAs<ClientMessage, ClientEvent, type>(env.data, result);                              \
+        break;
+        ANONCHAT_CLIENT_EVENTS(ANONCHAT_DECODE_CASE)
+#undef ANONCHAT_DECODE_CASE
+    }
+    if (auto *e = std::get_if<DecodeError>(&result))
+        e->event = env.event;
+    return result;
+}
+
+ClientDecodeResult decodeClientFrame(const QString &text)
+{
+    return decodeClientFrame(text.toUtf8());
+}
+
+ServerDecodeResult decodeServerFrame(const QByteArray &utf8)
+{
+    Envelope env;
+    DecodeError error;
+    if (!readEnvelope(utf8, env, error))
+        return error;
+    const std::optional<ServerEvent> event = serverEventFromName(env.event);
+    if (!event)
+        return DecodeError{ErrorCode::UnknownEvent,
+                           QStringLiteral("unknown event '%1'").arg(env.event.left(64)),
+                           env.event.left(64)};
+    ServerDecodeResult result = DecodeError{};
+    switch (*event) {
+#define ANONCHAT_DECODE_CASE(type, name)                                                           \
+    case ServerEvent::type:                                                                        \
+        decodeAs<ServerMessage, ServerEvent, type>(env.data, result);                              \
+        break;
+        ANONCHAT_SERVER_EVENTS(ANONCHAT_DECODE_CASE)
+#undef ANONCHAT_DECODE_CASE
+    }
+    if (auto *e = std::get_if<DecodeError>(&result))
+        e->event = env.event;
+    return result;
+}
+
+ServerDecodeResult decodeServerFrame(const QString &text)
+{
+    return decodeServerFrame(text.toUtf8());
+}
+
+QByteArray encode(const ClientMessage &message)
+{
+    return frame(eventName(eventOf(message)),
+                 std::visit([](const auto &m) { return toJson(m); }, message));
+}
+
+QByteArray encode(const ServerMessage &message)
+{
+    return frame(eventName(eventOf(message)),
+                 std::visit([](const auto &m) { return toJson(m); }, message));
+}
+
+QString encodeText(const ClientMessage &message)
+{
+    return QString::fromUtf8(encode(message));
+}
+
+QString encodeText(const ServerMessage &message)
+{
+    return QString::fromUtf8(encode(message));
+}
+
+int codePointCount(QStringView text)
+{
+    int count = 0;
+    const qsizetype n = text.size();
+    for (qsizetype i = 0; i < n; ++i) {
+        if (text[i].isHighSurrogate() && i + 1 < n && text[i + 1].isLowSurrogate())
+            ++i;
+        ++count;
+    }
+    return count;
+}
+
+QString formatTimestamp(const QDateTime &utc)
+{
+    return utc.toUTC().toString(Qt::ISODateWithMs);
+}
+
+QDateTime parseTimestamp(const QString &text)
+{
+    QDateTime t = QDateTime::fromString(text, Qt::ISODateWithMs);
+    if (!t.isValid())
+        t = QDateTime::fromString(text, Qt::ISODate);
+    return t.toUTC();
+}
+
+bool normaliseInterests(const QStringList &raw, QStringList &out)
+{
+    QStringList result;
+    for (const QString &item : raw) {
+        const QString s = item.trimmed().toCaseFolded();
+        if (s.isEmpty())
+            continue;
+        if (codePointCount(s) > kMaxInterestChars)
+            return false;
+        if (!result.contains(s))
+            result.append(s);
+    }
+    if (result.size() > kMaxInterests)
+        return false;
+    out = result;
+    return true;
+}
+
+} // namespace anonchat::protocol

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "shared/messages.h"
+
+#include <QByteArray>
+#include <QString>
+#include <variant>
+
+namespace anonchat::protocol {
+
+/// Why a frame was refused: the `error` the server answers with.
+struct DecodeError {
+    ErrorCode code = ErrorCode::BadJson;
+    QString message;
+    QString event; ///< the event name, when the frame got that far
+};
+
+using ClientDecodeResult = std::variant<ClientMessage, DecodeError>;
+using ServerDecodeResult = std::variant<ServerMessage, DecodeError>;
+
+/// Decodes and validates one text frame from a client (UTF-8 JSON). Every rule of PROTOCOL.md
+/// ("Message rules", field types and sizes) is checked here; the server acts only on what passes.
+ClientDecodeResult decodeClientFrame(const QByteArray &utf8);
+ClientDecodeResult decodeClientFrame(const QString &text);
+
+/// Decodes one text frame from the server, for clients. Fields of the wrong type are
+/// `invalid_data`; unknown keys are ignored.
+ServerDecodeResult decodeServerFrame(const QByteArray &utf8);
+ServerDecodeResult decodeServerFrame(const QString &text);
+
+/// Compact UTF-8 JSON for one frame.
+QByteArray encode(const ClientMessage &message);
+QByteArray encode(const ServerMessage &message);
+
+/// The same as text, for QWebSocket::sendTextMessage().
+QString encodeText(const ClientMessage &message);
+QString encodeText(const ServerMessage &message);
+
+/// Number of Unicode code points (a surrogate pair counts once).
+int codePointCount(QStringView text);
+
+/// `2026-11-23T22:41:07.123Z`
+QString formatTimestamp(const QDateTime &utc);
+QDateTime parseTimestamp(const QString &text);
+
+/// Interests as the server compares them: trimmed, case-folded, unique, empty ones dropped.
+/// Returns false (and leaves `out` alone) when there are too many or one is too long.
+bool normaliseInterests(const QStringList &raw, QStringList &out);
+
+} // namespace anonchat::protocol

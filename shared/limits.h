@@ -1,0 +1,20 @@
+#pragma once
+
+#include <QtGlobal>
+
+namespace anonchat::protocol {
+
+/// Wire protocol version announced in `welcome`.
+inline constexpr int kProtocolVersion = 1;
+
+/// Limits of PROTOCOL.md, shared by every side so they can never disagree.
+inline constexpr int kMaxMessageChars = 500;   ///< code points, after trimming
+inline constexpr int kMaxInterests = 5;
+inline constexpr int kMaxInterestChars = 32;   ///< code points, after trimming
+inline constexpr int kMaxNonceChars = 64;
+inline constexpr int kMaxReportReasonChars = 200;
+inline constexpr int kMaxResumeTokenChars = 128;
+inline constexpr qint64 kMaxFrameBytes = 16 * 1024;
+inline constexpr int kTypingExpiryMs = 6000;
+
+} // namespace anonchat::protocol
