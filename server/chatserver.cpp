@@ -1,0 +1,865 @@
+#include "server/chatserver.h"
+
+#include "server/httplistener.h"
+
+#include <QCoreApplication>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLoggingCategory>
+#include <QRandomGenerator>
+#include <QTcpSocket>
+#include <QWebSocket>
+#include <QWebSocketServer>
+#include <algorithm>
+
+Q_LOGGING_CATEGORY(lcServer, "anonchat.server", QtInfoMsg)
+
+namespace anonchat::server {
+
+using namespace protocol;
+
+namespace {
+
+constexpr size_t kRecentMessagesPerRoom = 1000;
+constexpr int kCloseTryAgainLater = 1013; // not in Qt 6.4's CloseCode enum
+
+template <typename... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <typename... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+RateLimiter::Kind limitKind(ClientEvent event)
+{
+    switch (event) {
+    case ClientEvent::SendMessage: return RateLimiter::Kind::Message;
+    case ClientEvent::Typing: return RateLimiter::Kind::Typing;
+    case ClientEvent::JoinQueue:
+    case ClientEvent::LeaveQueue:
+    case ClientEvent::Next: return RateLimiter::Kind::Queue;
+    default: return RateLimiter::Kind::Other;
+    }
+}
+
+QString nonceKey(const QString &senderId, const QString &nonce)
+{
+    return senderId + QLatin1Char('\n') + nonce;
+}
+
+/// The Host header as it may appear in our CSP: host name or address and port, nothing else.
+QByteArray sanitisedHost(const QByteArray &host)
+{
+    QByteArray out;
+    for (char c : host) {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '.' || c == ':' || c == '-' || c == '[' || c == ']')
+            out += c;
+        else
+            return {};
+    }
+    return out;
+}
+
+} // namespace
+
+ChatServer::ChatServer(ServerConfig config, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+    , m_matchmaker(m_config.interestWaitMs)
+{
+    m_clock.start();
+    m_interestTimer.setSingleShot(true);
+    connect(&m_interestTimer, &QTimer::timeout, this, [this] {
+        for (const Match &match : m_matchmaker.expire(nowMs()))
+            startRoom(match);
+        scheduleInterestTimer();
+    });
+    connect(&m_sweepTimer, &QTimer::timeout, this, &ChatServer::sweep);
+}
+
+ChatServer::~ChatServer()
+{
+    // Sockets first: they refer to sessions and to the listener's TCP sockets.
+    for (auto it = m_bySocket.cbegin(); it != m_bySocket.cend(); ++it) {
+        it.key()->disconnect(this);
+        it.key()->abort();
+        delete it.key();
+    }
+    m_bySocket.clear();
+    if (m_storage)
+        m_storage->stop();
+}
+
+bool ChatServer::start(QString *error)
+{
+    if (m_config.database.startsWith(QLatin1String("postgres"))) {
+        *error = tr("--db %1: PostgreSQL is not supported by this build yet")
+                     .arg(m_config.database.section(QLatin1Char('@'), -1));
+        return false;
+    }
+    StorageConfig storageConfig;
+    storageConfig.database = m_config.database;
+    storageConfig.connectionName = m_config.instanceName;
+    storageConfig.retentionDays = m_config.retentionDays;
+    m_storage = std::make_unique<StorageWriter>(storageConfig);
+    connect(m_storage.get(), &StorageWriter::committed, this, &ChatServer::onCommitted,
+            Qt::QueuedConnection);
+    connect(m_storage.get(), &StorageWriter::failed, this, &ChatServer::onFailed,
+            Qt::QueuedConnection);
+    if (!m_storage->start(error))
+        return false;
+
+    m_webSockets = new QWebSocketServer(QStringLiteral("anonchat"),
+                                        QWebSocketServer::NonSecureMode, this);
+    m_webSockets->setHandshakeTimeout(int(m_config.requestTimeoutMs));
+    connect(m_webSockets, &QWebSocketServer::newConnection, this, &ChatServer::onNewWebSocket);
+
+    m_listener = new HttpListener({m_config.maxRequestHeaderBytes, m_config.requestTimeoutMs}, this);
+    m_listener->setHandler([this](const HttpRequest &r) { return handleHttp(r); });
+    m_listener->setUpgradeCheck([this](const HttpRequest &r) { return checkUpgrade(r); });
+    connect(m_listener, &HttpListener::webSocketRequest, this, &ChatServer::onWebSocketRequest);
+    if (!m_listener->listen(m_config.host, m_config.port)) {
+        *error = tr("cannot listen on %1 port %2: %3")
+                     .arg(m_config.host.toString())
+                     .arg(m_config.port)
+                     .arg(m_listener->errorString());
+        m_storage->stop();
+        return false;
+    }
+
+    const qint64 tick = std::min(m_config.pingIntervalMs, m_config.resumeWindowMs) / 4;
+    m_sweepTimer.start(int(std::clamp<qint64>(tick, 20, 1000)));
+    qCInfo(lcServer) << "serving" << url().toString() << "database" << m_config.database;
+    return true;
+}
+
+quint16 ChatServer::port() const
+{
+    return m_listener ? m_listener->serverPort() : 0;
+}
+
+QUrl ChatServer::url() const
+{
+    QUrl url;
+    url.setScheme(QStringLiteral("http"));
+    QHostAddress host = m_config.host;
+    if (host == QHostAddress::AnyIPv4 || host == QHostAddress::Any)
+        host = QHostAddress(QHostAddress::LocalHost);
+    else if (host == QHostAddress::AnyIPv6)
+        host = QHostAddress(QHostAddress::LocalHostIPv6);
+    url.setHost(host.toString());
+    url.setPort(port());
+    url.setPath(QStringLiteral("/"));
+    return url;
+}
+
+// ---- HTTP ---------------------------------------------------------------------------------
+
+HttpResponse ChatServer::handleHttp(const HttpRequest &request)
+{
+    if (request.path == "/healthz") {
+        const bool healthy = m_storage && m_storage->isHealthy() && !m_stopping;
+        HttpResponse r;
+        r.status = healthy ? 200 : 503;
+        r.contentType = "application/json";
+        r.headers.emplace_back("Cache-Control", "no-store");
+        r.body = QJsonDocument(QJsonObject{{"status", healthy ? "ok" : "unavailable"},
+                                           {"database", healthy ? "ok" : "unavailable"},
+                                           {"connections", connectionCount()},
+                                           {"queued", queuedCount()},
+                                           {"active_rooms", activeRoomCount()}})
+                     .toJson(QJsonDocument::Compact);
+        return r;
+    }
+    if (request.path == "/metrics") {
+        MetricsGauges gauges;
+        gauges.connections = connectionCount();
+        gauges.queuedUsers = queuedCount();
+        gauges.activeRooms = activeRoomCount();
+        gauges.awayUsers = qint64(m_sessions.size()) - connectionCount();
+        HttpResponse r;
+        r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+        r.headers.emplace_back("Cache-Control", "no-store");
+        r.body = m_metrics.render(gauges);
+        return r;
+    }
+    HttpResponse r = staticResource(request.path);
+    if (r.status == 200 && r.contentType.startsWith("text/html")) {
+        QByteArray host = sanitisedHost(request.header("host"));
+        if (host.isEmpty())
+            host = url().authority().toLatin1();
+        r.headers.emplace_back("Content-Security-Policy",
+                          "default-src 'none'; script-src 'self'; style-src 'self'; "
+                          "img-src 'self' data:; connect-src 'self' ws://" +
+                              host + " wss://" + host +
+                              "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    }
+    return r;
+}
+
+int ChatServer::checkUpgrade(const HttpRequest &request) const
+{
+    if (m_stopping)
+        return 503;
+    const QByteArray origin = request.header("origin");
+    if (origin.isEmpty())
+        return 0; // native clients send none
+    const QString o = QString::fromLatin1(origin).toLower();
+    const QString host = QString::fromLatin1(request.header("host")).toLower();
+    if (!host.isEmpty() && (o == QLatin1String("http://") + host ||
+                            o == QLatin1String("https://") + host))
+        return 0;
+    for (const QString &allowed : m_config.allowedOrigins) {
+        QString a = allowed.toLower();
+        while (a.endsWith(QLatin1Char('/')))
+            a.chop(1);
+        if (o == a)
+            return 0;
+    }
+    qCInfo(lcServer) << "refused a WebSocket from a foreign origin";
+    return 403;
+}
+
+void ChatServer::onWebSocketRequest(QTcpSocket *socket)
+{
+    m_webSockets->handleConnection(socket);
+}
+
+// ---- connections ----------------------------------------------------------------------------
+
+void ChatServer::onNewWebSocket()
+{
+    while (QWebSocket *ws = m_webSockets->nextPendingConnection()) {
+        ws->setParent(this);
+        ws->setMaxAllowedIncomingFrameSize(quint64(m_config.maxFrameBytes));
+        ws->setMaxAllowedIncomingMessageSize(quint64(m_config.maxFrameBytes));
+        m_metrics.countConnection();
+        if (m_stopping || connectionCount() >= m_config.maxConnections) {
+            if (!m_stopping) {
+                m_metrics.countError(ErrorCode::ServerBusy);
+                ws->sendTextMessage(encodeText(
+                    Error{ErrorCode::ServerBusy, tr("the server is full, try again later"), {}}));
+            }
+            connect(ws, &QWebSocket::disconnected, ws, &QObject::deleteLater);
+            closeSocket(ws, m_stopping ? QWebSocketProtocol::CloseCodeGoingAway
+                                       : kCloseTryAgainLater,
+                        m_stopping ? tr("server shutting down") : tr("server busy"));
+            continue;
+        }
+        Session *s = createSession(ws);
+        connect(ws, &QWebSocket::textMessageReceived, this, [this, ws](const QString &text) {
+            if (Session *session = sessionFor(m_bySocket.value(ws)))
+                onText(session, text);
+        });
+        connect(ws, &QWebSocket::binaryMessageReceived, this, [this, ws] {
+            if (Session *session = sessionFor(m_bySocket.value(ws)))
+                onBinary(session);
+        });
+        connect(ws, &QWebSocket::pong, this, [this, ws] {
+            if (Session *session = sessionFor(m_bySocket.value(ws))) {
+                session->lastHeardMs = nowMs();
+                session->pingOutstanding = false;
+            }
+        });
+        connect(ws, &QWebSocket::disconnected, this, [this, ws] { onDisconnected(ws); });
+
+        Welcome welcome;
+        welcome.userId = s->userId;
+        welcome.resumeToken = s->resumeToken;
+        welcome.online = connectionCount();
+        send(*s, welcome);
+    }
+}
+
+Session *ChatServer::createSession(QWebSocket *socket)
+{
+    auto session = std::make_unique<Session>();
+    UserKey key = 0;
+    do {
+        key = QRandomGenerator::global()->generate();
+    } while (key == 0 || m_sessions.count(key));
+    session->key = key;
+    session->userId = QStringLiteral("%1").arg(key, 8, 16, QLatin1Char('0'));
+    session->resumeToken = newResumeToken();
+    session->socket = socket;
+    session->lastHeardMs = nowMs();
+    session->limiter = RateLimiter(m_config.rateLimit, nowMs());
+    m_byToken.insert(session->resumeToken, key);
+    m_bySocket.insert(socket, key);
+    Session *raw = session.get();
+    m_sessions.emplace(key, std::move(session));
+    return raw;
+}
+
+void ChatServer::destroySession(UserKey key)
+{
+    auto it = m_sessions.find(key);
+    if (it == m_sessions.end())
+        return;
+    m_byToken.remove(it->second->resumeToken);
+    m_matchmaker.forget(key);
+    m_sessions.erase(it);
+}
+
+Session *ChatServer::sessionFor(UserKey key) const
+{
+    auto it = m_sessions.find(key);
+    return it == m_sessions.end() ? nullptr : it->second.get();
+}
+
+QString ChatServer::newResumeToken() const
+{
+    QByteArray bytes(24, Qt::Uninitialized); // 192 bits
+    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(bytes.data()),
+                                          bytes.size() / 4);
+    return QString::fromLatin1(
+        bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+}
+
+void ChatServer::onDisconnected(QWebSocket *socket)
+{
+    socket->deleteLater();
+    const auto it = m_bySocket.find(socket);
+    if (it == m_bySocket.end())
+        return; // replaced by a resume, or never a session
+    const UserKey key = it.value();
+    m_bySocket.erase(it);
+    Session *s = sessionFor(key);
+    if (!s || s->socket != socket)
+        return;
+    s->socket = nullptr;
+    s->awaySinceMs = nowMs();
+    qCDebug(lcServer) << "user away" << s->userId;
+    if (m_stopping)
+        return;
+    if (s->state == Session::State::Queued) {
+        m_matchmaker.remove(key); // never matched while away
+        s->state = Session::State::Idle;
+        scheduleInterestTimer();
+    } else if (s->state == Session::State::InRoom) {
+        setTyping(*s, false);
+        if (Session *partner = sessionFor(m_rooms.value(s->roomId).partnerOf(key)))
+            send(*partner, PartnerAway{s->roomId});
+    }
+}
+
+void ChatServer::sweep()
+{
+    const qint64 now = nowMs();
+    QVector<QWebSocket *> dead;
+    QVector<UserKey> expired;
+    for (const auto &[key, s] : m_sessions) {
+        if (s->connected()) {
+            const qint64 silent = now - s->lastHeardMs;
+            if (silent >= m_config.pingTimeoutMs) {
+                dead.append(s->socket);
+            } else if (silent >= m_config.pingIntervalMs && !s->pingOutstanding) {
+                s->pingOutstanding = true;
+                s->socket->ping();
+            }
+        } else if (now - s->awaySinceMs >= m_config.resumeWindowMs) {
+            expired.append(key);
+        }
+    }
+    for (QWebSocket *ws : dead) {
+        qCDebug(lcServer) << "no pong within the timeout, dropping";
+        ws->abort(); // emits disconnected: the user becomes away
+    }
+    for (UserKey key : expired) {
+        Session *s = sessionFor(key);
+        if (!s || s->connected())
+            continue;
+        if (s->state == Session::State::InRoom)
+            endRoom(s->roomId, key, LeaveReason::Disconnected, QStringLiteral("disconnected"));
+        destroySession(key);
+    }
+}
+
+// ---- frames ---------------------------------------------------------------------------------
+
+void ChatServer::onText(Session *session, const QString &text)
+{
+    Session &s = *session;
+    const qint64 now = nowMs();
+    s.lastHeardMs = now;
+    s.pingOutstanding = false;
+    const bool first = !s.sawFirstEvent;
+    s.sawFirstEvent = true;
+
+    ClientDecodeResult decoded = decodeClientFrame(text);
+    if (const auto *error = std::get_if<DecodeError>(&decoded)) {
+        sendError(s, error->code, error->message, error->event);
+        if (s.connected() && s.limiter.strike(now))
+            closeSocket(s.socket, QWebSocketProtocol::CloseCodePolicyViolated,
+                        tr("too many invalid frames"));
+        return;
+    }
+    const ClientMessage &message = std::get<ClientMessage>(decoded);
+    const ClientEvent event = eventOf(message);
+    if (const qint64 retry = s.limiter.check(limitKind(event), now)) {
+        sendError(s, ErrorCode::RateLimited, tr("slow down"), eventName(event), retry);
+        if (s.connected() && s.limiter.strike(now))
+            closeSocket(s.socket, QWebSocketProtocol::CloseCodePolicyViolated,
+                        tr("rate limit exceeded"));
+        return;
+    }
+    if (event == ClientEvent::Resume) {
+        if (!first) {
+            sendError(s, ErrorCode::ResumeFailed, tr("resume must be the first event"),
+                      eventName(event));
+            return;
+        }
+        handle(s, std::get<Resume>(message)); // may destroy `s`
+        return;
+    }
+    std::visit([this, &s](const auto &m) { handle(s, m); }, message);
+}
+
+void ChatServer::onBinary(Session *session)
+{
+    Session &s = *session;
+    s.lastHeardMs = nowMs();
+    sendError(s, ErrorCode::BadFrame, tr("binary frames are not supported; send JSON text"));
+    if (s.connected() && s.limiter.strike(nowMs()))
+        closeSocket(s.socket, QWebSocketProtocol::CloseCodePolicyViolated,
+                    tr("too many invalid frames"));
+}
+
+void ChatServer::send(Session &s, const ServerMessage &message)
+{
+    QWebSocket *ws = s.socket;
+    if (!ws)
+        return;
+    ws->sendTextMessage(encodeText(message));
+    if (ws->bytesToWrite() > m_config.maxQueuedBytes) {
+        qCInfo(lcServer) << "closing a client that does not read";
+        closeSocket(ws, QWebSocketProtocol::CloseCodePolicyViolated, tr("not reading"));
+    }
+}
+
+void ChatServer::sendError(Session &s, ErrorCode code, const QString &message,
+                           const QString &event, qint64 retryAfterMs)
+{
+    m_metrics.countError(code);
+    send(s, Error{code, message, event, retryAfterMs});
+}
+
+void ChatServer::closeSocket(QWebSocket *socket, int code, const QString &reason)
+{
+    if (socket->property("anonchat_closing").toBool())
+        return;
+    socket->setProperty("anonchat_closing", true);
+    socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), reason);
+    // A peer that never answers the close handshake is cut off.
+    QPointer<QWebSocket> guard(socket);
+    QTimer::singleShot(2000, this, [guard] {
+        if (guard)
+            guard->abort();
+    });
+}
+
+Waiting ChatServer::waitingInfo() const
+{
+    return Waiting{connectionCount(), queuedCount()};
+}
+
+// ---- events ---------------------------------------------------------------------------------
+
+void ChatServer::handle(Session &s, const JoinQueue &m)
+{
+    if (s.state == Session::State::InRoom) {
+        sendError(s, ErrorCode::AlreadyInRoom, tr("already in a room: use next"),
+                  eventName(ClientEvent::JoinQueue));
+        return;
+    }
+    joinQueue(s, m.interests);
+}
+
+void ChatServer::joinQueue(Session &s, const QStringList &interests)
+{
+    if (s.state == Session::State::Queued) {
+        send(s, waitingInfo()); // idempotent
+        return;
+    }
+    s.interests = interests;
+    s.state = Session::State::Queued;
+    if (std::optional<Match> match = m_matchmaker.enqueue(s.key, interests, nowMs()))
+        startRoom(*match);
+    else
+        send(s, waitingInfo());
+    scheduleInterestTimer();
+}
+
+void ChatServer::handle(Session &s, const LeaveQueue &)
+{
+    if (s.state != Session::State::Queued) {
+        sendError(s, ErrorCode::NotInQueue, tr("not in the queue"),
+                  eventName(ClientEvent::LeaveQueue));
+        return;
+    }
+    m_matchmaker.remove(s.key);
+    s.state = Session::State::Idle;
+    send(s, QueueLeft{});
+    scheduleInterestTimer();
+}
+
+void ChatServer::handle(Session &s, const SendMessage &m)
+{
+    if (s.state != Session::State::InRoom) {
+        sendError(s, ErrorCode::NotInRoom, tr("not in a room"),
+                  eventName(ClientEvent::SendMessage));
+        return;
+    }
+    Room &room = m_rooms[s.roomId];
+    QString key;
+    if (!m.nonce.isEmpty()) {
+        key = nonceKey(s.userId, m.nonce);
+        const auto stored = room.byNonce.constFind(key);
+        if (stored != room.byNonce.cend()) {
+            send(s, *stored); // the ack again; the partner gets nothing new
+            return;
+        }
+        if (room.pendingNonces.contains(key))
+            return; // its commit will ack it
+    }
+    NewMessage message;
+    message.id = m_storage->nextMessageId();
+    message.roomId = room.id;
+    message.senderId = s.userId;
+    message.content = m.content;
+    message.timestamp = QDateTime::currentDateTimeUtc();
+    message.nonce = m.nonce;
+    const quint64 ticket = m_storage->submit(MessageRow{message.id, message.roomId,
+                                                        message.senderId, message.content,
+                                                        message.timestamp, message.nonce});
+    m_pending.insert(ticket, PendingMessage{message, s.key, key});
+    if (!key.isEmpty())
+        room.pendingNonces.insert(key, ticket);
+    setTyping(s, false);
+}
+
+void ChatServer::handle(Session &s, const Typing &m)
+{
+    if (s.state != Session::State::InRoom) {
+        sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::Typing));
+        return;
+    }
+    s.typing = m.typing;
+    if (Session *partner = sessionFor(m_rooms.value(s.roomId).partnerOf(s.key)))
+        send(*partner, PartnerTyping{m.typing});
+}
+
+void ChatServer::setTyping(Session &s, bool typing)
+{
+    if (s.typing == typing)
+        return;
+    s.typing = typing;
+    if (s.state != Session::State::InRoom)
+        return;
+    if (Session *partner = sessionFor(m_rooms.value(s.roomId).partnerOf(s.key)))
+        send(*partner, PartnerTyping{typing});
+}
+
+void ChatServer::handle(Session &s, const LeaveRoom &)
+{
+    if (s.state != Session::State::InRoom) {
+        sendError(s, ErrorCode::NotInRoom, tr("not in a room"),
+                  eventName(ClientEvent::LeaveRoom));
+        return;
+    }
+    endRoom(s.roomId, s.key, LeaveReason::Left, QStringLiteral("left"));
+}
+
+void ChatServer::handle(Session &s, const Next &m)
+{
+    if (s.state == Session::State::InRoom)
+        endRoom(s.roomId, s.key, LeaveReason::Next, QStringLiteral("next"));
+    joinQueue(s, m.interests);
+}
+
+void ChatServer::handle(Session &s, const Report &m)
+{
+    if (s.state != Session::State::InRoom) {
+        sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::Report));
+        return;
+    }
+    const Room &room = m_rooms[s.roomId];
+    const UserKey partnerKey = room.partnerOf(s.key);
+    m_matchmaker.block(s.key, partnerKey);
+    const Session *partner = sessionFor(partnerKey);
+    const quint64 ticket = m_storage->submit(
+        ReportRow{room.id, s.userId, partner ? partner->userId : QString(), m.reason,
+                  QDateTime::currentDateTimeUtc()});
+    m_pending.insert(ticket, PendingReport{s.key, room.id});
+}
+
+void ChatServer::handle(Session &s, const Resume &m)
+{
+    const UserKey oldKey = m_byToken.value(m.resumeToken);
+    Session *old = sessionFor(oldKey);
+    if (!old || old == &s) {
+        sendError(s, ErrorCode::ResumeFailed, tr("unknown, expired or already used token"),
+                  eventName(ClientEvent::Resume));
+        return;
+    }
+    QWebSocket *ws = s.socket;
+    // The old connection may not have been noticed dead yet: this one replaces it.
+    if (old->socket) {
+        QWebSocket *stale = old->socket;
+        m_bySocket.remove(stale);
+        closeSocket(stale, QWebSocketProtocol::CloseCodeNormal, tr("resumed elsewhere"));
+    }
+    m_byToken.remove(old->resumeToken);
+    old->resumeToken = newResumeToken();
+    m_byToken.insert(old->resumeToken, old->key);
+    old->socket = ws;
+    old->lastHeardMs = nowMs();
+    old->pingOutstanding = false;
+    old->sawFirstEvent = true;
+    const bool wasAway = old->awaySinceMs >= 0;
+    old->awaySinceMs = -1;
+    m_bySocket.insert(ws, old->key);
+    destroySession(s.key); // the provisional identity from this connection's welcome
+
+    Resumed resumed;
+    resumed.userId = old->userId;
+    resumed.resumeToken = old->resumeToken;
+    if (old->state == Session::State::InRoom) {
+        const Room &room = m_rooms[old->roomId];
+        ResumedRoom rr;
+        rr.roomId = room.id;
+        const Session *partner = sessionFor(room.partnerOf(old->key));
+        rr.partnerId = partner ? partner->userId : QString();
+        const qint64 from = m.lastId >= 0 ? m.lastId : old->lastSentMessageId;
+        for (const NewMessage &msg : room.recent) {
+            if (msg.id <= from)
+                continue;
+            NewMessage copy = msg;
+            if (copy.senderId != old->userId)
+                copy.nonce.clear();
+            rr.messages.append(copy);
+            old->lastSentMessageId = std::max(old->lastSentMessageId, msg.id);
+        }
+        resumed.room = rr;
+    }
+    send(*old, resumed);
+    if (old->state == Session::State::InRoom && wasAway) {
+        if (Session *partner = sessionFor(m_rooms.value(old->roomId).partnerOf(old->key)))
+            send(*partner, PartnerBack{old->roomId});
+    }
+}
+
+void ChatServer::handle(Session &s, const GetStats &)
+{
+    send(s, Stats{connectionCount(), queuedCount(), activeRoomCount()});
+}
+
+// ---- rooms ----------------------------------------------------------------------------------
+
+void ChatServer::startRoom(const Match &match)
+{
+    Session *a = sessionFor(match.first);
+    Session *b = sessionFor(match.second);
+    if (!a || !b) {
+        qCWarning(lcServer) << "matchmaker paired an unknown user";
+        return;
+    }
+    Room room;
+    room.id = m_storage->nextRoomId();
+    room.members[0] = a->key;
+    room.members[1] = b->key;
+    room.commonInterests = match.commonInterests;
+    const quint64 ticket = m_storage->submit(
+        RoomRow{room.id, a->userId, b->userId, QDateTime::currentDateTimeUtc()});
+    m_pending.insert(ticket, PendingRoom{room.id});
+    m_rooms.insert(room.id, room);
+    for (Session *s : {a, b}) {
+        s->state = Session::State::InRoom;
+        s->roomId = room.id;
+        s->typing = false;
+        s->lastSentMessageId = 0;
+    }
+    send(*a, Matched{room.id, b->userId, match.commonInterests});
+    send(*b, Matched{room.id, a->userId, match.commonInterests});
+}
+
+void ChatServer::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
+                         const QString &storedReason)
+{
+    const auto it = m_rooms.find(roomId);
+    if (it == m_rooms.end())
+        return;
+    const Room room = it.value();
+    m_rooms.erase(it);
+    m_storage->submit(RoomEnd{roomId, QDateTime::currentDateTimeUtc(), storedReason});
+    m_matchmaker.setPreviousPartners(room.members[0], room.members[1]);
+    for (UserKey key : room.members) {
+        Session *s = sessionFor(key);
+        if (!s || s->roomId != roomId)
+            continue;
+        s->state = Session::State::Idle;
+        s->roomId = 0;
+        s->typing = false;
+        if (key == leaver)
+            send(*s, RoomLeft{roomId});
+        else
+            send(*s, PartnerLeft{roomId, reason});
+    }
+}
+
+void ChatServer::scheduleInterestTimer()
+{
+    const std::optional<qint64> deadline = m_matchmaker.nextDeadline();
+    if (!deadline) {
+        m_interestTimer.stop();
+        return;
+    }
+    m_interestTimer.start(int(std::max<qint64>(0, *deadline - nowMs())));
+}
+
+// ---- storage results ------------------------------------------------------------------------
+
+void ChatServer::onCommitted(const QVector<quint64> &tickets, double seconds)
+{
+    m_metrics.recordCommit(seconds);
+    for (quint64 ticket : tickets) {
+        const auto it = m_pending.find(ticket);
+        if (it == m_pending.end())
+            continue;
+        const Pending pending = it.value();
+        m_pending.erase(it);
+        std::visit(Overloaded{
+                       [this](const PendingMessage &p) {
+                           m_metrics.addStored(1);
+                           deliver(p);
+                       },
+                       [this](const PendingReport &p) {
+                           if (Session *s = sessionFor(p.reporter))
+                               send(*s, Reported{p.roomId});
+                       },
+                       [](const PendingRoom &) {},
+                   },
+                   pending);
+    }
+}
+
+void ChatServer::deliver(const PendingMessage &pending)
+{
+    const NewMessage &message = pending.message;
+    const auto roomIt = m_rooms.find(message.roomId);
+    Session *sender = sessionFor(pending.sender);
+    if (roomIt == m_rooms.end()) {
+        // The room ended while the message was being stored: it is stored, so ack it.
+        if (sender)
+            send(*sender, message);
+        return;
+    }
+    Room &room = roomIt.value();
+    if (!pending.nonceKey.isEmpty()) {
+        room.pendingNonces.remove(pending.nonceKey);
+        room.byNonce.insert(pending.nonceKey, message);
+    }
+    room.recent.push_back(message);
+    if (room.recent.size() > kRecentMessagesPerRoom)
+        room.recent.pop_front();
+    NewMessage relayed = message;
+    relayed.nonce.clear();
+    for (UserKey key : room.members) {
+        Session *s = sessionFor(key);
+        if (!s || !s->connected() || s->roomId != room.id)
+            continue; // away: resume sends it
+        send(*s, key == pending.sender ? message : relayed);
+        s->lastSentMessageId = std::max(s->lastSentMessageId, message.id);
+    }
+}
+
+void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)
+{
+    qCWarning(lcServer) << "storage failed:" << error;
+    for (quint64 ticket : tickets) {
+        const auto it = m_pending.find(ticket);
+        if (it == m_pending.end())
+            continue;
+        const Pending pending = it.value();
+        m_pending.erase(it);
+        std::visit(
+            Overloaded{
+                [this](const PendingMessage &p) {
+                    const auto room = m_rooms.find(p.message.roomId);
+                    if (room != m_rooms.end() && !p.nonceKey.isEmpty())
+                        room->pendingNonces.remove(p.nonceKey);
+                    if (Session *s = sessionFor(p.sender))
+                        sendError(*s, ErrorCode::Internal,
+                                  tr("the message could not be stored; it was not sent"),
+                                  eventName(ClientEvent::SendMessage));
+                },
+                [this](const PendingReport &p) {
+                    if (Session *s = sessionFor(p.reporter))
+                        sendError(*s, ErrorCode::Internal, tr("the report could not be stored"),
+                                  eventName(ClientEvent::Report));
+                },
+                [this](const PendingRoom &p) {
+                    // Without its row the room cannot hold messages: end it for both.
+                    const auto it2 = m_rooms.find(p.roomId);
+                    if (it2 == m_rooms.end())
+                        return;
+                    const Room room = it2.value();
+                    m_rooms.erase(it2);
+                    for (UserKey key : room.members) {
+                        Session *s = sessionFor(key);
+                        if (!s || s->roomId != room.id)
+                            continue;
+                        s->state = Session::State::Idle;
+                        s->roomId = 0;
+                        sendError(*s, ErrorCode::Internal, tr("the room could not be stored"),
+                                  eventName(ClientEvent::JoinQueue));
+                        send(*s, RoomLeft{room.id});
+                    }
+                },
+            },
+            pending);
+    }
+}
+
+// ---- shutdown -------------------------------------------------------------------------------
+
+void ChatServer::shutdown()
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    qCInfo(lcServer) << "shutting down";
+    if (m_listener)
+        m_listener->close();
+    m_sweepTimer.stop();
+    m_interestTimer.stop();
+    if (m_storage) {
+        // Commit what is pending and send its acks before the clients are told to go.
+        m_storage->flush();
+        QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
+        for (const Room &room : std::as_const(m_rooms))
+            m_storage->submit(RoomEnd{room.id, QDateTime::currentDateTimeUtc(),
+                                      QStringLiteral("server_shutdown")});
+        m_storage->flush();
+        QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
+        m_storage->stop();
+    }
+    const QList<QWebSocket *> sockets = m_bySocket.keys();
+    for (QWebSocket *ws : sockets)
+        closeSocket(ws, QWebSocketProtocol::CloseCodeGoingAway, tr("server shutting down"));
+    // Give the close frames a moment to leave, then report.
+    auto *poll = new QTimer(this);
+    QElapsedTimer waited;
+    waited.start();
+    connect(poll, &QTimer::timeout, this, [this, poll, waited] {
+        if (!m_bySocket.isEmpty() && waited.elapsed() < 2000)
+            return;
+        poll->deleteLater();
+        qCInfo(lcServer) << "stopped";
+        emit stopped();
+    });
+    poll->start(20);
+}
+
+} // namespace anonchat::server

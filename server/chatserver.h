@@ -1,0 +1,134 @@
+#pragma once
+
+#include "server/metrics.h"
+#include "server/serverconfig.h"
+#include "server/session.h"
+#include "server/storage.h"
+#include "shared/codec.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QObject>
+#include <QTimer>
+#include <QUrl>
+#include <memory>
+#include <unordered_map>
+#include <variant>
+
+class QWebSocket;
+class QWebSocketServer;
+class QTcpSocket;
+
+namespace anonchat::server {
+
+class HttpListener;
+struct HttpRequest;
+struct HttpResponse;
+
+/**
+ * The anonchat server: one port (HttpListener) for the page, /healthz, /metrics and /ws; the
+ * sessions, rooms and matchmaker; and the storage writer whose commits gate every relay.
+ * Runs on the thread that created it; the same class runs headless and inside the desktop app.
+ */
+class ChatServer : public QObject
+{
+    Q_OBJECT
+public:
+    explicit ChatServer(ServerConfig config, QObject *parent = nullptr);
+    ~ChatServer() override;
+
+    /// Opens the database and starts listening. False with a one-line `error` naming the cause.
+    bool start(QString *error);
+
+    quint16 port() const;
+    /// `http://host:port/` as a browser would open it.
+    QUrl url() const;
+
+    /// Graceful stop (PROTOCOL.md): stop accepting, close clients with 1001, commit every
+    /// pending message, close the database. Emits stopped() when done. Idempotent.
+    void shutdown();
+
+    int connectionCount() const { return int(m_bySocket.size()); }
+    int queuedCount() const { return m_matchmaker.queuedCount(); }
+    int activeRoomCount() const { return int(m_rooms.size()); }
+    const Metrics &metrics() const { return m_metrics; }
+
+signals:
+    void stopped();
+
+private:
+    // What a storage ticket was for.
+    struct PendingMessage {
+        protocol::NewMessage message;
+        UserKey sender = 0;
+        QString nonceKey;
+    };
+    struct PendingReport {
+        UserKey reporter = 0;
+        qint64 roomId = 0;
+    };
+    struct PendingRoom {
+        qint64 roomId = 0;
+    };
+    using Pending = std::variant<PendingMessage, PendingReport, PendingRoom>;
+
+    HttpResponse handleHttp(const HttpRequest &request);
+    int checkUpgrade(const HttpRequest &request) const;
+    void onWebSocketRequest(QTcpSocket *socket);
+    void onNewWebSocket();
+    void onText(Session *session, const QString &text);
+    void onBinary(Session *session);
+    void onDisconnected(QWebSocket *socket);
+    void onCommitted(const QVector<quint64> &tickets, double seconds);
+    void onFailed(const QVector<quint64> &tickets, const QString &error);
+    void sweep();
+
+    // Events
+    void handle(Session &s, const protocol::JoinQueue &m);
+    void handle(Session &s, const protocol::LeaveQueue &m);
+    void handle(Session &s, const protocol::SendMessage &m);
+    void handle(Session &s, const protocol::Typing &m);
+    void handle(Session &s, const protocol::LeaveRoom &m);
+    void handle(Session &s, const protocol::Next &m);
+    void handle(Session &s, const protocol::Report &m);
+    void handle(Session &s, const protocol::Resume &m);
+    void handle(Session &s, const protocol::GetStats &m);
+
+    void joinQueue(Session &s, const QStringList &interests);
+    void startRoom(const Match &match);
+    void endRoom(qint64 roomId, UserKey leaver, protocol::LeaveReason reason,
+                 const QString &storedReason);
+    void setTyping(Session &s, bool typing);
+    void deliver(const PendingMessage &pending);
+    void scheduleInterestTimer();
+
+    Session *createSession(QWebSocket *socket);
+    void destroySession(UserKey key);
+    Session *sessionFor(UserKey key) const;
+    QString newResumeToken() const;
+
+    void send(Session &s, const protocol::ServerMessage &message);
+    void sendError(Session &s, protocol::ErrorCode code, const QString &message,
+                   const QString &event = {}, qint64 retryAfterMs = -1);
+    void closeSocket(QWebSocket *socket, int code, const QString &reason);
+    qint64 nowMs() const { return m_clock.elapsed(); }
+    protocol::Waiting waitingInfo() const;
+
+    ServerConfig m_config;
+    QElapsedTimer m_clock;
+    HttpListener *m_listener = nullptr;
+    QWebSocketServer *m_webSockets = nullptr;
+    std::unique_ptr<StorageWriter> m_storage;
+    Matchmaker m_matchmaker;
+    Metrics m_metrics;
+    std::unordered_map<UserKey, std::unique_ptr<Session>> m_sessions;
+    QHash<QWebSocket *, UserKey> m_bySocket;
+    QHash<QString, UserKey> m_byToken;
+    QHash<qint64, Room> m_rooms;
+    QHash<quint64, Pending> m_pending;
+    QTimer m_sweepTimer;
+    QTimer m_interestTimer;
+    bool m_stopping = false;
+};
+
+} // namespace anonchat::server

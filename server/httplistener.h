@@ -1,0 +1,88 @@
+#pragma once
+
+#include <QByteArray>
+#include <QHash>
+#include <QList>
+#include <utility>
+#include <vector>
+#include <QTcpServer>
+#include <functional>
+
+class QTcpSocket;
+
+namespace anonchat::server {
+
+/// One parsed HTTP/1.x request head. Header names are lower case.
+struct HttpRequest {
+    QByteArray method;
+    QByteArray target; ///< as sent, with the query
+    QByteArray path;   ///< without the query
+    QHash<QByteArray, QByteArray> headers;
+
+    QByteArray header(const QByteArray &lowerCaseName) const { return headers.value(lowerCaseName); }
+};
+
+struct HttpResponse {
+    int status = 200;
+    QByteArray contentType;
+    QByteArray body;
+    std::vector<std::pair<QByteArray, QByteArray>> headers;
+};
+
+/// Parses a request head (everything before the blank line). False for anything malformed.
+bool parseHttpRequestHead(const QByteArray &head, HttpRequest &request);
+
+/// Serialises a response, with the security headers every answer carries.
+QByteArray serialiseHttpResponse(const HttpResponse &response, bool headOnly);
+
+/**
+ * The one listening socket (PROTOCOL.md, "HTTP on the same port"). A QTcpServer with a listen
+ * backlog of 1024 (QWebSocketServer's own is fixed at 50) that reads each request head with
+ * limits (size and time) by peeking, so a WebSocket upgrade can be handed on with its bytes
+ * still unread. Plain requests are answered by the handler and the connection closed.
+ *
+ * Qt 6.4 has no public HTTP request parser outside the QHttpServer preview, so the request
+ * line and header fields are parsed here, strictly and with limits.
+ */
+class HttpListener : public QTcpServer
+{
+    Q_OBJECT
+public:
+    struct Limits {
+        qint64 maxHeaderBytes = 8 * 1024;
+        qint64 timeoutMs = 10 * 1000;
+    };
+    using Handler = std::function<HttpResponse(const HttpRequest &)>;
+    /// For `GET /ws` upgrades: 0 accepts, otherwise the status to refuse with (e.g. 403).
+    using UpgradeCheck = std::function<int(const HttpRequest &)>;
+
+    explicit HttpListener(Limits limits, QObject *parent = nullptr);
+
+    void setHandler(Handler handler) { m_handler = std::move(handler); }
+    void setUpgradeCheck(UpgradeCheck check) { m_upgradeCheck = std::move(check); }
+
+    /// Connections still reading their request head.
+    int pendingRequests() const { return m_pending; }
+
+signals:
+    /// A checked WebSocket upgrade request; its bytes are still unread in `socket`.
+    void webSocketRequest(QTcpSocket *socket);
+
+protected:
+    void incomingConnection(qintptr descriptor) override;
+
+private:
+    void readRequest(QTcpSocket *socket);
+    void finish(QTcpSocket *socket);
+    void respond(QTcpSocket *socket, const HttpResponse &response, bool headOnly);
+
+    Limits m_limits;
+    Handler m_handler;
+    UpgradeCheck m_upgradeCheck;
+    int m_pending = 0;
+};
+
+/// The embedded page and assets (`/`, `/static/...`). Null body when there is no such file.
+HttpResponse staticResource(const QByteArray &path);
+
+} // namespace anonchat::server

@@ -1,1 +1,59 @@
-int main() { return 0; }
+// anonchat-server: the headless server. Everything but the command line is in anonchat_server_core.
+#include "server/chatserver.h"
+#include "server/serverconfig.h"
+#include "server/shutdownsignals.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <cstdio>
+
+using namespace anonchat::server;
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("anonchat-server"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(ANONCHAT_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QCoreApplication::translate("main", "anonchat: talk to a stranger. The headless server."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    addServerOptions(parser);
+    if (!parser.parse(QCoreApplication::arguments())) {
+        std::fprintf(stderr, "anonchat-server: %s\n", qPrintable(parser.errorText()));
+        return 2;
+    }
+    if (parser.isSet(QStringLiteral("help")))
+        parser.showHelp(0);
+    if (parser.isSet(QStringLiteral("version")))
+        parser.showVersion();
+    if (!parser.positionalArguments().isEmpty()) {
+        std::fprintf(stderr, "anonchat-server: %s\n",
+                     qPrintable(QCoreApplication::translate("main", "unexpected argument '%1'")
+                                    .arg(parser.positionalArguments().first())));
+        return 2;
+    }
+
+    ServerConfig config;
+    applyLogLevel(config.logLevel);
+    QString error;
+    if (!readServerOptions(parser, config, &error)) {
+        std::fprintf(stderr, "anonchat-server: %s\n", qPrintable(error));
+        return 2;
+    }
+
+    ChatServer server(config);
+    if (!server.start(&error)) {
+        std::fprintf(stderr, "anonchat-server: %s\n", qPrintable(error));
+        return 2;
+    }
+    ShutdownSignals shutdownSignals;
+    QObject::connect(&shutdownSignals, &ShutdownSignals::received, &server, &ChatServer::shutdown);
+    QObject::connect(&server, &ChatServer::stopped, &app, [] { QCoreApplication::exit(0); });
+
+    std::printf("anonchat-server listening on %s\n", qPrintable(server.url().toString()));
+    std::fflush(stdout);
+    return QCoreApplication::exec();
+}

@@ -4,7 +4,11 @@
 #include <QSet>
 #include <QStringList>
 #include <QtGlobal>
+#include <limits>
+#include <map>
 #include <optional>
+#include <set>
+#include <utility>
 #include <vector>
 
 namespace anonchat::server {
@@ -16,7 +20,7 @@ using UserKey = quint32;
 struct Match {
     UserKey first = 0;
     UserKey second = 0;
-    QStringList commonInterests;
+    QStringList commonInterests; ///< the interests both gave, sorted (QString order)
 };
 
 /**
@@ -36,6 +40,8 @@ public:
 
     /// Queues `user` (interests already normalised) and pairs it if a partner is available now.
     /// Queuing a user already queued is idempotent: it keeps its place and gets no match.
+    /// The partner is the longest-waiting queued user sharing an interest, else (when the newcomer
+    /// is open to anyone) the longest-waiting user open to anyone. The newcomer is `second`.
     std::optional<Match> enqueue(UserKey user, const QStringList &interests, qint64 nowMs);
 
     /// Takes `user` out of the queue (leave_queue, drop). False if it was not queued.
@@ -44,10 +50,14 @@ public:
     bool contains(UserKey user) const;
     int queuedCount() const;
 
-    /// Pairs the users whose interest wait has ended by `nowMs` and who can now be matched.
+    /// Pairs the users whose interest wait has ended by `nowMs` and who can now be matched:
+    /// those users in FIFO order, each with its longest-waiting possible partner (sharing an
+    /// interest first). Afterwards no two queued users could be matched at `nowMs`.
     std::vector<Match> expire(qint64 nowMs);
 
-    /// When expire() next has something to do, if ever.
+    /// When expire() next has something to do, if ever: the earliest end of an interest wait
+    /// that expire() has not handled yet. A time at or before the latest `nowMs` given (call
+    /// expire() now) when a removal left two previous partners alone and matchable.
     std::optional<qint64> nextDeadline() const;
 
     /// The pair is never matched again (a report), in either direction.
@@ -61,22 +71,39 @@ public:
     void forget(UserKey user);
 
 private:
+    using Sequence = quint64; ///< FIFO position: lower waited longer
+
     struct Entry {
         UserKey user = 0;
-        QStringList interests;
+        QStringList interests; ///< without duplicates
         qint64 enqueuedAtMs = 0;
-        quint64 sequence = 0; ///< FIFO order
+        qint64 waitEndMs = 0; ///< when the interest wait ends (enqueuedAtMs for no interests)
+        Sequence sequence = 0;
+        bool open = false; ///< in m_open: open to anyone
     };
 
     bool openToAnyone(const Entry &entry, qint64 nowMs) const;
-    std::optional<Match> findPartner(const Entry &entry, qint64 nowMs);
+    bool sharesInterest(const Entry &a, const Entry &b) const;
+    bool allowedPair(const Entry &a, const Entry &b, int queuedWithBoth) const;
+    bool canMatch(const Entry &a, const Entry &b, qint64 nowMs, int queuedWithBoth) const;
+    bool arePreviousPartners(UserKey a, UserKey b) const;
+    std::optional<Sequence> findPartner(const Entry &entry, qint64 nowMs, bool queued) const;
+    Match makeMatch(const Entry &first, const Entry &second) const;
+    void insert(Entry entry);
     void takeOut(UserKey user);
 
     qint64 m_interestWaitMs;
-    quint64 m_nextSequence = 0;
-    std::vector<Entry> m_queue; ///< ordered by sequence (longest waiting first)
-    QHash<UserKey, QSet<UserKey>> m_blocked;
+    Sequence m_nextSequence = 0;
+    qint64 m_lastNowMs = std::numeric_limits<qint64>::min(); ///< latest time given to us
+    std::map<Sequence, Entry> m_queue;                        ///< longest waiting first
+    QHash<UserKey, Sequence> m_sequenceOf;
+    QHash<QString, std::set<Sequence>> m_byInterest; ///< queued users by interest
+    std::set<Sequence> m_open;                       ///< queued users open to anyone
+    /// (wait end, sequence) of queued users whose interest wait expire() has not yet ended.
+    std::set<std::pair<qint64, Sequence>> m_waiting;
+    QHash<UserKey, QSet<UserKey>> m_blocked; ///< both directions
     QHash<UserKey, UserKey> m_previousPartner;
+    QHash<UserKey, QSet<UserKey>> m_previousPartnerOf; ///< reverse of m_previousPartner
 };
 
 } // namespace anonchat::server

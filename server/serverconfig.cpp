@@ -1,0 +1,148 @@
+#include "server/serverconfig.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QLoggingCategory>
+
+namespace anonchat::server {
+
+namespace {
+
+QString tr(const char *text)
+{
+    return QCoreApplication::translate("ServerOptions", text);
+}
+
+bool readInt(const QCommandLineParser &parser, const QString &name, qint64 min, qint64 max,
+             qint64 &out, QString *error)
+{
+    if (!parser.isSet(name))
+        return true;
+    bool ok = false;
+    const qint64 value = parser.value(name).toLongLong(&ok);
+    if (!ok || value < min || value > max) {
+        *error = tr("invalid value for --%1: '%2' (expected a whole number from %3 to %4)")
+                     .arg(name, parser.value(name))
+                     .arg(min)
+                     .arg(max);
+        return false;
+    }
+    out = value;
+    return true;
+}
+
+bool readSeconds(const QCommandLineParser &parser, const QString &name, double max, qint64 &outMs,
+                 QString *error)
+{
+    if (!parser.isSet(name))
+        return true;
+    bool ok = false;
+    const double value = parser.value(name).toDouble(&ok);
+    if (!ok || value < 0 || value > max) {
+        *error = tr("invalid value for --%1: '%2' (expected seconds from 0 to %3)")
+                     .arg(name, parser.value(name))
+                     .arg(max);
+        return false;
+    }
+    outMs = qint64(value * 1000.0);
+    return true;
+}
+
+} // namespace
+
+void addServerOptions(QCommandLineParser &parser)
+{
+    parser.addOptions({
+        {"host", tr("Address to listen on (0.0.0.0 to share on a LAN)."), tr("ADDR"),
+         QStringLiteral("127.0.0.1")},
+        {"port", tr("The one port for the page, /healthz, /metrics and /ws (0 picks a free one)."),
+         tr("N"), QStringLiteral("5000")},
+        {"db", tr("SQLite file, or postgresql://user:pass@host:port/dbname."), tr("PATH|URL"),
+         QStringLiteral("chat.db")},
+        {"redis", tr("redis://host:port: share the queue with other servers."), tr("URL")},
+        {"tls-cert", tr("Certificate file: serve https:// and wss://."), tr("FILE")},
+        {"tls-key", tr("Private key file for --tls-cert."), tr("FILE")},
+        {"allowed-origin", tr("An extra page origin allowed to open /ws (repeatable)."),
+         tr("ORIGIN")},
+        {"max-connections", tr("Connections beyond this get server_busy."), tr("N"),
+         QStringLiteral("20000")},
+        {"rate-limit", tr("Messages per second per user, bursts up to twice that; 0 turns limits off."),
+         tr("N"), QStringLiteral("10")},
+        {"resume-window", tr("Seconds a dropped user keeps identity and room."), tr("S"),
+         QStringLiteral("120")},
+        {"interest-wait", tr("Seconds a user with interests waits for a shared one."), tr("S"),
+         QStringLiteral("5")},
+        {"retention-days", tr("Purge messages older than N days (0 keeps them)."), tr("N"),
+         QStringLiteral("0")},
+        {"log-level", tr("debug, info or warning."), tr("LEVEL"), QStringLiteral("info")},
+    });
+}
+
+bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, QString *error)
+{
+    if (parser.isSet("redis")) {
+        *error = tr("--redis is not supported by this build yet");
+        return false;
+    }
+    if (parser.isSet("tls-cert") || parser.isSet("tls-key")) {
+        *error = tr("--tls-cert/--tls-key are not supported by this build yet");
+        return false;
+    }
+    if (parser.isSet("host")) {
+        const QHostAddress host(parser.value("host"));
+        if (host.isNull()) {
+            *error = tr("invalid value for --host: '%1' (expected an IP address)")
+                         .arg(parser.value("host"));
+            return false;
+        }
+        config.host = host;
+    }
+    qint64 port = config.port;
+    qint64 maxConnections = config.maxConnections;
+    qint64 rateLimit = config.rateLimit;
+    qint64 retentionDays = config.retentionDays;
+    if (!readInt(parser, "port", 0, 65535, port, error) ||
+        !readInt(parser, "max-connections", 1, 10000000, maxConnections, error) ||
+        !readInt(parser, "rate-limit", 0, 1000000, rateLimit, error) ||
+        !readInt(parser, "retention-days", 0, 100000, retentionDays, error) ||
+        !readSeconds(parser, "resume-window", 86400, config.resumeWindowMs, error) ||
+        !readSeconds(parser, "interest-wait", 3600, config.interestWaitMs, error))
+        return false;
+    config.port = quint16(port);
+    config.maxConnections = int(maxConnections);
+    config.rateLimit = int(rateLimit);
+    config.retentionDays = int(retentionDays);
+    if (parser.isSet("db")) {
+        config.database = parser.value("db");
+        if (config.database.isEmpty()) {
+            *error = tr("invalid value for --db: it is empty");
+            return false;
+        }
+    }
+    config.allowedOrigins = parser.values("allowed-origin");
+    if (parser.isSet("log-level")) {
+        config.logLevel = parser.value("log-level");
+        if (!applyLogLevel(config.logLevel)) {
+            *error = tr("invalid value for --log-level: '%1' (expected debug, info or warning)")
+                         .arg(config.logLevel);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool applyLogLevel(const QString &level)
+{
+    if (level == QLatin1String("debug"))
+        QLoggingCategory::setFilterRules(QStringLiteral("anonchat.*=true"));
+    else if (level == QLatin1String("info"))
+        QLoggingCategory::setFilterRules(QStringLiteral("anonchat.*.debug=false"));
+    else if (level == QLatin1String("warning"))
+        QLoggingCategory::setFilterRules(
+            QStringLiteral("anonchat.*.debug=false\nanonchat.*.info=false"));
+    else
+        return false;
+    return true;
+}
+
+} // namespace anonchat::server

@@ -1,0 +1,59 @@
+#pragma once
+
+#include "server/matchmaker.h"
+#include "server/ratelimiter.h"
+#include "shared/messages.h"
+
+#include <QHash>
+#include <QPointer>
+#include <QString>
+#include <QStringList>
+#include <deque>
+
+class QWebSocket;
+
+namespace anonchat::server {
+
+/// One user: its identity, its state in the queue or a room, and its socket while connected.
+/// A dropped user keeps its Session (socket null, `awaySinceMs` set) for the resume window.
+struct Session {
+    enum class State { Idle, Queued, InRoom };
+
+    UserKey key = 0;
+    QString userId;
+    QString resumeToken;
+    QPointer<QWebSocket> socket; ///< null while away
+    State state = State::Idle;
+    qint64 roomId = 0;
+    QStringList interests;
+    bool sawFirstEvent = false; ///< `resume` is only allowed as the first event
+    bool typing = false;        ///< what the partner was last told
+    qint64 lastSentMessageId = 0;
+    qint64 awaySinceMs = -1;
+    qint64 lastHeardMs = 0;
+    bool pingOutstanding = false;
+    RateLimiter limiter;
+
+    bool connected() const { return !socket.isNull(); }
+};
+
+/// A room owns nothing but ids: its two members, and what resume and nonce dedupe need.
+struct Room {
+    qint64 id = 0;
+    UserKey members[2] = {0, 0};
+    QStringList commonInterests;
+    /// Stored messages by (sender, nonce), so a resent message is not stored twice.
+    QHash<QString, protocol::NewMessage> byNonce;
+    /// Nonces submitted but not yet committed.
+    QHash<QString, quint64> pendingNonces;
+    /// The latest stored messages, for resume (bounded).
+    std::deque<protocol::NewMessage> recent;
+
+    UserKey partnerOf(UserKey user) const
+    {
+        return members[0] == user ? members[1] : members[0];
+    }
+    bool has(UserKey user) const { return members[0] == user || members[1] == user; }
+};
+
+} // namespace anonchat::server
