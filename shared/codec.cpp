@@ -17,8 +17,7 @@ public:
     FieldReader(const QJsonObject &data, DecodeError &error)
         : m_data(data)
         , m_error(error)
-    {
-    }
+    {}
 
     bool ok() const { return m_ok; }
 
@@ -147,7 +146,10 @@ bool fromJson(const QJsonObject &d, JoinQueue &m, DecodeError &e)
     FieldReader r(d, e);
     return readInterests(r, m.interests);
 }
-bool fromJson(const QJsonObject &, LeaveQueue &, DecodeError &) { return true; }
+bool fromJson(const QJsonObject &, LeaveQueue &, DecodeError &)
+{
+    return true;
+}
 bool fromJson(const QJsonObject &d, SendMessage &m, DecodeError &e)
 {
     FieldReader r(d, e);
@@ -174,7 +176,10 @@ bool fromJson(const QJsonObject &d, Typing &m, DecodeError &e)
     m.typing = r.boolean("typing", true);
     return r.ok();
 }
-bool fromJson(const QJsonObject &, LeaveRoom &, DecodeError &) { return true; }
+bool fromJson(const QJsonObject &, LeaveRoom &, DecodeError &)
+{
+    return true;
+}
 bool fromJson(const QJsonObject &d, Next &m, DecodeError &e)
 {
     FieldReader r(d, e);
@@ -193,14 +198,21 @@ bool fromJson(const QJsonObject &d, Resume &m, DecodeError &e)
     m.lastId = r.integer("last_id", false, -1);
     return r.ok();
 }
-bool fromJson(const QJsonObject &, GetStats &, DecodeError &) { return true; }
+bool fromJson(const QJsonObject &, GetStats &, DecodeError &)
+{
+    return true;
+}
 
 QJsonObject toJson(const JoinQueue &m)
 {
-    return m.interests.isEmpty() ? QJsonObject{}
-                                 : QJsonObject{{"interests", QJsonArray::fromStringList(m.interests)}};
+    return m.interests.isEmpty()
+               ? QJsonObject{}
+               : QJsonObject{{"interests", QJsonArray::fromStringList(m.interests)}};
 }
-QJsonObject toJson(const LeaveQueue &) { return {}; }
+QJsonObject toJson(const LeaveQueue &)
+{
+    return {};
+}
 QJsonObject toJson(const SendMessage &m)
 {
     QJsonObject o{{"content", m.content}};
@@ -208,12 +220,19 @@ QJsonObject toJson(const SendMessage &m)
         o.insert(QLatin1String("nonce"), m.nonce);
     return o;
 }
-QJsonObject toJson(const Typing &m) { return {{"typing", m.typing}}; }
-QJsonObject toJson(const LeaveRoom &) { return {}; }
+QJsonObject toJson(const Typing &m)
+{
+    return {{"typing", m.typing}};
+}
+QJsonObject toJson(const LeaveRoom &)
+{
+    return {};
+}
 QJsonObject toJson(const Next &m)
 {
-    return m.interests.isEmpty() ? QJsonObject{}
-                                 : QJsonObject{{"interests", QJsonArray::fromStringList(m.interests)}};
+    return m.interests.isEmpty()
+               ? QJsonObject{}
+               : QJsonObject{{"interests", QJsonArray::fromStringList(m.interests)}};
 }
 QJsonObject toJson(const Report &m)
 {
@@ -226,7 +245,10 @@ QJsonObject toJson(const Resume &m)
         o.insert(QLatin1String("last_id"), m.lastId);
     return o;
 }
-QJsonObject toJson(const GetStats &) { return {}; }
+QJsonObject toJson(const GetStats &)
+{
+    return {};
+}
 
 // ---- server events: clients read them ------------------------------------------------------
 
@@ -282,7 +304,10 @@ bool fromJson(const QJsonObject &d, Welcome &m, DecodeError &e)
     m.limits.maxInterestChars = int(l.integer("max_interest_chars", false, kMaxInterestChars));
     return r.ok() && l.ok();
 }
-QJsonObject toJson(const Waiting &m) { return {{"online", m.online}, {"queued", m.queued}}; }
+QJsonObject toJson(const Waiting &m)
+{
+    return {{"online", m.online}, {"queued", m.queued}};
+}
 bool fromJson(const QJsonObject &d, Waiting &m, DecodeError &e)
 {
     FieldReader r(d, e);
@@ -290,8 +315,14 @@ bool fromJson(const QJsonObject &d, Waiting &m, DecodeError &e)
     m.queued = int(r.integer("queued", false));
     return r.ok();
 }
-QJsonObject toJson(const QueueLeft &) { return {}; }
-bool fromJson(const QJsonObject &, QueueLeft &, DecodeError &) { return true; }
+QJsonObject toJson(const QueueLeft &)
+{
+    return {};
+}
+bool fromJson(const QJsonObject &, QueueLeft &, DecodeError &)
+{
+    return true;
+}
 QJsonObject toJson(const Matched &m)
 {
     return {{"room_id", m.roomId},
@@ -306,7 +337,10 @@ bool fromJson(const QJsonObject &d, Matched &m, DecodeError &e)
     m.commonInterests = r.stringList("common_interests", false);
     return r.ok();
 }
-QJsonObject toJson(const PartnerTyping &m) { return {{"typing", m.typing}}; }
+QJsonObject toJson(const PartnerTyping &m)
+{
+    return {{"typing", m.typing}};
+}
 bool fromJson(const QJsonObject &d, PartnerTyping &m, DecodeError &e)
 {
     FieldReader r(d, e);
@@ -326,22 +360,34 @@ bool roomOnlyFromJson(const QJsonObject &d, T &m, DecodeError &e)
     m.roomId = r.integer("room_id", true);
     return r.ok();
 }
-QJsonObject toJson(const PartnerAway &m) { return roomOnlyToJson(m); }
+QJsonObject toJson(const PartnerAway &m)
+{
+    return roomOnlyToJson(m);
+}
 bool fromJson(const QJsonObject &d, PartnerAway &m, DecodeError &e)
 {
     return roomOnlyFromJson(d, m, e);
 }
-QJsonObject toJson(const PartnerBack &m) { return roomOnlyToJson(m); }
+QJsonObject toJson(const PartnerBack &m)
+{
+    return roomOnlyToJson(m);
+}
 bool fromJson(const QJsonObject &d, PartnerBack &m, DecodeError &e)
 {
     return roomOnlyFromJson(d, m, e);
 }
-QJsonObject toJson(const RoomLeft &m) { return roomOnlyToJson(m); }
+QJsonObject toJson(const RoomLeft &m)
+{
+    return roomOnlyToJson(m);
+}
 bool fromJson(const QJsonObject &d, RoomLeft &m, DecodeError &e)
 {
     return roomOnlyFromJson(d, m, e);
 }
-QJsonObject toJson(const Reported &m) { return roomOnlyToJson(m); }
+QJsonObject toJson(const Reported &m)
+{
+    return roomOnlyToJson(m);
+}
 bool fromJson(const QJsonObject &d, Reported &m, DecodeError &e)
 {
     return roomOnlyFromJson(d, m, e);
@@ -447,6 +493,7 @@ bool fromJson(const QJsonObject &d, Error &m, DecodeError &e)
 struct Envelope {
     QString event;
     QJsonObject data;
+    bool dataIsObject = true; ///< checked only once the event is known to be one of ours
 };
 
 bool readEnvelope(const QByteArray &utf8, Envelope &env, DecodeError &error)
@@ -477,12 +524,14 @@ bool readEnvelope(const QByteArray &utf8, Envelope &env, DecodeError &error)
     }
     env.event = event.toString();
     const QJsonValue data = root.value(QLatin1String("data"));
-    if (!data.isUndefined() && !data.isNull() && !data.isObject()) {
-        error = {ErrorCode::InvalidData, QStringLiteral("'data' must be an object"), env.event};
-        return false;
-    }
+    env.dataIsObject = data.isUndefined() || data.isNull() || data.isObject();
     env.data = data.toObject();
     return true;
+}
+
+DecodeError dataNotObject(const Envelope &env)
+{
+    return {ErrorCode::InvalidData, QStringLiteral("'data' must be an object"), env.event};
 }
 
 QByteArray frame(const QString &event, const QJsonObject &data)
@@ -519,12 +568,12 @@ ClientDecodeResult decodeClientFrame(const QByteArray &utf8)
         return DecodeError{ErrorCode::UnknownEvent,
                            QStringLiteral("unknown event '%1'").arg(env.event.left(64)),
                            env.event.left(64)};
+    if (!env.dataIsObject)
+        return dataNotObject(env);
     ClientDecodeResult result = DecodeError{};
     switch (*event) {
 #define ANONCHAT_DECODE_CASE(type, name)                                                           \
-    case ClientEvent::type:                                                                        \
-        decodeAs<ClientMessage, ClientEvent, type>(env.data, result);                              \
-        break;
+    case ClientEvent::type: decodeAs<ClientMessage, ClientEvent, type>(env.data, result); break;
         ANONCHAT_CLIENT_EVENTS(ANONCHAT_DECODE_CASE)
 #undef ANONCHAT_DECODE_CASE
     }
@@ -549,12 +598,12 @@ ServerDecodeResult decodeServerFrame(const QByteArray &utf8)
         return DecodeError{ErrorCode::UnknownEvent,
                            QStringLiteral("unknown event '%1'").arg(env.event.left(64)),
                            env.event.left(64)};
+    if (!env.dataIsObject)
+        return dataNotObject(env);
     ServerDecodeResult result = DecodeError{};
     switch (*event) {
 #define ANONCHAT_DECODE_CASE(type, name)                                                           \
-    case ServerEvent::type:                                                                        \
-        decodeAs<ServerMessage, ServerEvent, type>(env.data, result);                              \
-        break;
+    case ServerEvent::type: decodeAs<ServerMessage, ServerEvent, type>(env.data, result); break;
         ANONCHAT_SERVER_EVENTS(ANONCHAT_DECODE_CASE)
 #undef ANONCHAT_DECODE_CASE
     }

@@ -8,9 +8,9 @@ namespace anonchat::protocol {
 inline constexpr int kProtocolVersion = 1;
 
 /// Limits of PROTOCOL.md, shared by every side so they can never disagree.
-inline constexpr int kMaxMessageChars = 500;   ///< code points, after trimming
+inline constexpr int kMaxMessageChars = 500; ///< code points, after trimming
 inline constexpr int kMaxInterests = 5;
-inline constexpr int kMaxInterestChars = 32;   ///< code points, after trimming
+inline constexpr int kMaxInterestChars = 32; ///< code points, after trimming
 inline constexpr int kMaxNonceChars = 64;
 inline constexpr int kMaxReportReasonChars = 200;
 inline constexpr int kMaxResumeTokenChars = 128;

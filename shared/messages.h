@@ -112,7 +112,7 @@ struct Stats {
 struct Error {
     ErrorCode code = ErrorCode::Internal;
     QString message;
-    QString event;          ///< the event that caused it, if known
+    QString event;            ///< the event that caused it, if known
     qint64 retryAfterMs = -1; ///< only for rate_limited
 };
 
