@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: the normal build, then the same suite under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Real SQLite files, real sockets, real headless Chromium.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup.sh" --test
+
+# The browser test's driver (playwright-core drives Debian's /usr/bin/chromium; no browser download).
+(cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+
+jobs=$(nproc)
+echo "== normal build =="
+"$root/scripts/build.sh" "$root/build-test"
+(cd "$root/build-test" && QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j"$jobs")
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build =="
+ANONCHAT_BUILD_TYPE=Debug "$root/scripts/build.sh" "$root/build-asan" -DANONCHAT_ASAN=ON -DANONCHAT_UBSAN=ON
+(cd "$root/build-asan" && QT_QPA_PLATFORM=offscreen \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --output-on-failure -j"$jobs")
