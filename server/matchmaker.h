@@ -57,7 +57,8 @@ public:
 
     /// When expire() next has something to do, if ever: the earliest end of an interest wait
     /// that expire() has not handled yet. A time at or before the latest `nowMs` given (call
-    /// expire() now) when a removal left two previous partners alone and matchable.
+    /// expire() now) when a change left two queued users matchable: a removal leaving two
+    /// previous partners alone, or setPreviousPartners() on queued users.
     std::optional<qint64> nextDeadline() const;
 
     /// The pair is never matched again (a report), in either direction.
@@ -95,12 +96,15 @@ private:
     qint64 m_interestWaitMs;
     Sequence m_nextSequence = 0;
     qint64 m_lastNowMs = std::numeric_limits<qint64>::min(); ///< latest time given to us
-    std::map<Sequence, Entry> m_queue;                        ///< longest waiting first
+    std::map<Sequence, Entry> m_queue;                       ///< longest waiting first
     QHash<UserKey, Sequence> m_sequenceOf;
     QHash<QString, std::set<Sequence>> m_byInterest; ///< queued users by interest
     std::set<Sequence> m_open;                       ///< queued users open to anyone
     /// (wait end, sequence) of queued users whose interest wait expire() has not yet ended.
     std::set<std::pair<qint64, Sequence>> m_waiting;
+    /// Queued users whose previous partner entry was overwritten while they and the old partner
+    /// waited: the pair may be matchable now, expire() looks again.
+    std::set<Sequence> m_recheck;
     QHash<UserKey, QSet<UserKey>> m_blocked; ///< both directions
     QHash<UserKey, UserKey> m_previousPartner;
     QHash<UserKey, QSet<UserKey>> m_previousPartnerOf; ///< reverse of m_previousPartner
