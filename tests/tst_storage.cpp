@@ -1,0 +1,1041 @@
+#include "server/storage.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QRegularExpression>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+#include <QTimeZone>
+#include <algorithm>
+#include <csignal>
+#include <memory>
+#include <numeric>
+#include <set>
+#include <sys/resource.h>
+#include <thread>
+#include <vector>
+
+using namespace anonchat::server;
+
+namespace {
+
+const QRegularExpression kIsoUtcMs(QStringLiteral(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d\d\dZ$)"));
+
+/// Every committed/failed report, in the order the test thread received them (queued, as the
+/// server connects them).
+class Recorder : public QObject
+{
+public:
+    struct Report {
+        bool ok = false;
+        QVector<quint64> tickets;
+        double seconds = 0;
+        QString error;
+    };
+
+    explicit Recorder(StorageWriter *writer)
+    {
+        connect(
+            writer, &StorageWriter::committed, this,
+            [this](const QVector<quint64> &t, double s) {
+                reports.push_back({true, t, s, {}});
+            },
+            Qt::QueuedConnection);
+        connect(
+            writer, &StorageWriter::failed, this,
+            [this](const QVector<quint64> &t, const QString &e) {
+                reports.push_back({false, t, 0, e});
+            },
+            Qt::QueuedConnection);
+    }
+
+    QVector<quint64> tickets() const
+    {
+        QVector<quint64> all;
+        for (const Report &r : reports)
+            all += r.tickets;
+        return all;
+    }
+    const Report *find(quint64 ticket) const
+    {
+        for (const Report &r : reports) {
+            if (r.tickets.contains(ticket))
+                return &r;
+        }
+        return nullptr;
+    }
+    bool isCommitted(quint64 ticket) const
+    {
+        const Report *r = find(ticket);
+        return r && r->ok;
+    }
+    QString failure(quint64 ticket) const
+    {
+        const Report *r = find(ticket);
+        return r && !r->ok ? r->error : QString();
+    }
+    QVector<quint64> failedTickets() const
+    {
+        QVector<quint64> all;
+        for (const Report &r : reports) {
+            if (!r.ok)
+                all += r.tickets;
+        }
+        return all;
+    }
+
+    std::vector<Report> reports;
+};
+
+/// A separate connection to the file, in the test thread, to see what really is on disk.
+class Check
+{
+public:
+    explicit Check(const QString &path)
+        : m_name(QStringLiteral("check-%1").arg(++s_count))
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
+        db.setDatabaseName(path);
+        if (!db.open())
+            qWarning() << "cannot open" << path << db.lastError().text();
+    }
+    ~Check()
+    {
+        QSqlDatabase::database(m_name, false).close();
+        QSqlDatabase::removeDatabase(m_name);
+    }
+    Check(const Check &) = delete;
+    Check &operator=(const Check &) = delete;
+
+    QSqlDatabase db() const { return QSqlDatabase::database(m_name, false); }
+
+    bool exec(const QString &sql) const
+    {
+        QSqlQuery q(db());
+        if (q.exec(sql))
+            return true;
+        qWarning() << sql << q.lastError().text();
+        return false;
+    }
+    QVariant scalar(const QString &sql) const
+    {
+        QSqlQuery q(db());
+        if (!q.exec(sql) || !q.next()) {
+            qWarning() << sql << q.lastError().text();
+            return {};
+        }
+        return q.value(0);
+    }
+    QVariantList column(const QString &sql) const
+    {
+        QSqlQuery q(db());
+        QVariantList values;
+        if (!q.exec(sql))
+            qWarning() << sql << q.lastError().text();
+        while (q.next())
+            values.append(q.value(0));
+        return values;
+    }
+    QStringList strings(const QString &sql) const
+    {
+        QStringList values;
+        for (const QVariant &v : column(sql))
+            values.append(v.toString());
+        return values;
+    }
+    QStringList columns(const QString &table) const
+    {
+        QSqlQuery q(db());
+        QStringList names;
+        q.exec(QStringLiteral("PRAGMA table_info(%1)").arg(table));
+        while (q.next())
+            names.append(q.value(1).toString());
+        return names;
+    }
+
+    struct Index {
+        QString name;
+        bool unique = false;
+        bool partial = false;
+        QStringList columns;
+    };
+    QList<Index> indexes(const QString &table) const
+    {
+        QList<Index> result;
+        {
+            QSqlQuery q(db());
+            q.exec(QStringLiteral("PRAGMA index_list(%1)").arg(table));
+            while (q.next()) {
+                result.append(
+                    {q.value(1).toString(), q.value(2).toBool(), q.value(4).toBool(), {}});
+            }
+        }
+        for (Index &index : result) {
+            QSqlQuery q(db());
+            q.exec(QStringLiteral("PRAGMA index_info(%1)").arg(index.name));
+            while (q.next())
+                index.columns.append(q.value(2).toString());
+        }
+        return result;
+    }
+
+private:
+    static inline int s_count = 0;
+    QString m_name;
+};
+
+/// flush() guarantees the reports are posted; deliver them to the recorder.
+void settle(StorageWriter &writer)
+{
+    writer.flush();
+    QCoreApplication::sendPostedEvents();
+}
+
+QVector<quint64> range(quint64 first, quint64 last)
+{
+    QVector<quint64> v(qsizetype(last - first + 1));
+    std::iota(v.begin(), v.end(), first);
+    return v;
+}
+
+StorageConfig configFor(const QString &path)
+{
+    StorageConfig config;
+    config.database = path;
+    return config;
+}
+
+MessageRow message(qint64 id, qint64 roomId, const QString &sender, const QString &content,
+                   const QString &nonce = {}, QDateTime at = QDateTime::currentDateTimeUtc())
+{
+    return MessageRow{id, roomId, sender, content, at, nonce};
+}
+
+RoomRow room(qint64 id)
+{
+    return RoomRow{id, QStringLiteral("alice"), QStringLiteral("bob"),
+                   QDateTime::currentDateTimeUtc()};
+}
+
+} // namespace
+
+class TestStorage : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void init();
+    void cleanup();
+
+    void freshDatabaseGetsLatestSchema();
+    void journalModeIsWal();
+    void flaskDatabaseIsMigrated();
+    void newerSchemaIsRefused();
+    void unusablePathFails_data();
+    void unusablePathFails();
+    void staleActiveRoomsClosedAtStart();
+    void idsContinueAfterRestart();
+    void idsAreUniqueAcrossThreads();
+    void groupCommit();
+    void foreignKeyFailureFailsOnlyItself();
+    void duplicateNonceFailsOnlyItself();
+    void roomEndStored();
+    void roomEndOfUnknownRoomFails();
+    void reportStored();
+    void timesStoredAsUtcIsoWithMs();
+    void retentionPurgesOldMessages();
+    void walDataSurvivesStop();
+    void flushWaitsForEarlierWrites();
+    void stopCommitsPendingAndIsIdempotent();
+    void submitAfterStopFails();
+    void submitBeforeStartIsWrittenAtStart();
+    void healthFollowsTheDisk();
+    void twoWritersInOneProcess();
+    void connectionRemovedOnStop();
+
+private:
+    QString path(const QString &name) const { return m_dir->filePath(name); }
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+void TestStorage::initTestCase()
+{
+    QVERIFY2(QSqlDatabase::isDriverAvailable(QStringLiteral("QSQLITE")),
+             "the Qt SQLite driver (libqt6sql6-sqlite) is needed");
+}
+
+void TestStorage::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+void TestStorage::cleanup()
+{
+    m_dir.reset();
+}
+
+void TestStorage::freshDatabaseGetsLatestSchema()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    QVERIFY(QFile::exists(file));
+    QCOMPARE(StorageWriter::latestSchemaVersion(), 2);
+
+    Check check(file);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM schema_version")).toInt(), 1);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT version FROM schema_version")).toInt(),
+             StorageWriter::latestSchemaVersion());
+
+    const QStringList tables = check.strings(
+        QStringLiteral("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"));
+    QCOMPARE(tables, (QStringList{"chat_rooms", "messages", "reports", "schema_version"}));
+    QCOMPARE(check.columns(QStringLiteral("chat_rooms")),
+             (QStringList{"id", "user1_id", "user2_id", "created_at", "is_active", "ended_at",
+                          "end_reason"}));
+    QCOMPARE(check.columns(QStringLiteral("messages")),
+             (QStringList{"id", "room_id", "sender_id", "content", "timestamp", "nonce"}));
+    QCOMPARE(check.columns(QStringLiteral("reports")),
+             (QStringList{"id", "room_id", "reporter_id", "reported_id", "reason", "created_at"}));
+    QCOMPARE(check
+                 .scalar(QStringLiteral("SELECT \"table\" || '.' || \"to\" || ' <- ' || \"from\" "
+                                        "FROM pragma_foreign_key_list('messages')"))
+                 .toString(),
+             QStringLiteral("chat_rooms.id <- room_id"));
+
+    const QList<Check::Index> messageIndexes = check.indexes(QStringLiteral("messages"));
+    const auto byRoom = std::find_if(messageIndexes.begin(), messageIndexes.end(), [](auto &i) {
+        return i.columns == QStringList{"room_id", "id"};
+    });
+    QVERIFY2(byRoom != messageIndexes.end(), "no index on messages(room_id, id)");
+    const auto byNonce = std::find_if(messageIndexes.begin(), messageIndexes.end(), [](auto &i) {
+        return i.columns == QStringList{"room_id", "sender_id", "nonce"};
+    });
+    QVERIFY2(byNonce != messageIndexes.end(), "no index on messages(room_id, sender_id, nonce)");
+    QVERIFY(byNonce->unique);
+    QVERIFY(byNonce->partial);
+
+    const QList<Check::Index> roomIndexes = check.indexes(QStringLiteral("chat_rooms"));
+    const auto active =
+        std::find_if(roomIndexes.begin(), roomIndexes.end(), [](auto &i) { return i.partial; });
+    QVERIFY2(active != roomIndexes.end(), "no partial index for active rooms");
+    QVERIFY(
+        check
+            .scalar(
+                QStringLiteral("SELECT sql FROM sqlite_master WHERE name = '%1'").arg(active->name))
+            .toString()
+            .contains(QLatin1String("is_active = 1")));
+}
+
+void TestStorage::journalModeIsWal()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    Check check(file);
+    // WAL is persistent: another connection sees it in the file header.
+    QCOMPARE(check.scalar(QStringLiteral("PRAGMA journal_mode")).toString(), QStringLiteral("wal"));
+}
+
+void TestStorage::flaskDatabaseIsMigrated()
+{
+    const QString file = path(QStringLiteral("flask.db"));
+    {
+        // What Flask-SQLAlchemy made for the original app.
+        Check flask(file);
+        QVERIFY(flask.exec(QStringLiteral(
+            "CREATE TABLE chat_rooms (id INTEGER NOT NULL, user1_id VARCHAR(36) NOT NULL, "
+            "user2_id VARCHAR(36) NOT NULL, created_at DATETIME, is_active BOOLEAN, "
+            "PRIMARY KEY (id))")));
+        QVERIFY(flask.exec(QStringLiteral(
+            "CREATE TABLE messages (id INTEGER NOT NULL, room_id INTEGER NOT NULL, "
+            "sender_id VARCHAR(36) NOT NULL, content TEXT NOT NULL, timestamp DATETIME, "
+            "PRIMARY KEY (id), FOREIGN KEY(room_id) REFERENCES chat_rooms (id))")));
+        QVERIFY(flask.exec(QStringLiteral(
+            "INSERT INTO chat_rooms VALUES (1, 'u-a', 'u-b', '2024-05-01 10:00:00.000000', 0), "
+            "(2, 'u-c', 'u-d', '2024-05-02 11:00:00.000000', 1)")));
+        QVERIFY(flask.exec(QStringLiteral(
+            "INSERT INTO messages VALUES (1, 1, 'u-a', 'hello', '2024-05-01 10:00:01.000000'), "
+            "(2, 1, 'u-b', 'hi there', '2024-05-01 10:00:02.000000'), "
+            "(7, 2, 'u-c', 'yo', '2024-05-02 11:00:03.000000')")));
+    }
+
+    StorageWriter writer(configFor(file));
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+
+    {
+        Check check(file);
+        QCOMPARE(check.scalar(QStringLiteral("SELECT version FROM schema_version")).toInt(),
+                 StorageWriter::latestSchemaVersion());
+        QCOMPARE(check.strings(QStringLiteral("SELECT id || ':' || sender_id || ':' || content "
+                                              "FROM messages ORDER BY id")),
+                 (QStringList{"1:u-a:hello", "2:u-b:hi there", "7:u-c:yo"}));
+        QCOMPARE(check.strings(QStringLiteral("SELECT user1_id || '/' || user2_id || '/' || "
+                                              "created_at FROM chat_rooms ORDER BY id")),
+                 (QStringList{"u-a/u-b/2024-05-01 10:00:00.000000",
+                              "u-c/u-d/2024-05-02 11:00:00.000000"}));
+        QVERIFY(check.columns(QStringLiteral("chat_rooms")).contains(QStringLiteral("ended_at")));
+        QVERIFY(check.columns(QStringLiteral("chat_rooms")).contains(QStringLiteral("end_reason")));
+        QVERIFY(check.columns(QStringLiteral("messages")).contains(QStringLiteral("nonce")));
+        QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM reports")).toInt(), 0);
+        // The room the Flask app left active is closed; the one it had ended is left alone.
+        QCOMPARE(check
+                     .scalar(QStringLiteral("SELECT is_active || ':' || end_reason "
+                                            "FROM chat_rooms WHERE id = 2"))
+                     .toString(),
+                 QStringLiteral("0:server_restart"));
+        QVERIFY(check.scalar(QStringLiteral("SELECT end_reason FROM chat_rooms WHERE id = 1"))
+                    .isNull());
+    }
+    QCOMPARE(writer.nextRoomId(), 3);
+    QCOMPARE(writer.nextMessageId(), 8);
+
+    // The migrated file takes our writes, nonces included.
+    const quint64 ticket = writer.submit(
+        message(8, 1, QStringLiteral("u-a"), QStringLiteral("again"), QStringLiteral("n-1")));
+    settle(writer);
+    QVERIFY(recorder.isCommitted(ticket));
+    Check check(file);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT nonce FROM messages WHERE id = 8")).toString(),
+             QStringLiteral("n-1"));
+}
+
+void TestStorage::newerSchemaIsRefused()
+{
+    const QString file = path(QStringLiteral("future.db"));
+    {
+        Check future(file);
+        QVERIFY(
+            future.exec(QStringLiteral("CREATE TABLE schema_version (version INTEGER NOT NULL)")));
+        QVERIFY(future.exec(QStringLiteral("INSERT INTO schema_version VALUES (99)")));
+    }
+    StorageWriter writer(configFor(file));
+    QString error;
+    QVERIFY(!writer.start(&error));
+    QVERIFY2(error.contains(file), qPrintable(error));
+    QVERIFY2(error.contains(QLatin1String("99")), qPrintable(error));
+    QVERIFY2(error.contains(QLatin1String("newer")), qPrintable(error));
+    QVERIFY(!writer.isHealthy());
+
+    // Refused without touching it.
+    Check check(file);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT version FROM schema_version")).toInt(), 99);
+    QCOMPARE(check.scalar(QStringLiteral("PRAGMA journal_mode")).toString(),
+             QStringLiteral("delete"));
+    QCOMPARE(check
+                 .scalar(QStringLiteral("SELECT COUNT(*) FROM sqlite_master "
+                                        "WHERE name = 'chat_rooms'"))
+                 .toInt(),
+             0);
+}
+
+void TestStorage::unusablePathFails_data()
+{
+    QTest::addColumn<QString>("relative");
+    QTest::addColumn<bool>("isDirectory");
+    QTest::addColumn<QByteArray>("contents");
+    QTest::newRow("a directory") << QStringLiteral("adir") << true << QByteArray();
+    QTest::newRow("missing parent")
+        << QStringLiteral("no/such/dir/chat.db") << false << QByteArray();
+    QTest::newRow("not a database")
+        << QStringLiteral("notes.txt") << false << QByteArray(4096, 'x');
+}
+
+void TestStorage::unusablePathFails()
+{
+    QFETCH(QString, relative);
+    QFETCH(bool, isDirectory);
+    QFETCH(QByteArray, contents);
+    const QString file = path(relative);
+    if (isDirectory)
+        QVERIFY(QDir().mkpath(file));
+    if (!contents.isEmpty()) {
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(contents);
+    }
+
+    StorageWriter writer(configFor(file));
+    QString error;
+    QVERIFY(!writer.start(&error));
+    QVERIFY2(error.contains(file), qPrintable(error));
+    QVERIFY(!writer.isHealthy());
+    if (!isDirectory && contents.isEmpty())
+        QVERIFY(!QFile::exists(file));
+    if (!contents.isEmpty()) {
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), contents);
+    }
+}
+
+void TestStorage::staleActiveRoomsClosedAtStart()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    {
+        StorageWriter first(configFor(file));
+        QString error;
+        QVERIFY2(first.start(&error), qPrintable(error));
+        first.submit(room(1));
+        first.submit(room(2));
+        first.submit(RoomEnd{2, QDateTime::currentDateTimeUtc(), QStringLiteral("left")});
+        first.stop(); // a crash, as far as room 1 is concerned: nobody ended it
+    }
+    {
+        Check check(file);
+        QCOMPARE(
+            check.scalar(QStringLiteral("SELECT is_active FROM chat_rooms WHERE id = 1")).toInt(),
+            1);
+    }
+    const QString before = QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs);
+    StorageWriter second(configFor(file));
+    QString error;
+    QVERIFY2(second.start(&error), qPrintable(error));
+
+    Check check(file);
+    QCOMPARE(
+        check.scalar(QStringLiteral("SELECT COUNT(*) FROM chat_rooms WHERE is_active = 1")).toInt(),
+        0);
+    QCOMPARE(
+        check.scalar(QStringLiteral("SELECT end_reason FROM chat_rooms WHERE id = 1")).toString(),
+        QStringLiteral("server_restart"));
+    const QString endedAt =
+        check.scalar(QStringLiteral("SELECT ended_at FROM chat_rooms WHERE id = 1")).toString();
+    QVERIFY2(kIsoUtcMs.match(endedAt).hasMatch(), qPrintable(endedAt));
+    QVERIFY2(endedAt >= before, qPrintable(endedAt + QLatin1String(" < ") + before));
+    QCOMPARE(
+        check.scalar(QStringLiteral("SELECT end_reason FROM chat_rooms WHERE id = 2")).toString(),
+        QStringLiteral("left"));
+}
+
+void TestStorage::idsContinueAfterRestart()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    {
+        StorageWriter first(configFor(file));
+        QString error;
+        QVERIFY2(first.start(&error), qPrintable(error));
+        QCOMPARE(first.nextRoomId(), 1);
+        QCOMPARE(first.nextRoomId(), 2);
+        QCOMPARE(first.nextMessageId(), 1);
+        first.submit(room(1));
+        first.submit(room(2));
+        first.submit(message(1, 1, QStringLiteral("alice"), QStringLiteral("one")));
+        first.submit(message(41, 2, QStringLiteral("bob"), QStringLiteral("forty-one")));
+        first.stop();
+    }
+    StorageWriter second(configFor(file));
+    QString error;
+    QVERIFY2(second.start(&error), qPrintable(error));
+    QCOMPARE(second.nextRoomId(), 3);
+    QCOMPARE(second.nextMessageId(), 42);
+    QCOMPARE(second.nextMessageId(), 43);
+}
+
+void TestStorage::idsAreUniqueAcrossThreads()
+{
+    StorageWriter writer(configFor(path(QStringLiteral("chat.db"))));
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    constexpr int kThreads = 4;
+    constexpr int kEach = 5000;
+    std::vector<std::vector<qint64>> taken(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&writer, &ids = taken[size_t(t)]] {
+            for (int i = 0; i < kEach; ++i)
+                ids.push_back(writer.nextMessageId());
+        });
+    }
+    for (std::thread &t : threads)
+        t.join();
+    std::set<qint64> all;
+    for (const auto &ids : taken)
+        all.insert(ids.begin(), ids.end());
+    QCOMPARE(int(all.size()), kThreads * kEach);
+    QCOMPARE(*all.begin(), 1);
+    QCOMPARE(*all.rbegin(), qint64(kThreads * kEach));
+}
+
+void TestStorage::groupCommit()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageConfig config = configFor(file);
+    config.maxBatchRows = 400;
+    StorageWriter writer(config);
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+
+    constexpr int kMessages = 2500;
+    {
+        // Hold the write lock while everything is submitted, so the writer has to group.
+        Check locker(file);
+        QVERIFY(locker.exec(QStringLiteral("BEGIN IMMEDIATE")));
+        const qint64 roomId = writer.nextRoomId();
+        writer.submit(room(roomId));
+        for (int i = 0; i < kMessages; ++i) {
+            writer.submit(message(writer.nextMessageId(), roomId, QStringLiteral("alice"),
+                                  QStringLiteral("message %1").arg(i),
+                                  QStringLiteral("n%1").arg(i)));
+        }
+        QThread::msleep(200);
+        QVERIFY(locker.exec(QStringLiteral("ROLLBACK")));
+    }
+    settle(writer);
+
+    QCOMPARE(recorder.tickets(), range(1, kMessages + 1)); // each once, in order
+    QVERIFY(recorder.failedTickets().isEmpty());
+    const int commits = int(recorder.reports.size());
+    QVERIFY2(commits <= (kMessages + 1) / 100, qPrintable(QString::number(commits)));
+    int largest = 0;
+    for (const Recorder::Report &r : recorder.reports) {
+        largest = std::max(largest, int(r.tickets.size()));
+        QVERIFY(r.seconds >= 0 && r.seconds < 60);
+    }
+    QVERIFY2(largest <= config.maxBatchRows, qPrintable(QString::number(largest)));
+    QCOMPARE(largest, config.maxBatchRows); // the lock made full groups
+    QVERIFY(writer.isHealthy());
+
+    Check check(file);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM messages")).toInt(), kMessages);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(DISTINCT content) FROM messages")).toInt(),
+             kMessages);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM chat_rooms")).toInt(), 1);
+}
+
+void TestStorage::foreignKeyFailureFailsOnlyItself()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    {
+        Check locker(file); // one group for all four
+        QVERIFY(locker.exec(QStringLiteral("BEGIN IMMEDIATE")));
+        writer.submit(room(1));
+        writer.submit(message(1, 1, QStringLiteral("alice"), QStringLiteral("before")));
+        writer.submit(message(2, 999, QStringLiteral("alice"), QStringLiteral("nowhere")));
+        writer.submit(message(3, 1, QStringLiteral("bob"), QStringLiteral("after")));
+        QThread::msleep(100);
+        QVERIFY(locker.exec(QStringLiteral("ROLLBACK")));
+    }
+    settle(writer);
+
+    QCOMPARE(recorder.tickets(), range(1, 4));
+    QCOMPARE(recorder.failedTickets(), QVector<quint64>{3});
+    QVERIFY2(recorder.failure(3).contains(QLatin1String("FOREIGN KEY")),
+             qPrintable(recorder.failure(3)));
+    QVERIFY(recorder.isCommitted(1));
+    QVERIFY(recorder.isCommitted(2));
+    QVERIFY(recorder.isCommitted(4));
+    QVERIFY(writer.isHealthy()); // a bad row is not a bad database
+
+    Check check(file);
+    QCOMPARE(check.column(QStringLiteral("SELECT id FROM messages ORDER BY id")),
+             (QVariantList{1, 3}));
+}
+
+void TestStorage::duplicateNonceFailsOnlyItself()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    const QString alice = QStringLiteral("alice");
+    {
+        Check locker(file);
+        QVERIFY(locker.exec(QStringLiteral("BEGIN IMMEDIATE")));
+        writer.submit(room(1));
+        writer.submit(message(1, 1, alice, QStringLiteral("hi"), QStringLiteral("n1")));
+        writer.submit(message(2, 1, alice, QStringLiteral("hi"), QStringLiteral("n1"))); // dup
+        writer.submit(message(3, 1, QStringLiteral("bob"), QStringLiteral("hi"),
+                              QStringLiteral("n1"))); // another sender may use it
+        writer.submit(message(4, 1, alice, QStringLiteral("no nonce")));
+        writer.submit(message(5, 1, alice, QStringLiteral("no nonce either")));
+        writer.submit(message(6, 1, alice, QStringLiteral("next"), QStringLiteral("n2")));
+        QThread::msleep(100);
+        QVERIFY(locker.exec(QStringLiteral("ROLLBACK")));
+    }
+    settle(writer);
+
+    QCOMPARE(recorder.tickets(), range(1, 7));
+    QCOMPARE(recorder.failedTickets(), QVector<quint64>{3});
+    QVERIFY2(recorder.failure(3).contains(QLatin1String("UNIQUE")),
+             qPrintable(recorder.failure(3)));
+    QVERIFY(writer.isHealthy());
+
+    Check check(file);
+    QCOMPARE(check.column(QStringLiteral("SELECT id FROM messages ORDER BY id")),
+             (QVariantList{1, 3, 4, 5, 6}));
+    QCOMPARE(
+        check.scalar(QStringLiteral("SELECT COUNT(*) FROM messages WHERE nonce IS NULL")).toInt(),
+        2);
+}
+
+void TestStorage::roomEndStored()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    const QDateTime ended(QDate(2026, 11, 23), QTime(22, 45, 1, 250), QTimeZone::utc());
+    writer.submit(room(5));
+    const quint64 ticket = writer.submit(RoomEnd{5, ended, QStringLiteral("next")});
+    settle(writer);
+    QVERIFY(recorder.isCommitted(ticket));
+
+    Check check(file);
+    QCOMPARE(check
+                 .scalar(QStringLiteral("SELECT is_active || '|' || ended_at || '|' || "
+                                        "end_reason FROM chat_rooms WHERE id = 5"))
+                 .toString(),
+             QStringLiteral("0|2026-11-23T22:45:01.250Z|next"));
+}
+
+void TestStorage::roomEndOfUnknownRoomFails()
+{
+    StorageWriter writer(configFor(path(QStringLiteral("chat.db"))));
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    const quint64 ticket =
+        writer.submit(RoomEnd{77, QDateTime::currentDateTimeUtc(), QStringLiteral("left")});
+    settle(writer);
+    QCOMPARE(recorder.failedTickets(), QVector<quint64>{ticket});
+    QVERIFY2(recorder.failure(ticket).contains(QLatin1String("77")),
+             qPrintable(recorder.failure(ticket)));
+    QVERIFY(writer.isHealthy());
+}
+
+void TestStorage::reportStored()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    const QDateTime at(QDate(2026, 1, 2), QTime(3, 4, 5, 6), QTimeZone::utc());
+    writer.submit(room(1));
+    const quint64 first = writer.submit(
+        ReportRow{1, QStringLiteral("alice"), QStringLiteral("bob"), QStringLiteral("spam"), at});
+    const quint64 second =
+        writer.submit(ReportRow{1, QStringLiteral("bob"), QStringLiteral("alice"), {}, at});
+    settle(writer);
+    QVERIFY(recorder.isCommitted(first));
+    QVERIFY(recorder.isCommitted(second));
+
+    Check check(file);
+    QCOMPARE(check.strings(QStringLiteral("SELECT room_id || '|' || reporter_id || '|' || "
+                                          "reported_id || '|' || IFNULL(reason, 'NULL') || '|' "
+                                          "|| created_at FROM reports ORDER BY id")),
+             (QStringList{"1|alice|bob|spam|2026-01-02T03:04:05.006Z",
+                          "1|bob|alice|NULL|2026-01-02T03:04:05.006Z"}));
+}
+
+void TestStorage::timesStoredAsUtcIsoWithMs()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    // 06:41:07.123 at UTC+8 is 22:41:07.123 the day before in UTC.
+    const QDateTime shanghai(QDate(2026, 11, 24), QTime(6, 41, 7, 123), QTimeZone(8 * 3600));
+    writer.submit(RoomRow{1, QStringLiteral("a"), QStringLiteral("b"), shanghai});
+    writer.submit(message(1, 1, QStringLiteral("a"), QStringLiteral("x"), {},
+                          QDateTime(QDate(2026, 11, 23), QTime(22, 41, 8), QTimeZone::utc())));
+    settle(writer);
+
+    Check check(file);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT created_at FROM chat_rooms")).toString(),
+             QStringLiteral("2026-11-23T22:41:07.123Z"));
+    QCOMPARE(check.scalar(QStringLiteral("SELECT timestamp FROM messages")).toString(),
+             QStringLiteral("2026-11-23T22:41:08.000Z"));
+}
+
+void TestStorage::retentionPurgesOldMessages()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    {
+        StorageWriter writer(configFor(file));
+        QString error;
+        QVERIFY2(writer.start(&error), qPrintable(error));
+        writer.submit(room(1));
+        writer.submit(
+            message(1, 1, QStringLiteral("a"), QStringLiteral("ten days"), {}, now.addDays(-10)));
+        writer.submit(
+            message(2, 1, QStringLiteral("a"), QStringLiteral("two days"), {}, now.addDays(-2)));
+        writer.submit(
+            message(3, 1, QStringLiteral("a"), QStringLiteral("an hour"), {}, now.addSecs(-3600)));
+        writer.stop();
+    }
+    {
+        StorageWriter keep(configFor(file)); // retention off by default: nothing goes
+        QString error;
+        QVERIFY2(keep.start(&error), qPrintable(error));
+    }
+    {
+        Check check(file);
+        QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM messages")).toInt(), 3);
+    }
+    StorageConfig config = configFor(file);
+    config.retentionDays = 1;
+    StorageWriter writer(config);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+
+    Check check(file);
+    QCOMPARE(check.column(QStringLiteral("SELECT id FROM messages ORDER BY id")),
+             (QVariantList{3}));
+    QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM chat_rooms")).toInt(), 1);
+    QCOMPARE(writer.nextMessageId(), 4);
+}
+
+void TestStorage::walDataSurvivesStop()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    writer.submit(room(1));
+    for (int i = 1; i <= 100; ++i)
+        writer.submit(message(i, 1, QStringLiteral("a"), QStringLiteral("m%1").arg(i)));
+    writer.flush();
+    QVERIFY(QFile::exists(file + QLatin1String("-wal")));
+
+    // What a crash right now would leave: the main file and the WAL, no shared memory.
+    const QString crashed = path(QStringLiteral("crashed.db"));
+    QVERIFY(QFile::copy(file, crashed));
+    QVERIFY(QFile::copy(file + QLatin1String("-wal"), crashed + QLatin1String("-wal")));
+    {
+        Check check(crashed);
+        QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM messages")).toInt(), 100);
+    }
+
+    writer.stop();
+    // A clean close checkpoints the WAL into the main file and removes it.
+    QVERIFY(!QFile::exists(file + QLatin1String("-wal")));
+    Check check(file);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM messages")).toInt(), 100);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT content FROM messages WHERE id = 100")).toString(),
+             QStringLiteral("m100"));
+}
+
+void TestStorage::flushWaitsForEarlierWrites()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+
+    QElapsedTimer idle;
+    idle.start();
+    writer.flush(); // nothing submitted: returns at once
+    QVERIFY(idle.elapsed() < 500);
+
+    writer.submit(room(1));
+    for (int i = 1; i <= 300; ++i)
+        writer.submit(message(i, 1, QStringLiteral("a"), QStringLiteral("m%1").arg(i)));
+    writer.flush();
+    {
+        Check check(file); // committed before flush() returned
+        QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM messages")).toInt(), 300);
+    }
+    QVERIFY(recorder.reports.empty()); // queued, not delivered yet...
+    QCoreApplication::sendPostedEvents();
+    QCOMPARE(recorder.tickets(), range(1, 301)); // ...but all already posted
+}
+
+void TestStorage::stopCommitsPendingAndIsIdempotent()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    {
+        StorageWriter writer(configFor(file));
+        Recorder recorder(&writer);
+        QString error;
+        QVERIFY2(writer.start(&error), qPrintable(error));
+        writer.submit(room(1));
+        for (int i = 1; i <= 2000; ++i)
+            writer.submit(message(i, 1, QStringLiteral("a"), QStringLiteral("m%1").arg(i)));
+        writer.stop(); // no flush: stop commits what is pending
+        QVERIFY(!writer.isHealthy());
+        writer.stop();
+        QCoreApplication::sendPostedEvents();
+        QCOMPARE(recorder.tickets(), range(1, 2001));
+        QVERIFY(recorder.failedTickets().isEmpty());
+    } // the destructor stops once more
+
+    Check check(file);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM messages")).toInt(), 2000);
+}
+
+void TestStorage::submitAfterStopFails()
+{
+    StorageWriter writer(configFor(path(QStringLiteral("chat.db"))));
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    QCOMPARE(writer.submit(room(1)), quint64(1));
+    writer.stop();
+    const quint64 late = writer.submit(room(2));
+    QCOMPARE(late, quint64(2));
+    writer.flush(); // must not hang
+    QCoreApplication::sendPostedEvents();
+    QCOMPARE(recorder.tickets(), range(1, 2));
+    QVERIFY(recorder.isCommitted(1));
+    QVERIFY2(recorder.failure(late).contains(QLatin1String("stopped")),
+             qPrintable(recorder.failure(late)));
+    QVERIFY(!writer.start(&error)); // a stopped writer stays stopped
+}
+
+void TestStorage::submitBeforeStartIsWrittenAtStart()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    Recorder recorder(&writer);
+    const quint64 ticket = writer.submit(room(1));
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    settle(writer);
+    QVERIFY(recorder.isCommitted(ticket));
+    Check check(file);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM chat_rooms")).toInt(), 1);
+}
+
+// Making a file unwritable under a running writer, as root (tests run as root, where chmod stops
+// nothing, and mounting a tiny filesystem needs privileges CI may lack): RLIMIT_FSIZE. With the
+// soft limit at 0, every write() the process makes to a regular file fails with EFBIG (root is
+// bound by it too), as writes do on a full disk; SQLite's commit then fails with an I/O error.
+// The limit is process-wide, so nothing is printed while it is in force (QTest output may go to
+// a file): results are kept in locals and checked after the limit is lifted.
+void TestStorage::healthFollowsTheDisk()
+{
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    QVERIFY(writer.isHealthy());
+    writer.submit(room(1));
+    settle(writer);
+    QVERIFY(writer.isHealthy());
+
+    rlimit original{};
+    QCOMPARE(getrlimit(RLIMIT_FSIZE, &original), 0);
+    struct sigaction ignore {};
+    struct sigaction previous {};
+    ignore.sa_handler = SIG_IGN;
+    QCOMPARE(sigaction(SIGXFSZ, &ignore, &previous), 0);
+    rlimit blocked = original;
+    blocked.rlim_cur = 0;
+    const bool limited = setrlimit(RLIMIT_FSIZE, &blocked) == 0;
+
+    const quint64 lost = writer.submit(message(1, 1, QStringLiteral("a"), QStringLiteral("lost")));
+    writer.flush();
+    const bool healthyAfterFailedCommit = writer.isHealthy();
+    QThread::msleep(1600); // the writer probes (and fails) at least once meanwhile
+    const bool healthyAfterProbes = writer.isHealthy();
+
+    setrlimit(RLIMIT_FSIZE, &original);
+    sigaction(SIGXFSZ, &previous, nullptr);
+
+    QVERIFY(limited);
+    QCoreApplication::sendPostedEvents();
+    QVERIFY(!healthyAfterFailedCommit);
+    QVERIFY(!healthyAfterProbes);
+    QCOMPARE(recorder.failedTickets(), QVector<quint64>{lost});
+    QVERIFY(!recorder.failure(lost).isEmpty());
+
+    QTRY_VERIFY_WITH_TIMEOUT(writer.isHealthy(), 5000); // the probe sees the disk work again
+    const quint64 kept = writer.submit(message(2, 1, QStringLiteral("a"), QStringLiteral("kept")));
+    settle(writer);
+    QVERIFY(recorder.isCommitted(kept));
+    QVERIFY(writer.isHealthy());
+    Check check(file);
+    QCOMPARE(check.column(QStringLiteral("SELECT id FROM messages")), (QVariantList{2}));
+}
+
+void TestStorage::twoWritersInOneProcess()
+{
+    // Same connectionName on purpose: the desktop app's server may run next to another one.
+    const QString fileA = path(QStringLiteral("a.db"));
+    const QString fileB = path(QStringLiteral("b.db"));
+    StorageWriter a(configFor(fileA));
+    StorageWriter b(configFor(fileB));
+    Recorder recorderA(&a);
+    Recorder recorderB(&b);
+    QString error;
+    QVERIFY2(a.start(&error), qPrintable(error));
+    QVERIFY2(b.start(&error), qPrintable(error));
+
+    constexpr int kEach = 1000;
+    const auto feed = [](StorageWriter *writer, const QString &who) {
+        const qint64 roomId = writer->nextRoomId();
+        writer->submit(room(roomId));
+        for (int i = 0; i < kEach; ++i)
+            writer->submit(message(writer->nextMessageId(), roomId, who, who));
+    };
+    std::thread ta(feed, &a, QStringLiteral("A"));
+    std::thread tb(feed, &b, QStringLiteral("B"));
+    ta.join();
+    tb.join();
+    settle(a);
+    settle(b);
+    QCOMPARE(recorderA.tickets(), range(1, kEach + 1));
+    QCOMPARE(recorderB.tickets(), range(1, kEach + 1));
+    QVERIFY(recorderA.failedTickets().isEmpty());
+    QVERIFY(recorderB.failedTickets().isEmpty());
+
+    // Stopping one leaves the other working.
+    a.stop();
+    const quint64 more =
+        b.submit(message(b.nextMessageId(), 1, QStringLiteral("B"), QStringLiteral("B")));
+    settle(b);
+    QVERIFY(recorderB.isCommitted(more));
+    QVERIFY(b.isHealthy());
+    b.stop();
+
+    Check checkA(fileA);
+    Check checkB(fileB);
+    QCOMPARE(checkA.strings(QStringLiteral("SELECT DISTINCT sender_id FROM messages")),
+             QStringList{"A"});
+    QCOMPARE(checkA.scalar(QStringLiteral("SELECT COUNT(*) FROM messages")).toInt(), kEach);
+    QCOMPARE(checkB.strings(QStringLiteral("SELECT DISTINCT sender_id FROM messages")),
+             QStringList{"B"});
+    QCOMPARE(checkB.scalar(QStringLiteral("SELECT COUNT(*) FROM messages")).toInt(), kEach + 1);
+}
+
+void TestStorage::connectionRemovedOnStop()
+{
+    StorageConfig config = configFor(path(QStringLiteral("chat.db")));
+    config.connectionName = QStringLiteral("tst-conn");
+    const QString name = QStringLiteral("tst-conn-writer");
+    StorageWriter writer(config);
+    QVERIFY(!QSqlDatabase::contains(name));
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    QVERIFY(QSqlDatabase::contains(name));
+    writer.stop();
+    QVERIFY(!QSqlDatabase::contains(name));
+}
+
+QTEST_GUILESS_MAIN(TestStorage)
+#include "tst_storage.moc"
