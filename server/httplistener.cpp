@@ -60,7 +60,11 @@ HttpResponse plain(int status, const QByteArray &text)
 
 bool parseHttpRequestHead(const QByteArray &head, HttpRequest &request)
 {
-    const QList<QByteArray> lines = head.split('\n');
+    QList<QByteArray> lines = head.split('\n');
+    // split() leaves an empty piece after the last LF; the head may end with or without the
+    // blank line.
+    if (lines.size() > 1 && lines.last().isEmpty())
+        lines.removeLast();
     if (lines.isEmpty())
         return false;
     QByteArray requestLine = lines.first();
@@ -84,8 +88,11 @@ bool parseHttpRequestHead(const QByteArray &head, HttpRequest &request)
         if (!line.endsWith('\r'))
             return false;
         line.chop(1);
-        if (line.isEmpty())
-            continue; // the final blank line
+        if (line.isEmpty()) {
+            if (i != lines.size() - 1)
+                return false; // a blank line ends the head
+            continue;
+        }
         const qsizetype colon = line.indexOf(':');
         if (colon <= 0)
             return false;
@@ -93,6 +100,10 @@ bool parseHttpRequestHead(const QByteArray &head, HttpRequest &request)
         if (!isToken(name))
             return false;
         const QByteArray value = line.mid(colon + 1).trimmed();
+        for (char c : value) {
+            if ((uchar(c) < 0x20 && c != '\t') || uchar(c) == 0x7f)
+                return false; // no control characters in a field value (RFC 9110 5.5)
+        }
         if (!request.headers.contains(name))
             request.headers.insert(name, value);
     }

@@ -1,0 +1,689 @@
+// Tests of the real `anonchat-server` executable (PROTOCOL.md, "Server command line"): the URL
+// line, --help, every refused flag (exit 2, one line naming it), unusable databases and ports,
+// graceful shutdown on SIGTERM/SIGINT (close 1001, acked messages stored), recovery after SIGKILL
+// (rooms closed with server_restart, acked messages kept) and --retention-days.
+
+#include "shared/codec.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QSqlRecord>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUuid>
+#include <QWebSocket>
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sys/types.h>
+
+namespace protocol = anonchat::protocol;
+
+namespace {
+
+constexpr int kStartTimeoutMs = 20000; // generous: sanitizer builds start slowly
+constexpr int kWaitMs = 10000;
+
+/// One `anonchat-server` process.
+class ServerProcess
+{
+public:
+    ServerProcess()
+    {
+        m_process.setProgram(QStringLiteral(ANONCHAT_SERVER_BINARY));
+        QObject::connect(&m_process, &QProcess::readyReadStandardOutput, &m_process,
+                         [this] { m_stdout += m_process.readAllStandardOutput(); });
+        QObject::connect(&m_process, &QProcess::readyReadStandardError, &m_process,
+                         [this] { m_stderr += m_process.readAllStandardError(); });
+    }
+    ~ServerProcess()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.kill();
+            m_process.waitForFinished(5000);
+        }
+    }
+
+    /// Starts and waits for the URL line. False (with the output in `why`) if none came.
+    bool start(const QStringList &arguments, QString *why)
+    {
+        m_process.setArguments(arguments);
+        QElapsedTimer timer;
+        timer.start();
+        m_process.start();
+        if (!m_process.waitForStarted(kStartTimeoutMs)) {
+            *why = m_process.errorString();
+            return false;
+        }
+        (void)QTest::qWaitFor(
+            [this] { return m_stdout.contains('\n') || m_process.state() == QProcess::NotRunning; },
+            kStartTimeoutMs);
+        m_startupMs = timer.elapsed();
+        static const QRegularExpression line(
+            QStringLiteral(R"(^anonchat-server listening on http://127\.0\.0\.1:(\d+)/\n$)"));
+        const QRegularExpressionMatch match = line.match(QString::fromUtf8(m_stdout));
+        if (!match.hasMatch()) {
+            *why = QStringLiteral("stdout: '%1' stderr: '%2'")
+                       .arg(QString::fromUtf8(m_stdout), QString::fromUtf8(m_stderr));
+            return false;
+        }
+        m_port = quint16(match.captured(1).toUInt());
+        return m_port != 0;
+    }
+
+    /// Runs to the end (no clients to serve meanwhile).
+    bool run(const QStringList &arguments, int timeoutMs = kWaitMs)
+    {
+        m_process.setArguments(arguments);
+        m_process.start();
+        return m_process.waitForFinished(timeoutMs);
+    }
+
+    void signal(int signal) { ::kill(pid_t(m_process.processId()), signal); }
+    /// Waits with the event loop running, so that in-process clients can answer the server.
+    bool waitFinished(int timeoutMs = kWaitMs)
+    {
+        return QTest::qWaitFor([this] { return m_process.state() == QProcess::NotRunning; },
+                               timeoutMs);
+    }
+
+    QByteArray standardOutput()
+    {
+        m_stdout += m_process.readAllStandardOutput();
+        return m_stdout;
+    }
+    QByteArray standardError()
+    {
+        m_stderr += m_process.readAllStandardError();
+        return m_stderr;
+    }
+    quint16 port() const { return m_port; }
+    qint64 startupMs() const { return m_startupMs; }
+    QProcess &process() { return m_process; }
+
+private:
+    QProcess m_process;
+    QByteArray m_stdout;
+    QByteArray m_stderr;
+    quint16 m_port = 0;
+    qint64 m_startupMs = 0;
+};
+
+/// A WebSocket client that keeps every decoded server frame.
+class Client
+{
+public:
+    explicit Client(quint16 port)
+    {
+        QObject::connect(&m_socket, &QWebSocket::textMessageReceived, &m_socket,
+                         [this](const QString &text) {
+                             protocol::ServerDecodeResult r = protocol::decodeServerFrame(text);
+                             if (auto *m = std::get_if<protocol::ServerMessage>(&r))
+                                 m_frames.append(*m);
+                         });
+        QObject::connect(&m_socket, &QWebSocket::disconnected, &m_socket,
+                         [this] { m_disconnected = true; });
+        m_socket.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/ws").arg(port)));
+    }
+
+    template <typename T>
+    std::optional<T> waitFor(const std::function<bool(const T &)> &accept = {},
+                             int timeoutMs = kWaitMs)
+    {
+        std::optional<T> found;
+        (void)QTest::qWaitFor(
+            [&] {
+                for (const protocol::ServerMessage &m : std::as_const(m_frames)) {
+                    const T *t = std::get_if<T>(&m);
+                    if (t && (!accept || accept(*t))) {
+                        found = *t;
+                        return true;
+                    }
+                }
+                return false;
+            },
+            timeoutMs);
+        return found;
+    }
+
+    void send(const protocol::ClientMessage &message)
+    {
+        m_socket.sendTextMessage(protocol::encodeText(message));
+    }
+    bool waitDisconnected(int timeoutMs = kWaitMs)
+    {
+        return QTest::qWaitFor([this] { return m_disconnected; }, timeoutMs);
+    }
+    QWebSocket &socket() { return m_socket; }
+
+private:
+    QWebSocket m_socket;
+    QList<protocol::ServerMessage> m_frames;
+    bool m_disconnected = false;
+};
+
+/// Two clients matched in a room.
+struct Pair {
+    std::unique_ptr<Client> a;
+    std::unique_ptr<Client> b;
+    QString aId;
+    QString bId;
+    qint64 roomId = 0;
+};
+
+std::optional<Pair> matchedPair(quint16 port)
+{
+    Pair p;
+    p.a = std::make_unique<Client>(port);
+    const auto welcomeA = p.a->waitFor<protocol::Welcome>();
+    if (!welcomeA)
+        return std::nullopt;
+    p.aId = welcomeA->userId;
+    p.a->send(protocol::JoinQueue{});
+    if (!p.a->waitFor<protocol::Waiting>())
+        return std::nullopt;
+    p.b = std::make_unique<Client>(port);
+    const auto welcomeB = p.b->waitFor<protocol::Welcome>();
+    if (!welcomeB)
+        return std::nullopt;
+    p.bId = welcomeB->userId;
+    p.b->send(protocol::JoinQueue{});
+    const auto matchedA = p.a->waitFor<protocol::Matched>();
+    const auto matchedB = p.b->waitFor<protocol::Matched>();
+    if (!matchedA || !matchedB || matchedA->roomId != matchedB->roomId)
+        return std::nullopt;
+    p.roomId = matchedA->roomId;
+    return p;
+}
+
+/// Sends a message with a nonce and waits for its ack (the sender's copy with the nonce).
+std::optional<protocol::NewMessage> sendAcked(Client &client, const QString &content,
+                                              const QString &nonce)
+{
+    client.send(protocol::SendMessage{content, nonce});
+    return client.waitFor<protocol::NewMessage>(
+        [&nonce](const protocol::NewMessage &m) { return m.nonce == nonce; });
+}
+
+/// A read-only look at a database file the server has closed.
+class Database
+{
+public:
+    explicit Database(const QString &path)
+        : m_name(QStringLiteral("tst_cli_") + QUuid::createUuid().toString(QUuid::Id128))
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
+        db.setDatabaseName(path);
+        m_open = db.open();
+    }
+    ~Database()
+    {
+        {
+            QSqlDatabase db = QSqlDatabase::database(m_name, false);
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(m_name);
+    }
+    bool isOpen() const { return m_open; }
+    QSqlDatabase db() const { return QSqlDatabase::database(m_name, false); }
+
+    /// The rows of a query with positional bindings, each as a list of values.
+    QList<QVariantList> rows(const QString &sql, const QVariantList &bindings = {}) const
+    {
+        QSqlQuery query(db());
+        QList<QVariantList> out;
+        if (!query.prepare(sql)) {
+            qWarning() << "prepare failed:" << sql << query.lastError().text();
+            return out;
+        }
+        for (const QVariant &v : bindings)
+            query.addBindValue(v);
+        if (!query.exec()) {
+            qWarning() << "exec failed:" << sql << query.lastError().text();
+            return out;
+        }
+        while (query.next()) {
+            QVariantList row;
+            for (int i = 0; i < query.record().count(); ++i)
+                row << query.value(i);
+            out << row;
+        }
+        return out;
+    }
+    bool exec(const QString &sql, const QVariantList &bindings = {}) const
+    {
+        QSqlQuery query(db());
+        if (!query.prepare(sql)) {
+            qWarning() << "prepare failed:" << sql << query.lastError().text();
+            return false;
+        }
+        for (const QVariant &v : bindings)
+            query.addBindValue(v);
+        if (!query.exec()) {
+            qWarning() << "exec failed:" << sql << query.lastError().text();
+            return false;
+        }
+        return true;
+    }
+
+private:
+    QString m_name;
+    bool m_open = false;
+};
+
+/// `stored` moved `secondsBack` into the past, written the way the server writes times
+/// (ISO-8601 text of some shape, or seconds / milliseconds since the epoch).
+QVariant shiftedTime(const QVariant &stored, qint64 secondsBack)
+{
+    bool isNumber = false;
+    const qint64 number = stored.toString().toLongLong(&isNumber);
+    if (isNumber) {
+        const bool millis = number > 100000000000LL;
+        return QVariant(number - secondsBack * (millis ? 1000 : 1));
+    }
+    const QString text = stored.toString();
+    QString normalised = text;
+    normalised.replace(QLatin1Char(' '), QLatin1Char('T'));
+    QDateTime time = QDateTime::fromString(normalised, Qt::ISODateWithMs);
+    if (!time.isValid())
+        return {};
+    if (!text.endsWith(QLatin1Char('Z')) && !text.contains(QLatin1Char('+')))
+        time.setTimeSpec(Qt::UTC);
+    time = time.toUTC().addSecs(-secondsBack);
+    QString format = QStringLiteral("yyyy-MM-dd");
+    format += text.contains(QLatin1Char('T')) ? QStringLiteral("'T'") : QStringLiteral(" ");
+    format += QStringLiteral("HH:mm:ss");
+    if (text.contains(QLatin1Char('.')))
+        format += QStringLiteral(".zzz");
+    QString out = time.toString(format);
+    if (text.endsWith(QLatin1Char('Z')))
+        out += QLatin1Char('Z');
+    else if (text.endsWith(QLatin1String("+00:00")))
+        out += QLatin1String("+00:00");
+    return out;
+}
+
+} // namespace
+
+class TestCli : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+
+    void startsAndPrintsUrl();
+    void help();
+    void badFlags_data();
+    void badFlags();
+    void unusableDatabase_data();
+    void unusableDatabase();
+    void portTaken();
+    void shutdownSignals_data();
+    void shutdownSignals();
+    void ackedMessageSurvivesSigterm();
+    void sigkillThenRestart();
+    void retention();
+
+private:
+    QString dbPath() const { return m_dir->filePath(QStringLiteral("chat.db")); }
+    QString freshDbPath()
+    {
+        return m_dir->filePath(QStringLiteral("chat-%1.db").arg(++m_databases));
+    }
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    int m_databases = 0;
+};
+
+void TestCli::initTestCase()
+{
+    QVERIFY2(QFile::exists(QStringLiteral(ANONCHAT_SERVER_BINARY)), ANONCHAT_SERVER_BINARY);
+    QVERIFY(QSqlDatabase::isDriverAvailable(QStringLiteral("QSQLITE")));
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+void TestCli::startsAndPrintsUrl()
+{
+    ServerProcess server;
+    QString why;
+    QVERIFY2(server.start({"--port", "0", "--db", freshDbPath()}, &why), qPrintable(why));
+    qInfo("anonchat-server: %lld ms from start to the printed URL", server.startupMs());
+
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress(QHostAddress::LocalHost), server.port());
+    QVERIFY(socket.waitForConnected(kWaitMs));
+    socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    QByteArray reply;
+    (void)QTest::qWaitFor(
+        [&] {
+            reply += socket.readAll();
+            return socket.state() == QAbstractSocket::UnconnectedState;
+        },
+        kWaitMs);
+    reply += socket.readAll();
+    QVERIFY2(reply.startsWith("HTTP/1.1 200 "), reply.constData());
+    QVERIFY2(reply.contains("\"status\":\"ok\""), reply.constData());
+
+    // Exactly one line on stdout, ever.
+    QTest::qWait(100);
+    QCOMPARE(server.standardOutput().count('\n'), 1);
+    server.signal(SIGTERM);
+    QVERIFY(server.waitFinished());
+    QCOMPARE(server.process().exitStatus(), QProcess::NormalExit);
+    QCOMPARE(server.process().exitCode(), 0);
+    QCOMPARE(server.standardOutput().count('\n'), 1);
+}
+
+void TestCli::help()
+{
+    ServerProcess server;
+    QVERIFY(server.run({"--help"}));
+    QCOMPARE(server.process().exitStatus(), QProcess::NormalExit);
+    QCOMPARE(server.process().exitCode(), 0);
+    const QByteArray text = server.standardOutput();
+    for (const char *flag :
+         {"--host", "--port", "--db", "--redis", "--tls-cert", "--tls-key", "--allowed-origin",
+          "--max-connections", "--rate-limit", "--resume-window", "--interest-wait",
+          "--retention-days", "--log-level"})
+        QVERIFY2(text.contains(flag), flag);
+}
+
+void TestCli::badFlags_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("named");
+    QTest::newRow("--port 70000") << QStringList{"--port", "70000"} << "port";
+    QTest::newRow("--port abc") << QStringList{"--port", "abc"} << "port";
+    QTest::newRow("--port -1") << QStringList{"--port", "-1"} << "port";
+    QTest::newRow("--port missing value") << QStringList{"--port"} << "port";
+    QTest::newRow("--rate-limit -1") << QStringList{"--rate-limit", "-1"} << "rate-limit";
+    QTest::newRow("--max-connections 0")
+        << QStringList{"--max-connections", "0"} << "max-connections";
+    QTest::newRow("--resume-window -5") << QStringList{"--resume-window", "-5"} << "resume-window";
+    QTest::newRow("--interest-wait x") << QStringList{"--interest-wait", "x"} << "interest-wait";
+    QTest::newRow("--retention-days 1.5")
+        << QStringList{"--retention-days", "1.5"} << "retention-days";
+    QTest::newRow("--log-level loud") << QStringList{"--log-level", "loud"} << "log-level";
+    QTest::newRow("--host not-an-ip") << QStringList{"--host", "not-an-ip"} << "host";
+    QTest::newRow("--db empty") << QStringList{"--db", ""} << "db";
+    QTest::newRow("--frobnicate") << QStringList{"--frobnicate"} << "frobnicate";
+    QTest::newRow("positional") << QStringList{"stray"} << "stray";
+    QTest::newRow("--redis") << QStringList{"--redis", "redis://127.0.0.1:6379"} << "redis";
+    QTest::newRow("--tls-cert --tls-key")
+        << QStringList{"--tls-cert", "a", "--tls-key", "b"} << "tls";
+}
+
+void TestCli::badFlags()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, named);
+    ServerProcess server;
+    // The flag under test comes last: a later value wins, and a missing value is at the end.
+    QVERIFY(server.run(QStringList{"--db", freshDbPath()} + arguments));
+    QCOMPARE(server.process().exitStatus(), QProcess::NormalExit);
+    const QByteArray err = server.standardError();
+    QVERIFY2(server.process().exitCode() == 2, err.constData());
+    QVERIFY2(server.standardOutput().isEmpty(), server.standardOutput().constData());
+    QCOMPARE(err.trimmed().count('\n'), 0); // one line
+    QVERIFY2(err.contains(named.toUtf8()), err.constData());
+    qInfo("%s", err.trimmed().constData());
+}
+
+void TestCli::unusableDatabase_data()
+{
+    QTest::addColumn<QString>("kind");
+    QTest::newRow("a directory") << "directory";
+    QTest::newRow("under a missing directory") << "missing";
+    QTest::newRow("not a database") << "garbage";
+    QTest::newRow("postgresql (password never printed)") << "postgresql";
+}
+
+void TestCli::unusableDatabase()
+{
+    QFETCH(QString, kind);
+    QString path;
+    QString named;
+    if (kind == QLatin1String("directory")) {
+        path = m_dir->filePath(QStringLiteral("a-directory"));
+        QVERIFY(QDir().mkpath(path));
+        named = path;
+    } else if (kind == QLatin1String("missing")) {
+        path = m_dir->filePath(QStringLiteral("no/such/dir/chat.db"));
+        named = path;
+    } else if (kind == QLatin1String("garbage")) {
+        path = m_dir->filePath(QStringLiteral("garbage.db"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(QByteArray(8192, 'x'));
+        named = path;
+    } else {
+        path = QStringLiteral("postgresql://anon:s3cr3t-pw@127.0.0.1:1/chat");
+        named = QStringLiteral("127.0.0.1:1/chat");
+    }
+    ServerProcess server;
+    QVERIFY(server.run({"--port", "0", "--db", path}));
+    const QByteArray err = server.standardError();
+    QCOMPARE(server.process().exitStatus(), QProcess::NormalExit);
+    QVERIFY2(server.process().exitCode() == 2, err.constData());
+    QVERIFY2(!server.standardOutput().contains("listening"), server.standardOutput().constData());
+    QCOMPARE(err.trimmed().count('\n'), 0);
+    QVERIFY2(err.contains(named.toUtf8()), err.constData());
+    QVERIFY2(!err.contains("s3cr3t"), err.constData());
+    qInfo("%s", err.trimmed().constData());
+}
+
+void TestCli::portTaken()
+{
+    QTcpServer taken;
+    QVERIFY(taken.listen(QHostAddress(QHostAddress::LocalHost), 0));
+    const QString port = QString::number(taken.serverPort());
+    ServerProcess server;
+    // --log-level warning: only the error, without the info lines of a fresh database.
+    QVERIFY(server.run({"--port", port, "--db", freshDbPath(), "--log-level", "warning"}));
+    const QByteArray err = server.standardError();
+    QCOMPARE(server.process().exitStatus(), QProcess::NormalExit);
+    QVERIFY2(server.process().exitCode() == 2, err.constData());
+    QVERIFY(!server.standardOutput().contains("listening"));
+    QCOMPARE(err.trimmed().count('\n'), 0);
+    QVERIFY2(err.contains(port.toUtf8()), err.constData());
+    qInfo("%s", err.trimmed().constData());
+}
+
+void TestCli::shutdownSignals_data()
+{
+    QTest::addColumn<int>("signal");
+    QTest::newRow("SIGTERM") << int(SIGTERM);
+    QTest::newRow("SIGINT") << int(SIGINT);
+}
+
+void TestCli::shutdownSignals()
+{
+    QFETCH(int, signal);
+    ServerProcess server;
+    QString why;
+    QVERIFY2(server.start({"--port", "0", "--db", freshDbPath()}, &why), qPrintable(why));
+    Client client(server.port());
+    QVERIFY(client.waitFor<protocol::Welcome>());
+
+    QElapsedTimer timer;
+    timer.start();
+    server.signal(signal);
+    QVERIFY(client.waitDisconnected());
+    QCOMPARE(int(client.socket().closeCode()), 1001);
+    QVERIFY(server.waitFinished());
+    qInfo("shutdown took %lld ms", timer.elapsed());
+    QVERIFY2(timer.elapsed() < 5000, QByteArray::number(timer.elapsed())); // promptly
+    QCOMPARE(server.process().exitStatus(), QProcess::NormalExit);
+    QVERIFY2(server.process().exitCode() == 0, server.standardError().constData());
+}
+
+void TestCli::ackedMessageSurvivesSigterm()
+{
+    const QString path = freshDbPath();
+    ServerProcess server;
+    QString why;
+    QVERIFY2(server.start({"--port", "0", "--db", path}, &why), qPrintable(why));
+    std::optional<Pair> pair = matchedPair(server.port());
+    QVERIFY(pair);
+    const QString content = QStringLiteral("durable ✓ 你好 ") + QUuid::createUuid().toString();
+    const auto ack = sendAcked(*pair->a, content, QStringLiteral("n-1"));
+    QVERIFY(ack);
+    QCOMPARE(ack->content, content);
+    QVERIFY(pair->b->waitFor<protocol::NewMessage>(
+        [&](const protocol::NewMessage &m) { return m.id == ack->id; }));
+
+    server.signal(SIGTERM);
+    QVERIFY(pair->a->waitDisconnected());
+    QCOMPARE(int(pair->a->socket().closeCode()), 1001);
+    QVERIFY(server.waitFinished());
+    QVERIFY2(server.process().exitCode() == 0, server.standardError().constData());
+
+    Database db(path);
+    QVERIFY(db.isOpen());
+    const auto rows = db.rows(
+        QStringLiteral("SELECT content, room_id, sender_id FROM messages WHERE id = ?"), {ack->id});
+    QCOMPARE(rows.size(), 1);
+    QCOMPARE(rows[0][0].toString(), content);
+    QCOMPARE(rows[0][1].toLongLong(), pair->roomId);
+    QCOMPARE(rows[0][2].toString(), pair->aId);
+    const auto room = db.rows(
+        QStringLiteral("SELECT is_active, end_reason, ended_at FROM chat_rooms WHERE id = ?"),
+        {pair->roomId});
+    QCOMPARE(room.size(), 1);
+    QCOMPARE(room[0][0].toInt(), 0);
+    QCOMPARE(room[0][1].toString(), QStringLiteral("server_shutdown"));
+    QVERIFY(!room[0][2].isNull());
+}
+
+void TestCli::sigkillThenRestart()
+{
+    const QString path = freshDbPath();
+    QHash<qint64, QString> acked;
+    qint64 roomId = 0;
+    qint64 lastId = 0;
+    {
+        ServerProcess server;
+        QString why;
+        QVERIFY2(server.start({"--port", "0", "--db", path, "--rate-limit", "0"}, &why),
+                 qPrintable(why));
+        std::optional<Pair> pair = matchedPair(server.port());
+        QVERIFY(pair);
+        roomId = pair->roomId;
+        for (int i = 0; i < 30; ++i) {
+            Client &sender = i % 3 == 2 ? *pair->b : *pair->a;
+            const QString content = QStringLiteral("before the crash %1").arg(i);
+            const auto ack = sendAcked(sender, content, QStringLiteral("k-%1").arg(i));
+            QVERIFY(ack);
+            acked.insert(ack->id, content);
+            lastId = std::max(lastId, ack->id);
+        }
+        // A few more in flight at the moment of the kill: stored or not, never half.
+        for (int i = 0; i < 20; ++i)
+            pair->a->send(protocol::SendMessage{QStringLiteral("in flight %1").arg(i),
+                                                QStringLiteral("f-%1").arg(i)});
+        server.signal(SIGKILL);
+        QVERIFY(server.waitFinished());
+        QCOMPARE(server.process().exitStatus(), QProcess::CrashExit);
+    }
+    {
+        ServerProcess server;
+        QString why;
+        QVERIFY2(server.start({"--port", "0", "--db", path}, &why), qPrintable(why));
+        qInfo("restart after SIGKILL: %lld ms to the URL", server.startupMs());
+        // New rooms and messages get fresh ids.
+        std::optional<Pair> pair = matchedPair(server.port());
+        QVERIFY(pair);
+        QVERIFY(pair->roomId != roomId);
+        const auto ack =
+            sendAcked(*pair->a, QStringLiteral("after the restart"), QStringLiteral("r-1"));
+        QVERIFY(ack);
+        QVERIFY2(ack->id > lastId, qPrintable(QStringLiteral("%1 <= %2").arg(ack->id).arg(lastId)));
+        acked.insert(ack->id, ack->content);
+        server.signal(SIGTERM);
+        QVERIFY(server.waitFinished());
+        QVERIFY2(server.process().exitCode() == 0, server.standardError().constData());
+    }
+    Database db(path);
+    QVERIFY(db.isOpen());
+    const auto room = db.rows(
+        QStringLiteral("SELECT is_active, end_reason FROM chat_rooms WHERE id = ?"), {roomId});
+    QCOMPARE(room.size(), 1);
+    QCOMPARE(room[0][0].toInt(), 0);
+    QCOMPARE(room[0][1].toString(), QStringLiteral("server_restart"));
+    for (auto it = acked.cbegin(); it != acked.cend(); ++it) {
+        const auto rows =
+            db.rows(QStringLiteral("SELECT content FROM messages WHERE id = ?"), {it.key()});
+        QVERIFY2(rows.size() == 1, qPrintable(QStringLiteral("message %1 lost").arg(it.key())));
+        QCOMPARE(rows[0][0].toString(), it.value());
+    }
+    // Nothing stored twice.
+    const auto duplicates = db.rows(QStringLiteral(
+        "SELECT content, COUNT(*) FROM messages GROUP BY room_id, sender_id, content "
+        "HAVING COUNT(*) > 1"));
+    QVERIFY2(duplicates.isEmpty(), qPrintable(duplicates.value(0).value(0).toString()));
+}
+
+void TestCli::retention()
+{
+    const QString path = freshDbPath();
+    qint64 roomId = 0;
+    qint64 freshId = 0;
+    {
+        ServerProcess server;
+        QString why;
+        QVERIFY2(server.start({"--port", "0", "--db", path}, &why), qPrintable(why));
+        std::optional<Pair> pair = matchedPair(server.port());
+        QVERIFY(pair);
+        roomId = pair->roomId;
+        const auto ack = sendAcked(*pair->a, QStringLiteral("fresh"), QStringLiteral("f"));
+        QVERIFY(ack);
+        freshId = ack->id;
+        server.signal(SIGTERM);
+        QVERIFY(server.waitFinished());
+        QCOMPARE(server.process().exitCode(), 0);
+    }
+    qint64 oldId = 0;
+    {
+        Database db(path);
+        QVERIFY(db.isOpen());
+        const auto fresh = db.rows(
+            QStringLiteral("SELECT timestamp, sender_id FROM messages WHERE id = ?"), {freshId});
+        QCOMPARE(fresh.size(), 1);
+        const QVariant old = shiftedTime(fresh[0][0], 2 * 86400);
+        QVERIFY2(old.isValid(), qPrintable(fresh[0][0].toString()));
+        qInfo() << "stored timestamp" << fresh[0][0] << "two days earlier" << old;
+        oldId = freshId + 1000;
+        QVERIFY(db.exec(QStringLiteral("INSERT INTO messages (id, room_id, sender_id, content, "
+                                       "timestamp) VALUES (?, ?, ?, ?, ?)"),
+                        {oldId, roomId, fresh[0][1], QStringLiteral("two days old"), old}));
+        QCOMPARE(db.rows(QStringLiteral("SELECT id FROM messages")).size(), 2);
+    }
+    {
+        ServerProcess server;
+        QString why;
+        QVERIFY2(server.start({"--port", "0", "--db", path, "--retention-days", "1"}, &why),
+                 qPrintable(why));
+        server.signal(SIGTERM);
+        QVERIFY(server.waitFinished());
+        QCOMPARE(server.process().exitCode(), 0);
+    }
+    Database db(path);
+    QVERIFY(db.isOpen());
+    QVERIFY2(db.rows(QStringLiteral("SELECT id FROM messages WHERE id = ?"), {oldId}).isEmpty(),
+             "a message two days old survived --retention-days 1");
+    QCOMPARE(db.rows(QStringLiteral("SELECT id FROM messages WHERE id = ?"), {freshId}).size(), 1);
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"
