@@ -98,6 +98,25 @@ bool ChatServer::start(QString *error)
                      .arg(m_config.database.section(QLatin1Char('@'), -1));
         return false;
     }
+    m_webSockets =
+        new QWebSocketServer(QStringLiteral("anonchat"), QWebSocketServer::NonSecureMode, this);
+    m_webSockets->setHandshakeTimeout(int(m_config.requestTimeoutMs));
+    connect(m_webSockets, &QWebSocketServer::newConnection, this, &ChatServer::onNewWebSocket);
+
+    m_listener =
+        new HttpListener({m_config.maxRequestHeaderBytes, m_config.requestTimeoutMs}, this);
+    m_listener->setHandler([this](const HttpRequest &r) { return handleHttp(r); });
+    m_listener->setUpgradeCheck([this](const HttpRequest &r) { return checkUpgrade(r); });
+    connect(m_listener, &HttpListener::webSocketRequest, this, &ChatServer::onWebSocketRequest);
+    if (!m_listener->listen(m_config.host, m_config.port)) {
+        *error = tr("cannot listen on %1 port %2: %3")
+                     .arg(m_config.host.toString())
+                     .arg(m_config.port)
+                     .arg(m_listener->errorString());
+        return false;
+    }
+
+    // The port first: a taken port must not create or migrate a database.
     StorageConfig storageConfig;
     storageConfig.database = m_config.database;
     storageConfig.connectionName = m_config.instanceName;
@@ -107,30 +126,14 @@ bool ChatServer::start(QString *error)
             Qt::QueuedConnection);
     connect(m_storage.get(), &StorageWriter::failed, this, &ChatServer::onFailed,
             Qt::QueuedConnection);
-    if (!m_storage->start(error))
-        return false;
-
-    m_webSockets = new QWebSocketServer(QStringLiteral("anonchat"),
-                                        QWebSocketServer::NonSecureMode, this);
-    m_webSockets->setHandshakeTimeout(int(m_config.requestTimeoutMs));
-    connect(m_webSockets, &QWebSocketServer::newConnection, this, &ChatServer::onNewWebSocket);
-
-    m_listener = new HttpListener({m_config.maxRequestHeaderBytes, m_config.requestTimeoutMs}, this);
-    m_listener->setHandler([this](const HttpRequest &r) { return handleHttp(r); });
-    m_listener->setUpgradeCheck([this](const HttpRequest &r) { return checkUpgrade(r); });
-    connect(m_listener, &HttpListener::webSocketRequest, this, &ChatServer::onWebSocketRequest);
-    if (!m_listener->listen(m_config.host, m_config.port)) {
-        *error = tr("cannot listen on %1 port %2: %3")
-                     .arg(m_config.host.toString())
-                     .arg(m_config.port)
-                     .arg(m_listener->errorString());
-        m_storage->stop();
+    if (!m_storage->start(error)) {
+        m_listener->close();
         return false;
     }
 
     const qint64 tick = std::min(m_config.pingIntervalMs, m_config.resumeWindowMs) / 4;
     m_sweepTimer.start(int(std::clamp<qint64>(tick, 20, 1000)));
-    qCInfo(lcServer) << "serving" << url().toString() << "database" << m_config.database;
+    qCInfo(lcServer).noquote() << "serving" << url().toString() << "database" << m_config.database;
     return true;
 }
 
@@ -190,10 +193,10 @@ HttpResponse ChatServer::handleHttp(const HttpRequest &request)
         if (host.isEmpty())
             host = url().authority().toLatin1();
         r.headers.emplace_back("Content-Security-Policy",
-                          "default-src 'none'; script-src 'self'; style-src 'self'; "
-                          "img-src 'self' data:; connect-src 'self' ws://" +
-                              host + " wss://" + host +
-                              "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+                               "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; connect-src 'self' ws://" +
+                                   host + " wss://" + host +
+                                   "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
     }
     return r;
 }
@@ -207,8 +210,8 @@ int ChatServer::checkUpgrade(const HttpRequest &request) const
         return 0; // native clients send none
     const QString o = QString::fromLatin1(origin).toLower();
     const QString host = QString::fromLatin1(request.header("host")).toLower();
-    if (!host.isEmpty() && (o == QLatin1String("http://") + host ||
-                            o == QLatin1String("https://") + host))
+    if (!host.isEmpty() &&
+        (o == QLatin1String("http://") + host || o == QLatin1String("https://") + host))
         return 0;
     for (const QString &allowed : m_config.allowedOrigins) {
         QString a = allowed.toLower();
@@ -242,8 +245,8 @@ void ChatServer::onNewWebSocket()
                     Error{ErrorCode::ServerBusy, tr("the server is full, try again later"), {}}));
             }
             connect(ws, &QWebSocket::disconnected, ws, &QObject::deleteLater);
-            closeSocket(ws, m_stopping ? QWebSocketProtocol::CloseCodeGoingAway
-                                       : kCloseTryAgainLater,
+            closeSocket(ws,
+                        m_stopping ? QWebSocketProtocol::CloseCodeGoingAway : kCloseTryAgainLater,
                         m_stopping ? tr("server shutting down") : tr("server busy"));
             continue;
         }
@@ -380,6 +383,8 @@ void ChatServer::sweep()
 
 void ChatServer::onText(Session *session, const QString &text)
 {
+    if (m_stopping)
+        return; // storage is closed; the client reconnects to the next server and resumes
     Session &s = *session;
     const qint64 now = nowMs();
     s.lastHeardMs = now;
@@ -438,8 +443,8 @@ void ChatServer::send(Session &s, const ServerMessage &message)
     }
 }
 
-void ChatServer::sendError(Session &s, ErrorCode code, const QString &message,
-                           const QString &event, qint64 retryAfterMs)
+void ChatServer::sendError(Session &s, ErrorCode code, const QString &message, const QString &event,
+                           qint64 retryAfterMs)
 {
     m_metrics.countError(code);
     send(s, Error{code, message, event, retryAfterMs});
@@ -530,9 +535,9 @@ void ChatServer::handle(Session &s, const SendMessage &m)
     message.content = m.content;
     message.timestamp = QDateTime::currentDateTimeUtc();
     message.nonce = m.nonce;
-    const quint64 ticket = m_storage->submit(MessageRow{message.id, message.roomId,
-                                                        message.senderId, message.content,
-                                                        message.timestamp, message.nonce});
+    const quint64 ticket =
+        m_storage->submit(MessageRow{message.id, message.roomId, message.senderId, message.content,
+                                     message.timestamp, message.nonce});
     m_pending.insert(ticket, PendingMessage{message, s.key, key});
     if (!key.isEmpty())
         room.pendingNonces.insert(key, ticket);
@@ -564,8 +569,7 @@ void ChatServer::setTyping(Session &s, bool typing)
 void ChatServer::handle(Session &s, const LeaveRoom &)
 {
     if (s.state != Session::State::InRoom) {
-        sendError(s, ErrorCode::NotInRoom, tr("not in a room"),
-                  eventName(ClientEvent::LeaveRoom));
+        sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::LeaveRoom));
         return;
     }
     endRoom(s.roomId, s.key, LeaveReason::Left, QStringLiteral("left"));
@@ -588,9 +592,9 @@ void ChatServer::handle(Session &s, const Report &m)
     const UserKey partnerKey = room.partnerOf(s.key);
     m_matchmaker.block(s.key, partnerKey);
     const Session *partner = sessionFor(partnerKey);
-    const quint64 ticket = m_storage->submit(
-        ReportRow{room.id, s.userId, partner ? partner->userId : QString(), m.reason,
-                  QDateTime::currentDateTimeUtc()});
+    const quint64 ticket =
+        m_storage->submit(ReportRow{room.id, s.userId, partner ? partner->userId : QString(),
+                                    m.reason, QDateTime::currentDateTimeUtc()});
     m_pending.insert(ticket, PendingReport{s.key, room.id});
 }
 
@@ -670,8 +674,8 @@ void ChatServer::startRoom(const Match &match)
     room.members[0] = a->key;
     room.members[1] = b->key;
     room.commonInterests = match.commonInterests;
-    const quint64 ticket = m_storage->submit(
-        RoomRow{room.id, a->userId, b->userId, QDateTime::currentDateTimeUtc()});
+    const quint64 ticket =
+        m_storage->submit(RoomRow{room.id, a->userId, b->userId, QDateTime::currentDateTimeUtc()});
     m_pending.insert(ticket, PendingRoom{room.id});
     m_rooms.insert(room.id, room);
     for (Session *s : {a, b}) {
@@ -687,6 +691,9 @@ void ChatServer::startRoom(const Match &match)
 void ChatServer::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
                          const QString &storedReason)
 {
+    // A typist who leaves stops typing (PROTOCOL.md, `typing`): the partner hears false first.
+    if (Session *typist = sessionFor(leaver); typist && typist->roomId == roomId)
+        setTyping(*typist, false);
     const auto it = m_rooms.find(roomId);
     if (it == m_rooms.end())
         return;
