@@ -20,7 +20,10 @@ using namespace protocol;
 
 namespace {
 
-constexpr size_t kRecentMessagesPerRoom = 1000;
+/// Messages every member has been sent are kept only as a short tail (for `resume` with
+/// `last_id`, and nonce dedupe); those an away member has not been sent are all kept, which the
+/// rate limit bounds over the resume window.
+constexpr size_t kRecentTail = 100;
 constexpr int kCloseTryAgainLater = 1013; // not in Qt 6.4's CloseCode enum
 
 template <typename... Ts>
@@ -768,16 +771,23 @@ void ChatServer::deliver(const PendingMessage &pending)
         room.byNonce.insert(pending.nonceKey, message);
     }
     room.recent.push_back(message);
-    if (room.recent.size() > kRecentMessagesPerRoom)
-        room.recent.pop_front();
     NewMessage relayed = message;
     relayed.nonce.clear();
+    qint64 sentToAll = message.id;
     for (UserKey key : room.members) {
         Session *s = sessionFor(key);
-        if (!s || !s->connected() || s->roomId != room.id)
-            continue; // away: resume sends it
-        send(*s, key == pending.sender ? message : relayed);
-        s->lastSentMessageId = std::max(s->lastSentMessageId, message.id);
+        if (s && s->connected() && s->roomId == room.id) {
+            send(*s, key == pending.sender ? message : relayed);
+            s->lastSentMessageId = std::max(s->lastSentMessageId, message.id);
+        }
+        // Away: resume sends it.
+        sentToAll = std::min(sentToAll, s ? s->lastSentMessageId : 0);
+    }
+    while (room.recent.size() > kRecentTail && room.recent.front().id <= sentToAll) {
+        const NewMessage &old = room.recent.front();
+        if (!old.nonce.isEmpty())
+            room.byNonce.remove(nonceKey(old.senderId, old.nonce));
+        room.recent.pop_front();
     }
 }
 

@@ -621,6 +621,7 @@ private slots:
     void stats();
     void malformedFrames();
     void invalidUtf8();
+    void resumeReplaysEveryMissedMessage();
     void rateLimitBurst();
     void rateLimitFloodCloses();
     void rateLimitZero();
@@ -1838,6 +1839,47 @@ void TstServer::invalidUtf8()
     OPEN(other);
     other.send(proto::GetStats{});
     TAKE_NEXT(other, "stats", nullptr);
+}
+
+void TstServer::resumeReplaysEveryMissedMessage()
+{
+    // However many messages arrive while a user is away (the rate limit bounds them), resume
+    // sends every one: the server trims its per-room memory only below what both were sent.
+    QVERIFY(startServer([](ServerConfig &c) {
+        c.resumeWindowMs = 20 * 1000;
+        c.rateLimit = 0;
+    }));
+    TestClient a(QStringLiteral("A")), b(QStringLiteral("B"));
+    qint64 room = 0;
+    PAIR(a, b, room);
+    for (int i = 0; i < 150; ++i) // more than the tail kept when everyone has everything
+        b.sendText(QStringLiteral("seen %1").arg(i));
+    QTRY_COMPARE_WITH_TIMEOUT(a.count(QStringLiteral("new_message")), 150, kWait);
+    a.takeAll(QStringLiteral("new_message"));
+    QTRY_COMPARE_WITH_TIMEOUT(b.count(QStringLiteral("new_message")), 150, kWait);
+    b.takeAll(QStringLiteral("new_message"));
+
+    a.drop();
+    TAKE_NEXT(b, "partner_away", nullptr);
+    constexpr int missed = 1200;
+    for (int i = 0; i < missed; ++i)
+        b.sendText(QStringLiteral("missed %1").arg(i));
+    QTRY_COMPARE_WITH_TIMEOUT(b.count(QStringLiteral("new_message")), missed, 20 * kWait);
+    const QList<QJsonObject> acks = b.takeAll(QStringLiteral("new_message"));
+
+    TestClient a2(QStringLiteral("A2"));
+    OPEN(a2);
+    a2.send(proto::Resume{a.token()});
+    QJsonObject resumed;
+    TAKE_NEXT(a2, "resumed", &resumed);
+    const QJsonArray messages =
+        resumed.value(QLatin1String("room")).toObject().value(QLatin1String("messages")).toArray();
+    QCOMPARE(messages.size(), missed);
+    for (int i = 0; i < missed; ++i) {
+        QCOMPARE(messages[i].toObject().value(QLatin1String("id")),
+                 acks[i].value(QLatin1String("id")));
+        QCOMPARE(str(messages[i].toObject(), "content"), QStringLiteral("missed %1").arg(i));
+    }
 }
 
 // ---- limits -----------------------------------------------------------------------------------
