@@ -8,10 +8,10 @@ namespace anonchat::server {
 
 namespace {
 
-QString tr(const char *text)
-{
-    return QCoreApplication::translate("ServerOptions", text);
-}
+// The translation context of the flags' help and errors (lupdate sees ServerOptions::tr()).
+struct ServerOptions {
+    Q_DECLARE_TR_FUNCTIONS(ServerOptions)
+};
 
 bool readInt(const QCommandLineParser &parser, const QString &name, qint64 min, qint64 max,
              qint64 &out, QString *error)
@@ -21,7 +21,7 @@ bool readInt(const QCommandLineParser &parser, const QString &name, qint64 min, 
     bool ok = false;
     const qint64 value = parser.value(name).toLongLong(&ok);
     if (!ok || value < min || value > max) {
-        *error = tr("invalid value for --%1: '%2' (expected a whole number from %3 to %4)")
+        *error = ServerOptions::tr("invalid value for --%1: '%2' (expected a whole number from %3 to %4)")
                      .arg(name, parser.value(name))
                      .arg(min)
                      .arg(max);
@@ -39,7 +39,7 @@ bool readSeconds(const QCommandLineParser &parser, const QString &name, double m
     bool ok = false;
     const double value = parser.value(name).toDouble(&ok);
     if (!ok || value < 0 || value > max) {
-        *error = tr("invalid value for --%1: '%2' (expected seconds from 0 to %3)")
+        *error = ServerOptions::tr("invalid value for --%1: '%2' (expected seconds from 0 to %3)")
                      .arg(name, parser.value(name))
                      .arg(max);
         return false;
@@ -53,45 +53,45 @@ bool readSeconds(const QCommandLineParser &parser, const QString &name, double m
 void addServerOptions(QCommandLineParser &parser)
 {
     parser.addOptions({
-        {"host", tr("Address to listen on (0.0.0.0 to share on a LAN)."), tr("ADDR"),
+        {"host", ServerOptions::tr("Address to listen on (0.0.0.0 to share on a LAN)."), ServerOptions::tr("ADDR"),
          QStringLiteral("127.0.0.1")},
-        {"port", tr("The one port for the page, /healthz, /metrics and /ws (0 picks a free one)."),
-         tr("N"), QStringLiteral("5000")},
-        {"db", tr("SQLite file, or postgresql://user:pass@host:port/dbname."), tr("PATH|URL"),
+        {"port", ServerOptions::tr("The one port for the page, /healthz, /metrics and /ws (0 picks a free one)."),
+         ServerOptions::tr("N"), QStringLiteral("5000")},
+        {"db", ServerOptions::tr("SQLite file, or postgresql://user:pass@host:port/dbname."), ServerOptions::tr("PATH|URL"),
          QStringLiteral("chat.db")},
-        {"redis", tr("redis://host:port: share the queue with other servers."), tr("URL")},
-        {"tls-cert", tr("Certificate file: serve https:// and wss://."), tr("FILE")},
-        {"tls-key", tr("Private key file for --tls-cert."), tr("FILE")},
-        {"allowed-origin", tr("An extra page origin allowed to open /ws (repeatable)."),
-         tr("ORIGIN")},
-        {"max-connections", tr("Connections beyond this get server_busy."), tr("N"),
+        {"redis", ServerOptions::tr("redis://host:port: share the queue with other servers."), ServerOptions::tr("URL")},
+        {"tls-cert", ServerOptions::tr("Certificate file: serve https:// and wss://."), ServerOptions::tr("FILE")},
+        {"tls-key", ServerOptions::tr("Private key file for --tls-cert."), ServerOptions::tr("FILE")},
+        {"allowed-origin", ServerOptions::tr("An extra page origin allowed to open /ws (repeatable)."),
+         ServerOptions::tr("ORIGIN")},
+        {"max-connections", ServerOptions::tr("Connections beyond this get server_busy."), ServerOptions::tr("N"),
          QStringLiteral("20000")},
-        {"rate-limit", tr("Messages per second per user, bursts up to twice that; 0 turns limits off."),
-         tr("N"), QStringLiteral("10")},
-        {"resume-window", tr("Seconds a dropped user keeps identity and room."), tr("S"),
+        {"rate-limit", ServerOptions::tr("Messages per second per user, bursts up to twice that; 0 turns limits off."),
+         ServerOptions::tr("N"), QStringLiteral("10")},
+        {"resume-window", ServerOptions::tr("Seconds a dropped user keeps identity and room."), ServerOptions::tr("S"),
          QStringLiteral("120")},
-        {"interest-wait", tr("Seconds a user with interests waits for a shared one."), tr("S"),
+        {"interest-wait", ServerOptions::tr("Seconds a user with interests waits for a shared one."), ServerOptions::tr("S"),
          QStringLiteral("5")},
-        {"retention-days", tr("Purge messages older than N days (0 keeps them)."), tr("N"),
+        {"retention-days", ServerOptions::tr("Purge messages older than N days (0 keeps them)."), ServerOptions::tr("N"),
          QStringLiteral("0")},
-        {"log-level", tr("debug, info or warning."), tr("LEVEL"), QStringLiteral("info")},
+        {"log-level", ServerOptions::tr("debug, info or warning."), ServerOptions::tr("LEVEL"), QStringLiteral("info")},
     });
 }
 
 bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, QString *error)
 {
     if (parser.isSet("redis")) {
-        *error = tr("--redis is not supported by this build yet");
+        *error = ServerOptions::tr("--redis is not supported by this build yet");
         return false;
     }
     if (parser.isSet("tls-cert") || parser.isSet("tls-key")) {
-        *error = tr("--tls-cert/--tls-key are not supported by this build yet");
+        *error = ServerOptions::tr("--tls-cert/--tls-key are not supported by this build yet");
         return false;
     }
     if (parser.isSet("host")) {
         const QHostAddress host(parser.value("host"));
         if (host.isNull()) {
-            *error = tr("invalid value for --host: '%1' (expected an IP address)")
+            *error = ServerOptions::tr("invalid value for --host: '%1' (expected an IP address)")
                          .arg(parser.value("host"));
             return false;
         }
@@ -115,7 +115,7 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
     if (parser.isSet("db")) {
         config.database = parser.value("db");
         if (config.database.isEmpty()) {
-            *error = tr("invalid value for --db: it is empty");
+            *error = ServerOptions::tr("invalid value for --db: it is empty");
             return false;
         }
     }
@@ -123,7 +123,7 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
     if (parser.isSet("log-level")) {
         config.logLevel = parser.value("log-level");
         if (!applyLogLevel(config.logLevel)) {
-            *error = tr("invalid value for --log-level: '%1' (expected debug, info or warning)")
+            *error = ServerOptions::tr("invalid value for --log-level: '%1' (expected debug, info or warning)")
                          .arg(config.logLevel);
             return false;
         }

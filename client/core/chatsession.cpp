@@ -350,10 +350,12 @@ void ChatSession::on(const Matched &m)
     setPartnerTyping(false);
     m_model->clear();
     setRoom(m.roomId, m.partnerId, m.commonInterests);
-    QString text = tr("You're now chatting with a random stranger. Say hi!");
-    if (!m.commonInterests.isEmpty())
-        text += QLatin1Char(' ') +
-                tr("You both like %1.").arg(QLocale().createSeparatedList(m.commonInterests));
+    // One sentence each way, so a translation can join them as its language does.
+    const QString text =
+        m.commonInterests.isEmpty()
+            ? tr("You're now chatting with a random stranger. Say hi!")
+            : tr("You're now chatting with a random stranger. Say hi! You both like %1.")
+                  .arg(QLocale().createSeparatedList(m.commonInterests));
     addNotice(text);
     setState(State::Chatting);
 }
