@@ -8,7 +8,7 @@ packages=(build-essential cmake ninja-build pkg-config
           qt6-base-dev qt6-websockets-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
           qt6-translations-l10n libqt6sql6-sqlite libgl-dev)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(chromium xvfb xauth sqlite3)
+    packages+=(chromium xvfb xauth sqlite3 clang libclang-rt-14-dev openssl)
     command -v node >/dev/null 2>&1 || packages+=(nodejs)
     command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi

@@ -18,3 +18,9 @@ ANONCHAT_BUILD_TYPE=Debug "$root/scripts/build.sh" "$root/build-asan" -DANONCHAT
 (cd "$root/build-asan" && QT_QPA_PLATFORM=offscreen \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure -j"$jobs")
+
+echo "== fuzzing =="
+"$root/scripts/fuzz.sh" 60
+
+echo "== benchmark smoke test =="
+"$root/scripts/bench.sh" --quick

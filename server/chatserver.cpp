@@ -7,10 +7,14 @@
 #include <QJsonObject>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QWebSocket>
 #include <QWebSocketServer>
 #include <algorithm>
+#ifdef Q_OS_UNIX
+#include <sys/socket.h>
+#endif
 
 Q_LOGGING_CATEGORY(lcServer, "anonchat.server", QtInfoMsg)
 
@@ -111,6 +115,15 @@ bool ChatServer::start(QString *error)
     m_listener->setHandler([this](const HttpRequest &r) { return handleHttp(r); });
     m_listener->setUpgradeCheck([this](const HttpRequest &r) { return checkUpgrade(r); });
     connect(m_listener, &HttpListener::webSocketRequest, this, &ChatServer::onWebSocketRequest);
+    if (m_config.tlsEnabled()) {
+        if (!QSslSocket::supportsSsl()) {
+            *error = tr("--tls-cert: TLS is not available (no OpenSSL 3 library found)");
+            return false;
+        }
+        // The WebSocket server stays in NonSecureMode: it is handed sockets that are already
+        // encrypted, and Qt 6.4's handleConnection()/QWebSocket use a QSslSocket as it is.
+        m_listener->setSslConfiguration(serverSslConfiguration(m_config));
+    }
     if (!m_listener->listen(m_config.host, m_config.port)) {
         *error = tr("cannot listen on %1 port %2: %3")
                      .arg(m_config.host.toString())
@@ -148,7 +161,7 @@ quint16 ChatServer::port() const
 QUrl ChatServer::url() const
 {
     QUrl url;
-    url.setScheme(QStringLiteral("http"));
+    url.setScheme(m_config.tlsEnabled() ? QStringLiteral("https") : QStringLiteral("http"));
     QHostAddress host = m_config.host;
     if (host == QHostAddress::AnyIPv4 || host == QHostAddress::Any)
         host = QHostAddress(QHostAddress::LocalHost);
@@ -241,7 +254,16 @@ void ChatServer::onNewWebSocket()
         ws->setMaxAllowedIncomingFrameSize(quint64(m_config.maxFrameBytes));
         ws->setMaxAllowedIncomingMessageSize(quint64(m_config.maxFrameBytes));
         m_metrics.countConnection();
-        if (m_stopping || connectionCount() >= m_config.maxConnections) {
+        // One address may not take the whole server (--max-connections-per-address).
+        QHostAddress peer = ws->peerAddress();
+        bool isV4 = false;
+        const quint32 v4 = peer.toIPv4Address(&isV4);
+        if (isV4)
+            peer = QHostAddress(v4); // ::ffff:a.b.c.d counts as a.b.c.d
+        const bool addressFull =
+            m_config.maxConnectionsPerAddress > 0 &&
+            m_connectionsByAddress.value(peer) >= m_config.maxConnectionsPerAddress;
+        if (m_stopping || connectionCount() >= m_config.maxConnections || addressFull) {
             if (!m_stopping) {
                 m_metrics.countError(ErrorCode::ServerBusy);
                 ws->sendTextMessage(encodeText(
@@ -254,6 +276,12 @@ void ChatServer::onNewWebSocket()
             continue;
         }
         Session *s = createSession(ws);
+        ++m_connectionsByAddress[peer];
+        connect(ws, &QWebSocket::disconnected, this, [this, peer] {
+            const auto it = m_connectionsByAddress.find(peer);
+            if (it != m_connectionsByAddress.end() && --it.value() <= 0)
+                m_connectionsByAddress.erase(it);
+        });
         connect(ws, &QWebSocket::textMessageReceived, this, [this, ws](const QString &text) {
             if (Session *session = sessionFor(m_bySocket.value(ws)))
                 onText(session, text);
@@ -343,9 +371,14 @@ void ChatServer::onDisconnected(QWebSocket *socket)
         m_matchmaker.remove(key); // never matched while away
         s->state = Session::State::Idle;
         scheduleInterestTimer();
+    }
+    if (s->state == Session::State::Idle && !s->everMatched && !s->sawFirstEvent) {
+        // A connection that never did anything has nothing to resume: free it now, so bare
+        // connection churn keeps no memory for the resume window.
+        destroySession(key);
     } else if (s->state == Session::State::InRoom) {
         setTyping(*s, false);
-        if (Session *partner = sessionFor(m_rooms.value(s->roomId).partnerOf(key)))
+        if (Session *partner = partnerInRoom(*s))
             send(*partner, PartnerAway{s->roomId});
     }
 }
@@ -467,6 +500,59 @@ void ChatServer::closeSocket(QWebSocket *socket, int code, const QString &reason
     });
 }
 
+// QWebSocket::close() closes the TCP socket right after its close frame. A client still sending
+// at that moment leaves unread bytes at the server, the kernel answers with a reset, and the close
+// frame may never leave (tst_faults: clients streaming through a SIGTERM saw no 1001). So the
+// close frame goes out by hand, only our sending side is shut (FIN after the frame), and Qt
+// completes the close when the client's answer arrives, with nothing left unread.
+bool ChatServer::closeGoingAway(QWebSocket *socket, QTcpSocket *tcp, const QString &reason)
+{
+#ifdef Q_OS_UNIX
+    if (socket->property("anonchat_closing").toBool() ||
+        tcp->state() != QAbstractSocket::ConnectedState)
+        return false;
+    socket->setProperty("anonchat_closing", true);
+    QByteArray text = reason.toUtf8();
+    if (text.size() > 123)
+        text.clear();
+    const int code = QWebSocketProtocol::CloseCodeGoingAway;
+    QByteArray frame;
+    frame += char(0x88); // FIN, opcode close; a server's frames are not masked
+    frame += char(2 + text.size());
+    frame += char(code >> 8);
+    frame += char(code & 0xff);
+    frame += text;
+    tcp->write(frame); // through TLS too, on a QSslSocket
+    auto *tls = qobject_cast<QSslSocket *>(tcp);
+    const auto unsent = [tcp, tls] {
+        return tcp->bytesToWrite() + (tls ? tls->encryptedBytesToWrite() : 0);
+    };
+    const auto shutWrite = [tcp, unsent] {
+        if (unsent() == 0 && tcp->state() == QAbstractSocket::ConnectedState)
+            ::shutdown(int(tcp->socketDescriptor()), SHUT_WR);
+    };
+    tcp->flush();
+    if (unsent() == 0) {
+        shutWrite();
+    } else {
+        connect(tcp, &QTcpSocket::bytesWritten, this, shutWrite);
+        if (tls)
+            connect(tls, &QSslSocket::encryptedBytesWritten, this, shutWrite);
+    }
+    QPointer<QWebSocket> guard(socket);
+    QTimer::singleShot(2000, this, [guard] {
+        if (guard)
+            guard->abort();
+    });
+    return true;
+#else
+    Q_UNUSED(socket);
+    Q_UNUSED(tcp);
+    Q_UNUSED(reason);
+    return false;
+#endif
+}
+
 Waiting ChatServer::waitingInfo() const
 {
     return Waiting{connectionCount(), queuedCount()};
@@ -554,7 +640,7 @@ void ChatServer::handle(Session &s, const Typing &m)
         return;
     }
     s.typing = m.typing;
-    if (Session *partner = sessionFor(m_rooms.value(s.roomId).partnerOf(s.key)))
+    if (Session *partner = partnerInRoom(s))
         send(*partner, PartnerTyping{m.typing});
 }
 
@@ -565,7 +651,7 @@ void ChatServer::setTyping(Session &s, bool typing)
     s.typing = typing;
     if (s.state != Session::State::InRoom)
         return;
-    if (Session *partner = sessionFor(m_rooms.value(s.roomId).partnerOf(s.key)))
+    if (Session *partner = partnerInRoom(s))
         send(*partner, PartnerTyping{typing});
 }
 
@@ -652,7 +738,7 @@ void ChatServer::handle(Session &s, const Resume &m)
     }
     send(*old, resumed);
     if (old->state == Session::State::InRoom && wasAway) {
-        if (Session *partner = sessionFor(m_rooms.value(old->roomId).partnerOf(old->key)))
+        if (Session *partner = partnerInRoom(*old))
             send(*partner, PartnerBack{old->roomId});
     }
 }
@@ -682,6 +768,7 @@ void ChatServer::startRoom(const Match &match)
     m_pending.insert(ticket, PendingRoom{room.id});
     m_rooms.insert(room.id, room);
     for (Session *s : {a, b}) {
+        s->everMatched = true;
         s->state = Session::State::InRoom;
         s->roomId = room.id;
         s->typing = false;
@@ -700,10 +787,41 @@ void ChatServer::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
     const auto it = m_rooms.find(roomId);
     if (it == m_rooms.end())
         return;
+    Room &room = it.value();
+    // The partner already left (its end is being stored): this user hears that, as it would
+    // have a moment later, instead of a room_left of its own.
+    const bool partnerLeftFirst = room.ending;
+    if (!room.ending) {
+        room.ending = true;
+        room.endReason = reason;
+        ++m_endingRooms;
+        const quint64 ticket =
+            m_storage->submit(RoomEnd{roomId, QDateTime::currentDateTimeUtc(), storedReason});
+        m_pending.insert(ticket, PendingRoomEnd{roomId});
+        m_matchmaker.setPreviousPartners(room.members[0], room.members[1]);
+    }
+    // The leaver is out at once (it may queue again right away); the partner stays until the
+    // end is stored, so the messages it sent or was sent before it arrive before partner_left.
+    if (Session *s = sessionFor(leaver); s && s->roomId == roomId) {
+        s->state = Session::State::Idle;
+        s->roomId = 0;
+        s->typing = false;
+        if (partnerLeftFirst)
+            send(*s, PartnerLeft{roomId, room.endReason});
+        else
+            send(*s, RoomLeft{roomId});
+    }
+}
+
+void ChatServer::finishRoom(qint64 roomId)
+{
+    const auto it = m_rooms.find(roomId);
+    if (it == m_rooms.end())
+        return;
     const Room room = it.value();
     m_rooms.erase(it);
-    m_storage->submit(RoomEnd{roomId, QDateTime::currentDateTimeUtc(), storedReason});
-    m_matchmaker.setPreviousPartners(room.members[0], room.members[1]);
+    if (room.ending)
+        --m_endingRooms;
     for (UserKey key : room.members) {
         Session *s = sessionFor(key);
         if (!s || s->roomId != roomId)
@@ -711,11 +829,17 @@ void ChatServer::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
         s->state = Session::State::Idle;
         s->roomId = 0;
         s->typing = false;
-        if (key == leaver)
-            send(*s, RoomLeft{roomId});
-        else
-            send(*s, PartnerLeft{roomId, reason});
+        send(*s, PartnerLeft{roomId, room.endReason});
     }
+}
+
+Session *ChatServer::partnerInRoom(const Session &s) const
+{
+    const auto it = m_rooms.constFind(s.roomId);
+    if (s.state != Session::State::InRoom || it == m_rooms.cend())
+        return nullptr;
+    Session *partner = sessionFor(it->partnerOf(s.key));
+    return partner && partner->roomId == s.roomId ? partner : nullptr;
 }
 
 void ChatServer::scheduleInterestTimer()
@@ -749,6 +873,7 @@ void ChatServer::onCommitted(const QVector<quint64> &tickets, double seconds)
                                send(*s, Reported{p.roomId});
                        },
                        [](const PendingRoom &) {},
+                       [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
                    },
                    pending);
     }
@@ -816,6 +941,7 @@ void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)
                         sendError(*s, ErrorCode::Internal, tr("the report could not be stored"),
                                   eventName(ClientEvent::Report));
                 },
+                [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
                 [this](const PendingRoom &p) {
                     // Without its row the room cannot hold messages: end it for both.
                     const auto it2 = m_rooms.find(p.roomId);
@@ -823,6 +949,8 @@ void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)
                         return;
                     const Room room = it2.value();
                     m_rooms.erase(it2);
+                    if (room.ending)
+                        --m_endingRooms;
                     for (UserKey key : room.members) {
                         Session *s = sessionFor(key);
                         if (!s || s->roomId != room.id)
@@ -855,16 +983,28 @@ void ChatServer::shutdown()
         // Commit what is pending and send its acks before the clients are told to go.
         m_storage->flush();
         QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
-        for (const Room &room : std::as_const(m_rooms))
-            m_storage->submit(RoomEnd{room.id, QDateTime::currentDateTimeUtc(),
-                                      QStringLiteral("server_shutdown")});
+        for (const Room &room : std::as_const(m_rooms)) {
+            if (!room.ending)
+                m_storage->submit(RoomEnd{room.id, QDateTime::currentDateTimeUtc(),
+                                          QStringLiteral("server_shutdown")});
+        }
         m_storage->flush();
         QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
         m_storage->stop();
     }
     const QList<QWebSocket *> sockets = m_bySocket.keys();
-    for (QWebSocket *ws : sockets)
-        closeSocket(ws, QWebSocketProtocol::CloseCodeGoingAway, tr("server shutting down"));
+    // The TCP socket under each WebSocket is still the listener's child (see closeGoingAway()).
+    QHash<QPair<QHostAddress, quint16>, QTcpSocket *> tcpByPeer;
+    if (m_listener) {
+        const auto children = m_listener->findChildren<QTcpSocket *>(Qt::FindDirectChildrenOnly);
+        for (QTcpSocket *tcp : children)
+            tcpByPeer.insert({tcp->peerAddress(), tcp->peerPort()}, tcp);
+    }
+    for (QWebSocket *ws : sockets) {
+        QTcpSocket *tcp = tcpByPeer.value({ws->peerAddress(), ws->peerPort()});
+        if (!tcp || !closeGoingAway(ws, tcp, tr("server shutting down")))
+            closeSocket(ws, QWebSocketProtocol::CloseCodeGoingAway, tr("server shutting down"));
+    }
     // Give the close frames a moment to leave, then report.
     auto *poll = new QTimer(this);
     QElapsedTimer waited;

@@ -41,7 +41,7 @@ public:
     bool start(QString *error);
 
     quint16 port() const;
-    /// `http://host:port/` as a browser would open it.
+    /// `http://host:port/` (`https://` with TLS) as a browser would open it.
     QUrl url() const;
 
     /// Graceful stop (PROTOCOL.md): stop accepting, close clients with 1001, commit every
@@ -50,7 +50,7 @@ public:
 
     int connectionCount() const { return int(m_bySocket.size()); }
     int queuedCount() const { return m_matchmaker.queuedCount(); }
-    int activeRoomCount() const { return int(m_rooms.size()); }
+    int activeRoomCount() const { return int(m_rooms.size()) - m_endingRooms; }
     const Metrics &metrics() const { return m_metrics; }
 
 signals:
@@ -70,7 +70,10 @@ private:
     struct PendingRoom {
         qint64 roomId = 0;
     };
-    using Pending = std::variant<PendingMessage, PendingReport, PendingRoom>;
+    struct PendingRoomEnd {
+        qint64 roomId = 0;
+    };
+    using Pending = std::variant<PendingMessage, PendingReport, PendingRoom, PendingRoomEnd>;
 
     HttpResponse handleHttp(const HttpRequest &request);
     int checkUpgrade(const HttpRequest &request) const;
@@ -98,6 +101,8 @@ private:
     void startRoom(const Match &match);
     void endRoom(qint64 roomId, UserKey leaver, protocol::LeaveReason reason,
                  const QString &storedReason);
+    void finishRoom(qint64 roomId);
+    Session *partnerInRoom(const Session &s) const;
     void setTyping(Session &s, bool typing);
     void deliver(const PendingMessage &pending);
     void scheduleInterestTimer();
@@ -111,6 +116,7 @@ private:
     void sendError(Session &s, protocol::ErrorCode code, const QString &message,
                    const QString &event = {}, qint64 retryAfterMs = -1);
     void closeSocket(QWebSocket *socket, int code, const QString &reason);
+    bool closeGoingAway(QWebSocket *socket, QTcpSocket *tcp, const QString &reason);
     qint64 nowMs() const { return m_clock.elapsed(); }
     protocol::Waiting waitingInfo() const;
 
@@ -123,8 +129,10 @@ private:
     Metrics m_metrics;
     std::unordered_map<UserKey, std::unique_ptr<Session>> m_sessions;
     QHash<QWebSocket *, UserKey> m_bySocket;
+    QHash<QHostAddress, int> m_connectionsByAddress; ///< live WebSockets per peer address
     QHash<QString, UserKey> m_byToken;
     QHash<qint64, Room> m_rooms;
+    int m_endingRooms = 0; ///< rooms whose end is being stored (still in m_rooms)
     QHash<quint64, Pending> m_pending;
     QTimer m_sweepTimer;
     QTimer m_interestTimer;

@@ -3,6 +3,7 @@
 #include <QFile>
 #include <QLoggingCategory>
 #include <QPointer>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -166,11 +167,15 @@ HttpListener::HttpListener(Limits limits, QObject *parent)
 
 void HttpListener::incomingConnection(qintptr descriptor)
 {
-    auto *socket = new QTcpSocket(this);
+    QSslSocket *tls = m_tls ? new QSslSocket(this) : nullptr;
+    QTcpSocket *socket = tls ? tls : new QTcpSocket(this);
     if (!socket->setSocketDescriptor(descriptor)) {
         delete socket;
         return;
     }
+    // Small frames go out at once: without this, a second frame to the same client (the
+    // partner's copy after an ack) waits for the first one's delayed ACK (~40 ms).
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     ++m_pending;
     auto *timer = new QTimer(socket);
     timer->setObjectName(QStringLiteral("requestTimer"));
@@ -187,6 +192,27 @@ void HttpListener::incomingConnection(qintptr descriptor)
         finish(socket);
         socket->deleteLater();
     });
+    if (tls) {
+        // A failed handshake (plain HTTP, TLS older than 1.2, garbage): drop the connection.
+        // Queued: the error may come from inside startServerEncryption().
+        connect(
+            tls, &QSslSocket::errorOccurred, this,
+            [this, guard = QPointer<QSslSocket>(tls)](QAbstractSocket::SocketError error) {
+                if (!guard || !guard->findChild<QTimer *>(QStringLiteral("requestTimer")))
+                    return; // gone, answered or handed on
+                if (error == QAbstractSocket::SslInvalidUserDataError ||
+                    error == QAbstractSocket::SslInternalError) // our certificate or key
+                    qCWarning(lcHttp) << "TLS is not usable:" << guard->errorString();
+                else
+                    qCDebug(lcHttp) << "TLS connection dropped:" << guard->errorString();
+                finish(guard);
+                guard->abort();
+                guard->deleteLater();
+            },
+            Qt::QueuedConnection);
+        tls->setSslConfiguration(m_sslConfiguration);
+        tls->startServerEncryption();
+    }
 }
 
 void HttpListener::finish(QTcpSocket *socket)

@@ -3,10 +3,11 @@
 #include <QByteArray>
 #include <QHash>
 #include <QList>
-#include <utility>
-#include <vector>
+#include <QSslConfiguration>
 #include <QTcpServer>
 #include <functional>
+#include <utility>
+#include <vector>
 
 class QTcpSocket;
 
@@ -19,7 +20,10 @@ struct HttpRequest {
     QByteArray path;   ///< without the query
     QHash<QByteArray, QByteArray> headers;
 
-    QByteArray header(const QByteArray &lowerCaseName) const { return headers.value(lowerCaseName); }
+    QByteArray header(const QByteArray &lowerCaseName) const
+    {
+        return headers.value(lowerCaseName);
+    }
 };
 
 struct HttpResponse {
@@ -43,6 +47,11 @@ QByteArray serialiseHttpResponse(const HttpResponse &response, bool headOnly);
  *
  * Qt 6.4 has no public HTTP request parser outside the QHttpServer preview, so the request
  * line and header fields are parsed here, strictly and with limits.
+ *
+ * With an SSL configuration every connection is a QSslSocket in server mode: the time limit runs
+ * from accept(), so it covers the TLS handshake too; the head is peeked decrypted, and an upgrade
+ * hands the encrypted QSslSocket on (QWebSocketServer::handleConnection() and QWebSocket work on
+ * it as on a plain one). A client speaking plain HTTP fails the handshake and is dropped.
  */
 class HttpListener : public QTcpServer
 {
@@ -60,6 +69,12 @@ public:
 
     void setHandler(Handler handler) { m_handler = std::move(handler); }
     void setUpgradeCheck(UpgradeCheck check) { m_upgradeCheck = std::move(check); }
+    /// Serve TLS only (https://, wss://) with `configuration` (local certificate and key).
+    void setSslConfiguration(const QSslConfiguration &configuration)
+    {
+        m_sslConfiguration = configuration;
+        m_tls = true;
+    }
 
     /// Connections still reading their request head.
     int pendingRequests() const { return m_pending; }
@@ -79,6 +94,8 @@ private:
     Limits m_limits;
     Handler m_handler;
     UpgradeCheck m_upgradeCheck;
+    QSslConfiguration m_sslConfiguration;
+    bool m_tls = false;
     int m_pending = 0;
 };
 

@@ -1,6 +1,10 @@
 #pragma once
 
 #include <QHostAddress>
+#include <QList>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslKey>
 #include <QString>
 #include <QStringList>
 
@@ -16,16 +20,22 @@ struct ServerConfig {
     QString database = QStringLiteral("chat.db");
     QStringList allowedOrigins;
     int maxConnections = 20000;
-    int rateLimit = 10; ///< messages per second per user; 0 = no limits
+    int maxConnectionsPerAddress = 64; ///< live WebSockets from one peer address; 0 = no limit
+    int rateLimit = 10;                ///< messages per second per user; 0 = no limits
     qint64 resumeWindowMs = 120 * 1000;
     qint64 interestWaitMs = 5 * 1000;
     int retentionDays = 0;
     QString logLevel = QStringLiteral("info");
+    /// `--tls-cert`/`--tls-key`: the certificate first, then any intermediates. Empty: plain
+    /// http:// and ws://; otherwise the one port speaks only TLS (https://, wss://).
+    QList<QSslCertificate> tlsCertificateChain;
+    QSslKey tlsKey;
+    bool tlsEnabled() const { return !tlsCertificateChain.isEmpty(); }
 
     // Tuning that is not on the command line (tests shorten these).
     qint64 pingIntervalMs = 20 * 1000;
     qint64 pingTimeoutMs = 60 * 1000;
-    qint64 requestTimeoutMs = 10 * 1000;  ///< HTTP request headers must arrive within this
+    qint64 requestTimeoutMs = 10 * 1000; ///< HTTP request headers must arrive within this
     qint64 maxRequestHeaderBytes = 8 * 1024;
     qint64 maxFrameBytes = 16 * 1024;
     qint64 maxQueuedBytes = 1024 * 1024; ///< a client that does not read is closed past this
@@ -38,6 +48,10 @@ void addServerOptions(QCommandLineParser &parser);
 
 /// Reads the flags added by addServerOptions(). False with a one-line `error` naming the flag.
 bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, QString *error);
+
+/// The TLS settings of the port when `config.tlsEnabled()`: its certificate chain and key, TLS 1.2
+/// or later, no client certificates.
+QSslConfiguration serverSslConfiguration(const ServerConfig &config);
 
 /// Applies `--log-level` to the anonchat.* logging categories. False for an unknown level.
 bool applyLogLevel(const QString &level);

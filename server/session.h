@@ -27,6 +27,7 @@ struct Session {
     qint64 roomId = 0;
     QStringList interests;
     bool sawFirstEvent = false; ///< `resume` is only allowed as the first event
+    bool everMatched = false;   ///< has something to resume (a room, reports, a previous partner)
     bool typing = false;        ///< what the partner was last told
     qint64 lastSentMessageId = 0;
     qint64 awaySinceMs = -1;
@@ -41,6 +42,10 @@ struct Session {
 struct Room {
     qint64 id = 0;
     UserKey members[2] = {0, 0};
+    /// Ended by one member; the other stays in it, and is told, once the end is stored, so that
+    /// every message accepted before the end reaches it first.
+    bool ending = false;
+    protocol::LeaveReason endReason = protocol::LeaveReason::Left;
     QStringList commonInterests;
     /// Stored messages by (sender, nonce), so a resent message is not stored twice.
     QHash<QString, protocol::NewMessage> byNonce;

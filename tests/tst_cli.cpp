@@ -420,8 +420,10 @@ void TestCli::badFlags_data()
     QTest::newRow("--frobnicate") << QStringList{"--frobnicate"} << "frobnicate";
     QTest::newRow("positional") << QStringList{"stray"} << "stray";
     QTest::newRow("--redis") << QStringList{"--redis", "redis://127.0.0.1:6379"} << "redis";
-    QTest::newRow("--tls-cert --tls-key")
-        << QStringList{"--tls-cert", "a", "--tls-key", "b"} << "tls";
+    QTest::newRow("--tls-cert missing file")
+        << QStringList{"--tls-cert", "no-such-cert.pem", "--tls-key", "no-such-key.pem"}
+        << "no-such-cert.pem";
+    QTest::newRow("--tls-cert alone") << QStringList{"--tls-cert", "cert.pem"} << "--tls-key";
 }
 
 void TestCli::badFlags()

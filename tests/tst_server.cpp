@@ -622,6 +622,7 @@ private slots:
     void malformedFrames();
     void invalidUtf8();
     void resumeReplaysEveryMissedMessage();
+    void messageBeforePartnerLeavesIsDelivered();
     void rateLimitBurst();
     void rateLimitFloodCloses();
     void rateLimitZero();
@@ -1879,6 +1880,28 @@ void TstServer::resumeReplaysEveryMissedMessage()
         QCOMPARE(messages[i].toObject().value(QLatin1String("id")),
                  acks[i].value(QLatin1String("id")));
         QCOMPARE(str(messages[i].toObject(), "content"), QStringLiteral("missed %1").arg(i));
+    }
+}
+
+void TstServer::messageBeforePartnerLeavesIsDelivered()
+{
+    // A sends, B leaves at once: A's message is stored, so A gets its ack before partner_left
+    // (never "partner left" and then an ack for a message it had given up on).
+    QVERIFY(startServer());
+    for (int round = 0; round < 10; ++round) {
+        TestClient a(QStringLiteral("A")), b(QStringLiteral("B"));
+        qint64 room = 0;
+        PAIR(a, b, room);
+        a.sendText(QStringLiteral("last words"), QStringLiteral("n%1").arg(round));
+        b.send(proto::LeaveRoom{});
+        QJsonObject ack;
+        TAKE_NEXT(a, "new_message", &ack);
+        QCOMPARE(str(ack, "content"), QStringLiteral("last words"));
+        QJsonObject left;
+        TAKE_NEXT(a, "partner_left", &left);
+        QCOMPARE(str(left, "reason"), QStringLiteral("left"));
+        b.takeAll(QStringLiteral("new_message"));
+        TAKE(b, "room_left", nullptr);
     }
 }
 

@@ -78,6 +78,30 @@
         <translation>--%1 的值无效：“%2”（应为 0 到 %3 之间的秒数）</translation>
     </message>
     <message>
+        <source>cannot read --%1 file &apos;%2&apos;: %3</source>
+        <translation>无法读取 --%1 文件“%2”：%3</translation>
+    </message>
+    <message>
+        <source>--tls-cert and --tls-key must be given together</source>
+        <translation>--tls-cert 和 --tls-key 必须同时指定</translation>
+    </message>
+    <message>
+        <source>--tls-cert: TLS is not available (no OpenSSL 3 library found)</source>
+        <translation>--tls-cert：TLS 不可用（未找到 OpenSSL 3 库）</translation>
+    </message>
+    <message>
+        <source>invalid --tls-cert file &apos;%1&apos;: no PEM or DER certificate in it</source>
+        <translation>--tls-cert 文件“%1”无效：其中没有 PEM 或 DER 格式的证书</translation>
+    </message>
+    <message>
+        <source>invalid --tls-key file &apos;%1&apos;: no unencrypted private key of the certificate&apos;s kind (RSA, EC or DSA) in it</source>
+        <translation>--tls-key 文件“%1”无效：其中没有与证书同类（RSA、EC 或 DSA）的未加密私钥</translation>
+    </message>
+    <message>
+        <source>invalid --tls-key file &apos;%1&apos;: not the key of the certificate in &apos;%2&apos; (%3)</source>
+        <translation>--tls-key 文件“%1”无效：它不是“%2”中证书的私钥（%3）</translation>
+    </message>
+    <message>
         <source>Address to listen on (0.0.0.0 to share on a LAN).</source>
         <translation>监听的地址（0.0.0.0 表示在局域网中共享）。</translation>
     </message>
@@ -134,6 +158,10 @@
         <translation>超过此连接数时返回 server_busy。</translation>
     </message>
     <message>
+        <source>Connections from one address beyond this get server_busy; 0 turns it off.</source>
+        <translation>同一地址的连接超过此数时返回 server_busy；0 表示不限制。</translation>
+    </message>
+    <message>
         <source>Messages per second per user, bursts up to twice that; 0 turns limits off.</source>
         <translation>每位用户每秒可发的消息数，突发可达两倍；0 表示不限制。</translation>
     </message>
@@ -164,10 +192,6 @@
     <message>
         <source>--redis is not supported by this build yet</source>
         <translation>此版本尚不支持 --redis</translation>
-    </message>
-    <message>
-        <source>--tls-cert/--tls-key are not supported by this build yet</source>
-        <translation>此版本尚不支持 --tls-cert/--tls-key</translation>
     </message>
     <message>
         <source>invalid value for --host: &apos;%1&apos; (expected an IP address)</source>
@@ -775,6 +799,10 @@
     <message>
         <source>--db %1: PostgreSQL is not supported by this build yet</source>
         <translation>--db %1：此版本尚不支持 PostgreSQL</translation>
+    </message>
+    <message>
+        <source>--tls-cert: TLS is not available (no OpenSSL 3 library found)</source>
+        <translation>--tls-cert：TLS 不可用（未找到 OpenSSL 3 库）</translation>
     </message>
     <message>
         <source>cannot listen on %1 port %2: %3</source>

@@ -186,6 +186,8 @@ void Connection::connectSocket()
     m_socket = ws;
     ws->setMaxAllowedIncomingFrameSize(kMaxIncomingBytes);
     ws->setMaxAllowedIncomingMessageSize(kMaxIncomingBytes);
+    if (m_sslConfiguration)
+        ws->setSslConfiguration(*m_sslConfiguration);
     connect(ws, &QWebSocket::connected, this, [this, ws] {
         if (ws == m_socket)
             onSocketConnected();

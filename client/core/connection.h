@@ -5,6 +5,7 @@
 #include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
+#include <QSslConfiguration>
 #include <QStringList>
 #include <QTimer>
 #include <QUrl>
@@ -101,6 +102,13 @@ public:
     /// when nothing at all has been heard for `timeoutMs`. Also bounds the opening handshake.
     void setKeepAlive(int intervalMs, int timeoutMs);
 
+    /// TLS settings for wss:// from the next connection on (e.g. a private CA to trust); the
+    /// system's defaults otherwise.
+    void setSslConfiguration(const QSslConfiguration &configuration)
+    {
+        m_sslConfiguration = configuration;
+    }
+
     /// Drops the socket at once as if the network failed, then reconnects as after any drop
     /// (tests, and "reconnect now"). Does nothing unless a socket is open or opening.
     void dropForTest();
@@ -158,6 +166,7 @@ private:
     int m_attempt = 0;
     int m_keepAliveIntervalMs = 15000;
     int m_keepAliveTimeoutMs = 45000;
+    std::optional<QSslConfiguration> m_sslConfiguration;
 };
 
 } // namespace anonchat::client
