@@ -11,16 +11,24 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
 echo "== normal build =="
 "$root/scripts/build.sh" "$root/build-test"
-(cd "$root/build-test" && QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j"$jobs")
+(cd "$root/build-test" && QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j"$jobs") | tee "$root/build-test/ctest.log"
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build =="
 ANONCHAT_BUILD_TYPE=Debug "$root/scripts/build.sh" "$root/build-asan" -DANONCHAT_ASAN=ON -DANONCHAT_UBSAN=ON
 (cd "$root/build-asan" && QT_QPA_PLATFORM=offscreen \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --output-on-failure -j"$jobs")
+    ctest --output-on-failure -j"$jobs") | tee "$root/build-asan/ctest.log"
 
 echo "== fuzzing =="
 "$root/scripts/fuzz.sh" 60
 
 echo "== benchmark smoke test =="
 "$root/scripts/bench.sh" --quick
+
+# One closing line for CI: suites run in both builds (any failure above has already stopped us).
+total=0
+for log in "$root/build-test/ctest.log" "$root/build-asan/ctest.log"; do
+    n=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$log")
+    total=$((total + ${n:-0}))
+done
+echo "$total passed, 0 failed"
