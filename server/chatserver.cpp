@@ -813,7 +813,7 @@ void ChatServer::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
     }
 }
 
-void ChatServer::finishRoom(qint64 roomId)
+void ChatServer::finishRoom(qint64 roomId, bool roomStored)
 {
     const auto it = m_rooms.find(roomId);
     if (it == m_rooms.end())
@@ -829,7 +829,13 @@ void ChatServer::finishRoom(qint64 roomId)
         s->state = Session::State::Idle;
         s->roomId = 0;
         s->typing = false;
-        send(*s, PartnerLeft{roomId, room.endReason});
+        if (roomStored) {
+            send(*s, PartnerLeft{roomId, room.endReason});
+        } else {
+            sendError(*s, ErrorCode::Internal, tr("the room could not be stored"),
+                      eventName(ClientEvent::JoinQueue));
+            send(*s, RoomLeft{roomId});
+        }
     }
 }
 
@@ -925,45 +931,29 @@ void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)
             continue;
         const Pending pending = it.value();
         m_pending.erase(it);
-        std::visit(
-            Overloaded{
-                [this](const PendingMessage &p) {
-                    const auto room = m_rooms.find(p.message.roomId);
-                    if (room != m_rooms.end() && !p.nonceKey.isEmpty())
-                        room->pendingNonces.remove(p.nonceKey);
-                    if (Session *s = sessionFor(p.sender))
-                        sendError(*s, ErrorCode::Internal,
-                                  tr("the message could not be stored; it was not sent"),
-                                  eventName(ClientEvent::SendMessage));
-                },
-                [this](const PendingReport &p) {
-                    if (Session *s = sessionFor(p.reporter))
-                        sendError(*s, ErrorCode::Internal, tr("the report could not be stored"),
-                                  eventName(ClientEvent::Report));
-                },
-                [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
-                [this](const PendingRoom &p) {
-                    // Without its row the room cannot hold messages: end it for both.
-                    const auto it2 = m_rooms.find(p.roomId);
-                    if (it2 == m_rooms.end())
-                        return;
-                    const Room room = it2.value();
-                    m_rooms.erase(it2);
-                    if (room.ending)
-                        --m_endingRooms;
-                    for (UserKey key : room.members) {
-                        Session *s = sessionFor(key);
-                        if (!s || s->roomId != room.id)
-                            continue;
-                        s->state = Session::State::Idle;
-                        s->roomId = 0;
-                        sendError(*s, ErrorCode::Internal, tr("the room could not be stored"),
-                                  eventName(ClientEvent::JoinQueue));
-                        send(*s, RoomLeft{room.id});
-                    }
-                },
-            },
-            pending);
+        std::visit(Overloaded{
+                       [this](const PendingMessage &p) {
+                           const auto room = m_rooms.find(p.message.roomId);
+                           if (room != m_rooms.end() && !p.nonceKey.isEmpty())
+                               room->pendingNonces.remove(p.nonceKey);
+                           if (Session *s = sessionFor(p.sender))
+                               sendError(*s, ErrorCode::Internal,
+                                         tr("the message could not be stored; it was not sent"),
+                                         eventName(ClientEvent::SendMessage));
+                       },
+                       [this](const PendingReport &p) {
+                           if (Session *s = sessionFor(p.reporter))
+                               sendError(*s, ErrorCode::Internal,
+                                         tr("the report could not be stored"),
+                                         eventName(ClientEvent::Report));
+                       },
+                       [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
+                       [this](const PendingRoom &p) {
+                           // Without its row the room cannot hold messages: end it for both.
+                           finishRoom(p.roomId, false);
+                       },
+                   },
+                   pending);
     }
 }
 

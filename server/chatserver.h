@@ -101,7 +101,9 @@ private:
     void startRoom(const Match &match);
     void endRoom(qint64 roomId, UserKey leaver, protocol::LeaveReason reason,
                  const QString &storedReason);
-    void finishRoom(qint64 roomId);
+    /// Removes a room; its remaining members hear partner_left, or, when the room's own row
+    /// could not be stored, `error internal` and room_left.
+    void finishRoom(qint64 roomId, bool roomStored = true);
     Session *partnerInRoom(const Session &s) const;
     void setTyping(Session &s, bool typing);
     void deliver(const PendingMessage &pending);
