@@ -5,8 +5,7 @@ namespace anonchat::server {
 Metrics::Metrics()
     : m_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5}
     , m_bucketCounts(m_bounds.size(), 0)
-{
-}
+{}
 
 void Metrics::recordCommit(double seconds)
 {
@@ -46,8 +45,8 @@ QByteArray Metrics::render(const MetricsGauges &gauges) const
         out += "anonchat_commit_seconds_bucket{le=\"" + QByteArray::number(m_bounds[i], 'g', 6) +
                "\"} " + QByteArray::number(cumulative) + '\n';
     }
-    out += "anonchat_commit_seconds_bucket{le=\"+Inf\"} " + QByteArray::number(m_commitCount) +
-           '\n';
+    out +=
+        "anonchat_commit_seconds_bucket{le=\"+Inf\"} " + QByteArray::number(m_commitCount) + '\n';
     out += "anonchat_commit_seconds_sum " + QByteArray::number(m_commitSum, 'g', 9) + '\n';
     out += "anonchat_commit_seconds_count " + QByteArray::number(m_commitCount) + '\n';
 

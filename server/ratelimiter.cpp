@@ -10,8 +10,7 @@ TokenBucket::TokenBucket(double ratePerSecond, double burst, qint64 nowMs)
     , m_burst(burst)
     , m_tokens(burst)
     , m_lastMs(nowMs)
-{
-}
+{}
 
 void TokenBucket::refill(qint64 nowMs)
 {

@@ -54,10 +54,7 @@ struct Room {
     /// The latest stored messages, for resume (bounded).
     std::deque<protocol::NewMessage> recent;
 
-    UserKey partnerOf(UserKey user) const
-    {
-        return members[0] == user ? members[1] : members[0];
-    }
+    UserKey partnerOf(UserKey user) const { return members[0] == user ? members[1] : members[0]; }
     bool has(UserKey user) const { return members[0] == user || members[1] == user; }
 };
 

@@ -14,8 +14,8 @@ namespace anonchat::server {
 struct StorageConfig {
     QString database = QStringLiteral("chat.db"); ///< SQLite file path (PostgreSQL URL later)
     QString connectionName = QStringLiteral("anonchat"); ///< unique per server instance
-    int retentionDays = 0;   ///< 0 keeps messages for ever
-    int maxBatchRows = 1000; ///< rows per commit at most
+    int retentionDays = 0;                               ///< 0 keeps messages for ever
+    int maxBatchRows = 1000;                             ///< rows per commit at most
 };
 
 // One write each. Ids are allocated by the server (StorageWriter::next*Id) so a room or message
