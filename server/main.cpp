@@ -1,5 +1,6 @@
 // anonchat-server: the headless server. Everything but the command line is in anonchat_server_core.
 #include "server/chatserver.h"
+#include "server/epolldispatcher.h"
 #include "server/serverconfig.h"
 #include "server/shutdownsignals.h"
 
@@ -11,6 +12,10 @@ using namespace anonchat::server;
 
 int main(int argc, char *argv[])
 {
+    // epoll keeps a wake-up O(ready sockets), not O(open sockets); ANONCHAT_DISPATCHER=qt
+    // falls back on Qt's own dispatcher.
+    if (qEnvironmentVariable("ANONCHAT_DISPATCHER") != QLatin1String("qt"))
+        QCoreApplication::setEventDispatcher(new EpollEventDispatcher);
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("anonchat-server"));
     QCoreApplication::setApplicationVersion(QStringLiteral(ANONCHAT_VERSION));
