@@ -860,15 +860,23 @@ void ChatServer::scheduleInterestTimer()
 
 // ---- storage results ------------------------------------------------------------------------
 
+std::optional<ChatServer::Pending> ChatServer::takePending(quint64 ticket)
+{
+    const auto it = m_pending.find(ticket);
+    if (it == m_pending.end())
+        return std::nullopt;
+    Pending pending = std::move(it.value());
+    m_pending.erase(it);
+    return pending;
+}
+
 void ChatServer::onCommitted(const QVector<quint64> &tickets, double seconds)
 {
     m_metrics.recordCommit(seconds);
     for (quint64 ticket : tickets) {
-        const auto it = m_pending.find(ticket);
-        if (it == m_pending.end())
+        const std::optional<Pending> pending = takePending(ticket);
+        if (!pending)
             continue;
-        const Pending pending = it.value();
-        m_pending.erase(it);
         std::visit(Overloaded{
                        [this](const PendingMessage &p) {
                            m_metrics.addStored(1);
@@ -881,7 +889,7 @@ void ChatServer::onCommitted(const QVector<quint64> &tickets, double seconds)
                        [](const PendingRoom &) {},
                        [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
                    },
-                   pending);
+                   *pending);
     }
 }
 
@@ -926,11 +934,9 @@ void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)
 {
     qCWarning(lcServer) << "storage failed:" << error;
     for (quint64 ticket : tickets) {
-        const auto it = m_pending.find(ticket);
-        if (it == m_pending.end())
+        const std::optional<Pending> pending = takePending(ticket);
+        if (!pending)
             continue;
-        const Pending pending = it.value();
-        m_pending.erase(it);
         std::visit(Overloaded{
                        [this](const PendingMessage &p) {
                            const auto room = m_rooms.find(p.message.roomId);
@@ -953,7 +959,7 @@ void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)
                            finishRoom(p.roomId, false);
                        },
                    },
-                   pending);
+                   *pending);
     }
 }
 

@@ -12,6 +12,7 @@
 #include <QTimer>
 #include <QUrl>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <variant>
 
@@ -82,6 +83,7 @@ private:
     void onText(Session *session, const QString &text);
     void onBinary(Session *session);
     void onDisconnected(QWebSocket *socket);
+    std::optional<Pending> takePending(quint64 ticket);
     void onCommitted(const QVector<quint64> &tickets, double seconds);
     void onFailed(const QVector<quint64> &tickets, const QString &error);
     void sweep();
