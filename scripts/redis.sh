@@ -52,8 +52,12 @@ start() {
     }
     alive && stop # a server left over by an earlier run
     rm -f "$pidfile" "$dir/url"
+    # Below the kernel's ephemeral range, where outgoing connections take their local ports.
+    local low
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    ((low > 11000)) || low=32768
     for _ in $(seq 20); do
-        local port=$((20000 + RANDOM % 40000))
+        local port=$((10000 + RANDOM % (low - 10000)))
         port_in_use "$port" && continue
         rm -f "$pidfile"
         redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
@@ -67,7 +71,9 @@ start() {
                 echo "redis.sh: redis-server $(cat "$pidfile") on redis://127.0.0.1:$port"
                 return 0
             fi
-            alive || [[ ! -s $pidfile ]] || break # it died (the port was taken meanwhile)
+            # It died: the port was taken meanwhile.
+            grep -q "Failed listening on port $port " "$dir/redis.log" 2>/dev/null && break
+            alive || [[ ! -s $pidfile ]] || break
             sleep 0.1
         done
         [[ -s $pidfile ]] && kill -9 "$(cat "$pidfile")" 2>/dev/null || true

@@ -267,7 +267,7 @@ void TestRedisClient::binaryAndLargeValues()
 
     QByteArray big(1 << 20, Qt::Uninitialized);
     for (int i = 0; i < big.size(); ++i)
-        big[i] = char((i * 7919) >> 3);
+        big[i] = char((uint(i) * 7919u) >> 3);
     big[100] = '\0';
     QVERIFY(call(*client, {"SET", k, big}).isOk());
     QCOMPARE(call(*client, {"STRLEN", k}).integer, qint64(big.size()));
