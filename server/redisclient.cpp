@@ -218,7 +218,7 @@ void RedisClient::onConnectTimeout()
         return;
     m_lastError = QStringLiteral("connect timeout");
     qCWarning(lcRedis).noquote() << "no answer from" << m_url.toDisplayString(QUrl::RemoveUserInfo)
-                                 << "within" << kConnectTimeoutMs << "ms";
+                                 << "within" << m_connectTimer.interval() << "ms";
     dropContext();
     m_state = State::Disconnected;
     scheduleReconnect();
@@ -441,8 +441,9 @@ void RedisClient::handshakeReply(const QByteArray &what, const RedisReply &reply
     if (reply.isError()) {
         m_lastError = QString::fromUtf8(what + " failed: " + reply.string);
         qCWarning(lcRedis).noquote() << m_lastError;
-        // Ends in the disconnect callback, then a reconnect with backoff.
-        if (m_ctx)
+        // Ends in the disconnect callback, then a reconnect with backoff (unless the connection
+        // is already going: then hiredis is failing the commands in flight).
+        if (m_ctx && !(m_ctx->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)))
             redisAsyncDisconnect(m_ctx);
         return;
     }

@@ -52,7 +52,8 @@ struct RedisReply {
 /// The URL's password (and user name, Redis 6 ACL) is sent with AUTH and its /db with SELECT on
 /// each connect; connected() is emitted once that and the re-subscriptions are acknowledged.
 /// There is no per-command timeout: a Redis that accepts TCP but never answers holds callbacks
-/// until the TCP connection fails (the connect and the handshake have a 5 s deadline).
+/// until the TCP connection fails (the connect and the handshake have a deadline,
+/// setConnectTimeout()).
 class RedisClient : public QObject
 {
     Q_OBJECT
@@ -73,6 +74,8 @@ public:
     /// For start-up: opens if needed and runs a local event loop until connected or timeout.
     bool waitConnected(int timeoutMs);
     bool isConnected() const { return m_state == State::Connected; }
+    /// Deadline for the TCP connect plus the handshake (5 s by default); then it retries.
+    void setConnectTimeout(int ms) { m_connectTimer.setInterval(ms); }
 
     /// Any command, binary-safe: command({"SET", key, value}, [](const RedisReply &r) {...}).
     void command(const QList<QByteArray> &args, Callback callback = {});

@@ -9,6 +9,7 @@
 #include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 #include <memory>
@@ -127,6 +128,7 @@ private slots:
     void evalShaFallback();
     void pubSubOrder();
     void unreachableFailsFast();
+    void unresponsiveServer();
     void authAndSelect();
     void reconnect();
     void destroyWithCommandsInFlight();
@@ -465,6 +467,28 @@ void TestRedisClient::unreachableFailsFast()
     QVERIFY(!client.isConnected());
     QCOMPARE(connectedSpy.size(), 0);
     QCOMPARE(disconnectedSpy.size(), 0); // only a lost connection is reported
+}
+
+// A server that accepts TCP but never answers: the handshake deadline drops the connection and
+// retries; nothing hangs and connected() is never emitted.
+void TestRedisClient::unresponsiveServer()
+{
+    QTcpServer silent;
+    QVERIFY(silent.listen(QHostAddress::LocalHost, 0));
+    QList<QTcpSocket *> accepted;
+    connect(&silent, &QTcpServer::newConnection, this, [&] {
+        while (QTcpSocket *s = silent.nextPendingConnection())
+            accepted << s;
+    });
+    RedisClient client(localUrl(silent.serverPort()));
+    client.setConnectTimeout(300);
+    QSignalSpy connectedSpy(&client, &RedisClient::connected);
+    QVERIFY(!client.waitConnected(200));
+    QCOMPARE(accepted.size(), 1);
+    QTRY_VERIFY_WITH_TIMEOUT(accepted.size() >= 3, kTimeoutMs);
+    QTRY_VERIFY(accepted.first()->state() == QAbstractSocket::UnconnectedState);
+    QCOMPARE(call(client, {"PING"}).string, QByteArray("redis unavailable"));
+    QCOMPARE(connectedSpy.size(), 0);
 }
 
 void TestRedisClient::authAndSelect()
