@@ -76,7 +76,9 @@ start() {
             alive || [[ ! -s $pidfile ]] || break
             sleep 0.1
         done
-        [[ -s $pidfile ]] && kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+        if [[ -s $pidfile ]]; then
+            kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+        fi
     done
     echo "redis.sh: could not start redis-server; last log lines:" >&2
     tail -n 20 "$dir/redis.log" >&2 || true
