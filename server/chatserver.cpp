@@ -100,11 +100,6 @@ ChatServer::~ChatServer()
 
 bool ChatServer::start(QString *error)
 {
-    if (m_config.database.startsWith(QLatin1String("postgres"))) {
-        *error = tr("--db %1: PostgreSQL is not supported by this build yet")
-                     .arg(m_config.database.section(QLatin1Char('@'), -1));
-        return false;
-    }
     m_webSockets =
         new QWebSocketServer(QStringLiteral("anonchat"), QWebSocketServer::NonSecureMode, this);
     m_webSockets->setHandshakeTimeout(int(m_config.requestTimeoutMs));
@@ -149,7 +144,8 @@ bool ChatServer::start(QString *error)
 
     const qint64 tick = std::min(m_config.pingIntervalMs, m_config.resumeWindowMs) / 4;
     m_sweepTimer.start(int(std::clamp<qint64>(tick, 20, 1000)));
-    qCInfo(lcServer).noquote() << "serving" << url().toString() << "database" << m_config.database;
+    qCInfo(lcServer).noquote() << "serving" << url().toString() << "database"
+                               << StorageWriter::displayName(m_config.database);
     return true;
 }
 

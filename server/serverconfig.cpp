@@ -1,5 +1,7 @@
 #include "server/serverconfig.h"
 
+#include "server/storage.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QFile>
@@ -246,6 +248,17 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
         if (config.database.isEmpty()) {
             *error = ServerOptions::tr("invalid value for --db: it is empty");
             return false;
+        }
+        // A URL-looking value is checked here (a file named postgres.db is still a file).
+        if (config.database.startsWith(QLatin1String("postgres"), Qt::CaseInsensitive) &&
+            config.database.contains(QLatin1Char(':'))) {
+            const QString problem = StorageWriter::postgresUrlProblem(config.database);
+            if (!problem.isEmpty()) {
+                *error = ServerOptions::tr("invalid value for --db: '%1' (%2; expected "
+                                           "postgresql://user:pass@host:port/dbname)")
+                             .arg(StorageWriter::displayName(config.database), problem);
+                return false;
+            }
         }
     }
     config.allowedOrigins = parser.values("allowed-origin");

@@ -4,6 +4,8 @@
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
+#include <QUrl>
+#include <QUrlQuery>
 #include <QVariant>
 #include <algorithm>
 #include <chrono>
@@ -36,6 +38,18 @@ constexpr int kSqliteConstraint = 19;
 constexpr int kSqliteMismatch = 20;
 constexpr int kSqliteRange = 25;
 
+// PostgreSQL: ids are reserved from the sequences this many at a time per table, refilled by the
+// writer thread when fewer than half are left (between groups: a few ms at most, unless the
+// database stalls the writer). Half a reserve covers a second of heavy traffic. A caller waits
+// this long at most for a refill; after a wait in vain, callers get 0 at once until the writer
+// has tried again (the server's event loop must not stall once per message).
+constexpr size_t kIdReserve = 4096;
+constexpr auto kIdWait = std::chrono::seconds(2);
+// pg_advisory_lock() key held while migrating: "anonchat" in ASCII.
+constexpr qint64 kMigrationLockKey = 0x616e6f6e63686174;
+constexpr int kPostgresPort = 5432;
+constexpr int kConnectTimeoutSeconds = 5;
+
 using Clock = std::chrono::steady_clock;
 
 /// UTC ISO-8601 with milliseconds: 2026-11-23T22:41:07.123Z. An invalid time means "now".
@@ -62,14 +76,22 @@ QVariant idValue(qint64 id)
     return id > 0 ? QVariant(id) : QVariant(QMetaType::fromType<qlonglong>());
 }
 
+// One line: libpq's messages span several ("connection to server ... failed: FATAL: ...").
 QString describe(const QSqlError &error)
 {
     const QString text = error.databaseText();
-    return text.isEmpty() ? error.text() : text;
+    return (text.isEmpty() ? error.text() : text).simplified();
 }
 
-bool isRowFault(const QSqlError &error)
+bool isRowFault(const QSqlError &error, bool postgres)
 {
+    if (postgres) {
+        // SQLSTATE classes that blame the row: 22 data exception (a NUL in text, a value out of
+        // range), 23 integrity constraint violation; 54000 a value too big.
+        const QString state = error.nativeErrorCode();
+        return state.startsWith(QLatin1String("22")) || state.startsWith(QLatin1String("23")) ||
+               state == QLatin1String("54000");
+    }
     bool ok = false;
     const int code = error.nativeErrorCode().toInt(&ok);
     if (!ok)
@@ -81,6 +103,49 @@ bool isRowFault(const QSqlError &error)
     case kSqliteRange: return true;
     default: return false;
     }
+}
+
+/// The parts of a `postgresql://user:pass@host:port/dbname?option=value` URL.
+struct PostgresUrl {
+    QString user;
+    QString password;
+    QString host;
+    int port = kPostgresPort;
+    QString databaseName;
+    QString options; ///< QSqlDatabase::setConnectOptions() form: name=value;name=value
+};
+
+/// Empty when `url` is a usable PostgreSQL URL (then `out` holds its parts), else why not.
+QString parsePostgresUrl(const QString &text, PostgresUrl *out)
+{
+    const QUrl url(text, QUrl::StrictMode);
+    if (!url.isValid())
+        return QStringLiteral("not a valid URL (%1)").arg(url.errorString());
+    if (url.scheme() != QLatin1String("postgresql") && url.scheme() != QLatin1String("postgres"))
+        return QStringLiteral("the scheme must be postgresql:// or postgres://");
+    if (url.host().isEmpty())
+        return QStringLiteral("no host");
+    const QString name = url.path(QUrl::FullyDecoded).mid(1);
+    if (name.isEmpty() || name.contains(QLatin1Char('/')))
+        return QStringLiteral("no database name (…/dbname)");
+    if (url.userName().isEmpty())
+        return QStringLiteral("no user name (user:pass@…)");
+    PostgresUrl parts;
+    parts.user = url.userName(QUrl::FullyDecoded);
+    parts.password = url.password(QUrl::FullyDecoded);
+    parts.host = url.host();
+    parts.port = url.port(kPostgresPort);
+    parts.databaseName = name;
+    QStringList options{QStringLiteral("connect_timeout=%1").arg(kConnectTimeoutSeconds)};
+    for (const auto &[key, value] : QUrlQuery(url).queryItems(QUrl::FullyDecoded)) {
+        if (key.isEmpty() || value.contains(QLatin1Char(';')))
+            return QStringLiteral("invalid option '%1'").arg(key);
+        options.append(key + QLatin1Char('=') + value);
+    }
+    parts.options = options.join(QLatin1Char(';'));
+    if (out)
+        *out = parts;
+    return {};
 }
 
 // QSqlDatabase's connection registry is process-wide: several writers (a server in the desktop
@@ -108,7 +173,13 @@ public:
         , m_config(std::move(config))
     {}
 
+    /// Ids reserved from a PostgreSQL sequence (guarded by m_mutex).
+    struct IdReserve {
+        std::deque<qint64> ids;
+    };
+
     void threadMain();
+    qint64 takeId(IdReserve &reserve);
     /// Emits the result for `tickets` (in order) and wakes flush().
     void report(const QVector<quint64> &tickets, bool ok, double seconds, const QString &error);
     void setHealthy(bool healthy, const QString &why);
@@ -133,6 +204,16 @@ public:
     bool m_startOk = false;
     QString m_startError;
 
+    // PostgreSQL ids: callers ask the writer for a refill and wait on m_idsChanged.
+    std::condition_variable m_idsChanged;
+    IdReserve m_roomIds;
+    IdReserve m_messageIds;
+    bool m_refillWanted = false;
+    bool m_idsUnavailable = false; ///< a wait for ids timed out; cleared by the next attempt
+    bool m_lastRefillOk = true;
+    quint64 m_refillAttempts = 0;
+
+    const bool m_postgres = StorageWriter::isPostgresUrl(m_config.database);
     std::atomic<bool> m_healthy{false};
     std::atomic<qint64> m_nextRoomId{1};
     std::atomic<qint64> m_nextMessageId{1};
@@ -146,6 +227,7 @@ public:
         : m_p(p)
         , m_db(QSqlDatabase::database(connectionName, false))
         , m_maxBatchRows(size_t(std::max(1, p.m_config.maxBatchRows)))
+        , m_postgres(p.m_postgres)
     {}
 
     ~Writer()
@@ -159,6 +241,8 @@ public:
 
     bool initialize(QString *error);
     void run();
+    /// Tops up the PostgreSQL id reserves that are below half; wakes the callers waiting.
+    bool refillIds(QString *error);
 
 private:
     struct Outcome {
@@ -179,14 +263,19 @@ private:
             , probeRead(db)
             , probeWrite(db)
             , purge(db)
+            , roomIds(db)
+            , messageIds(db)
         {}
         QSqlQuery begin, commit, rollback;
         QSqlQuery insertRoom, endRoom, insertMessage, insertReport;
         QSqlQuery probeRead, probeWrite, purge;
+        QSqlQuery roomIds, messageIds; ///< PostgreSQL: a block of nextval()s
     };
+    enum class Control { Begin, Commit, Rollback };
 
     bool exec(const QString &sql, QString *error);
     bool pragma(const QString &sql, QString *value, QString *error);
+    bool open(QString *error);
     bool readSchemaVersion(int *version, QString *error);
     bool hasColumn(const QString &table, const QString &column, bool *has, QString *error);
     bool addColumnIfMissing(const QString &table, const QString &column, QString *error);
@@ -197,7 +286,11 @@ private:
     bool closeStaleRooms(QString *error);
     std::optional<int> purgeChunk(QString *error);
     bool seedIds(QString *error);
+    bool syncSequences(QString *error);
+    bool reconnect(QString *error);
 
+    bool control(Control step, QString *error);
+    void rollback();
     bool runControl(QSqlQuery &query, QString *error);
     Outcome execute(const WriteOp &op);
     Outcome execute(const RoomRow &row);
@@ -214,6 +307,7 @@ private:
     Private &m_p;
     QSqlDatabase m_db;
     const size_t m_maxBatchRows;
+    const bool m_postgres;
     std::unique_ptr<Statements> m_statements;
 };
 
@@ -243,8 +337,13 @@ bool StorageWriter::Private::Writer::pragma(const QString &sql, QString *value, 
 bool StorageWriter::Private::Writer::readSchemaVersion(int *version, QString *error)
 {
     QSqlQuery query(m_db);
-    if (!query.exec(QStringLiteral("SELECT COUNT(*) FROM sqlite_master "
-                                   "WHERE type = 'table' AND name = 'schema_version'"))) {
+    const QString exists = m_postgres
+                               ? QStringLiteral("SELECT COUNT(*) FROM information_schema.tables "
+                                                "WHERE table_schema = current_schema() "
+                                                "AND table_name = 'schema_version'")
+                               : QStringLiteral("SELECT COUNT(*) FROM sqlite_master "
+                                                "WHERE type = 'table' AND name = 'schema_version'");
+    if (!query.exec(exists)) {
         *error = describe(query.lastError());
         return false;
     }
@@ -264,13 +363,20 @@ bool StorageWriter::Private::Writer::hasColumn(const QString &table, const QStri
                                                bool *has, QString *error)
 {
     QSqlQuery query(m_db);
-    if (!query.exec(QStringLiteral("PRAGMA table_info(%1)").arg(table))) {
+    const bool ok =
+        m_postgres ? query.exec(QStringLiteral("SELECT column_name FROM information_schema.columns "
+                                               "WHERE table_schema = current_schema() "
+                                               "AND table_name = '%1'")
+                                    .arg(table))
+                   : query.exec(QStringLiteral("PRAGMA table_info(%1)").arg(table));
+    if (!ok) {
         *error = describe(query.lastError());
         return false;
     }
+    const int nameColumn = m_postgres ? 0 : 1;
     *has = false;
     while (query.next()) {
-        if (query.value(1).toString().compare(column, Qt::CaseInsensitive) == 0)
+        if (query.value(nameColumn).toString().compare(column, Qt::CaseInsensitive) == 0)
             *has = true;
     }
     return true;
@@ -287,23 +393,31 @@ bool StorageWriter::Private::Writer::addColumnIfMissing(const QString &table, co
            exec(QStringLiteral("ALTER TABLE %1 ADD COLUMN %2 TEXT").arg(table, column), error);
 }
 
+// The same tables, columns and meanings on both: times are ISO-8601 UTC text and is_active an
+// integer everywhere, so every query is shared. PostgreSQL's ids are BIGSERIAL (a BIGINT with a
+// sequence the writer reserves ids from, see refillIds()).
 bool StorageWriter::Private::Writer::migrateTo(int version, QString *error)
 {
+    const QString id = m_postgres ? QStringLiteral("BIGSERIAL PRIMARY KEY")
+                                  : QStringLiteral("INTEGER PRIMARY KEY");
+    const QString reference = m_postgres ? QStringLiteral("BIGINT") : QStringLiteral("INTEGER");
     switch (version) {
     case 1: // the original Flask app's tables, kept by name and meaning
         return exec(QStringLiteral("CREATE TABLE IF NOT EXISTS chat_rooms ("
-                                   "id INTEGER PRIMARY KEY, "
+                                   "id %1, "
                                    "user1_id TEXT NOT NULL, "
                                    "user2_id TEXT NOT NULL, "
                                    "created_at TEXT NOT NULL, "
-                                   "is_active INTEGER NOT NULL DEFAULT 1)"),
+                                   "is_active INTEGER NOT NULL DEFAULT 1)")
+                        .arg(id),
                     error) &&
                exec(QStringLiteral("CREATE TABLE IF NOT EXISTS messages ("
-                                   "id INTEGER PRIMARY KEY, "
-                                   "room_id INTEGER NOT NULL REFERENCES chat_rooms(id), "
+                                   "id %1, "
+                                   "room_id %2 NOT NULL REFERENCES chat_rooms(id), "
                                    "sender_id TEXT NOT NULL, "
                                    "content TEXT NOT NULL, "
-                                   "timestamp TEXT NOT NULL)"),
+                                   "timestamp TEXT NOT NULL)")
+                        .arg(id, reference),
                     error);
     case 2: // ours: room endings, message nonces, reports, indexes
         return addColumnIfMissing(QStringLiteral("chat_rooms"), QStringLiteral("ended_at"),
@@ -322,12 +436,13 @@ bool StorageWriter::Private::Writer::migrateTo(int version, QString *error)
                                    "ON chat_rooms(id) WHERE is_active = 1"),
                     error) &&
                exec(QStringLiteral("CREATE TABLE IF NOT EXISTS reports ("
-                                   "id INTEGER PRIMARY KEY, "
-                                   "room_id INTEGER NOT NULL, "
+                                   "id %1, "
+                                   "room_id %2 NOT NULL, "
                                    "reporter_id TEXT NOT NULL, "
                                    "reported_id TEXT NOT NULL, "
                                    "reason TEXT, "
-                                   "created_at TEXT NOT NULL)"),
+                                   "created_at TEXT NOT NULL)")
+                        .arg(id, reference),
                     error);
     default:
         *error = QStringLiteral("no migration to schema version %1").arg(version);
@@ -351,8 +466,9 @@ bool StorageWriter::Private::Writer::setSchemaVersion(int version, QString *erro
 bool StorageWriter::Private::Writer::migrate(QString *error)
 {
     for (;;) {
-        // IMMEDIATE: two servers starting on one file must not both migrate it.
-        if (!exec(QStringLiteral("BEGIN IMMEDIATE"), error))
+        // IMMEDIATE: two servers starting on one file must not both migrate it. PostgreSQL: the
+        // caller holds an advisory lock instead.
+        if (!exec(m_postgres ? QStringLiteral("BEGIN") : QStringLiteral("BEGIN IMMEDIATE"), error))
             return false;
         int version = 0;
         QString why;
@@ -383,8 +499,8 @@ bool StorageWriter::Private::Writer::migrate(QString *error)
             *error = QStringLiteral("migration to schema version %1 failed: %2").arg(next).arg(why);
             return false;
         }
-        qCInfo(lcStorage) << "database" << m_p.m_config.database << "migrated to schema version"
-                          << next;
+        qCInfo(lcStorage) << "database" << displayName(m_p.m_config.database)
+                          << "migrated to schema version" << next;
     }
 }
 
@@ -392,10 +508,7 @@ bool StorageWriter::Private::Writer::prepareStatements(QString *error)
 {
     m_statements = std::make_unique<Statements>(m_db);
     Statements &s = *m_statements;
-    const std::pair<QSqlQuery *, QString> all[] = {
-        {&s.begin, QStringLiteral("BEGIN IMMEDIATE")},
-        {&s.commit, QStringLiteral("COMMIT")},
-        {&s.rollback, QStringLiteral("ROLLBACK")},
+    std::vector<std::pair<QSqlQuery *, QString>> all = {
         {&s.insertRoom, QStringLiteral("INSERT INTO chat_rooms "
                                        "(id, user1_id, user2_id, created_at, is_active) "
                                        "VALUES (?, ?, ?, ?, 1)")},
@@ -414,6 +527,19 @@ bool StorageWriter::Private::Writer::prepareStatements(QString *error)
         {&s.purge, QStringLiteral("DELETE FROM messages WHERE id IN "
                                   "(SELECT id FROM messages WHERE timestamp < ? LIMIT ?)")},
     };
+    if (m_postgres) {
+        // PostgreSQL cannot PREPARE transaction control; control() runs it as plain text.
+        all.push_back(
+            {&s.roomIds, QStringLiteral("SELECT nextval(pg_get_serial_sequence("
+                                        "'chat_rooms', 'id')) FROM generate_series(1, ?)")});
+        all.push_back(
+            {&s.messageIds, QStringLiteral("SELECT nextval(pg_get_serial_sequence("
+                                           "'messages', 'id')) FROM generate_series(1, ?)")});
+    } else {
+        all.push_back({&s.begin, QStringLiteral("BEGIN IMMEDIATE")});
+        all.push_back({&s.commit, QStringLiteral("COMMIT")});
+        all.push_back({&s.rollback, QStringLiteral("ROLLBACK")});
+    }
     for (const auto &[query, sql] : all) {
         query->setForwardOnly(true);
         if (!query->prepare(sql)) {
@@ -427,6 +553,8 @@ bool StorageWriter::Private::Writer::prepareStatements(QString *error)
 
 bool StorageWriter::Private::Writer::closeStaleRooms(QString *error)
 {
+    if (m_p.m_config.sharedDatabase)
+        return true; // the active rooms may be other live servers' rooms
     QSqlQuery query(m_db);
     if (!query.prepare(QStringLiteral("UPDATE chat_rooms SET is_active = 0, ended_at = ?, "
                                       "end_reason = 'server_restart' WHERE is_active = 1"))) {
@@ -480,22 +608,137 @@ bool StorageWriter::Private::Writer::seedIds(QString *error)
     return true;
 }
 
+// A sequence behind the table's largest id (rows written with ids from elsewhere: by hand, or
+// copied from another database) would hand out ids that exist: move it past them. Ids we write
+// all come from the sequence, so this never moves it back under another server.
+bool StorageWriter::Private::Writer::syncSequences(QString *error)
+{
+    for (const char *table : {"chat_rooms", "messages", "reports"}) {
+        QSqlQuery query(m_db);
+        if (!query.exec(QStringLiteral("SELECT pg_get_serial_sequence('%1', 'id'), "
+                                       "(SELECT MAX(id) FROM %1)")
+                            .arg(QLatin1String(table))) ||
+            !query.next()) {
+            *error = describe(query.lastError());
+            return false;
+        }
+        const QString sequence = query.value(0).toString();
+        if (sequence.isEmpty() || query.value(1).isNull())
+            continue; // no sequence (made by hand), or no rows
+        const qint64 largest = query.value(1).toLongLong();
+        if (!query.exec(QStringLiteral("SELECT last_value, is_called FROM %1").arg(sequence)) ||
+            !query.next()) {
+            *error = describe(query.lastError());
+            return false;
+        }
+        const qint64 next = query.value(0).toLongLong() + (query.value(1).toBool() ? 1 : 0);
+        if (largest < next)
+            continue;
+        if (!query.exec(QStringLiteral("SELECT setval('%1', %2)").arg(sequence).arg(largest))) {
+            *error = describe(query.lastError());
+            return false;
+        }
+        qCInfo(lcStorage) << "sequence" << sequence << "moved past id" << largest;
+    }
+    return true;
+}
+
+bool StorageWriter::Private::Writer::refillIds(QString *error)
+{
+    const std::pair<QSqlQuery *, IdReserve *> reserves[] = {
+        {&m_statements->roomIds, &m_p.m_roomIds},
+        {&m_statements->messageIds, &m_p.m_messageIds},
+    };
+    bool ok = true;
+    for (const auto &[query, reserve] : reserves) {
+        size_t have = 0;
+        {
+            std::lock_guard lock(m_p.m_mutex);
+            have = reserve->ids.size();
+        }
+        if (have >= kIdReserve / 2)
+            continue;
+        query->bindValue(0, qint64(kIdReserve - have));
+        if (!query->exec()) {
+            *error = describe(query->lastError());
+            ok = false;
+            break;
+        }
+        std::vector<qint64> ids;
+        ids.reserve(kIdReserve - have);
+        while (query->next())
+            ids.push_back(query->value(0).toLongLong());
+        query->finish();
+        std::lock_guard lock(m_p.m_mutex);
+        reserve->ids.insert(reserve->ids.end(), ids.begin(), ids.end());
+    }
+    {
+        std::lock_guard lock(m_p.m_mutex);
+        ++m_p.m_refillAttempts;
+        m_p.m_idsUnavailable = false;
+        m_p.m_lastRefillOk = ok;
+    }
+    m_p.m_idsChanged.notify_all();
+    return ok;
+}
+
+bool StorageWriter::Private::Writer::open(QString *error)
+{
+    const StorageConfig &config = m_p.m_config;
+    if (!m_db.isValid()) {
+        *error = QStringLiteral("the %1 driver is not available")
+                     .arg(m_postgres ? QStringLiteral("QPSQL (libqt6sql6-psql)")
+                                     : QStringLiteral("QSQLITE (libqt6sql6-sqlite)"));
+        return false;
+    }
+    if (m_postgres) {
+        PostgresUrl url;
+        const QString problem = parsePostgresUrl(config.database, &url);
+        if (!problem.isEmpty()) {
+            *error = QStringLiteral("invalid PostgreSQL URL: %1").arg(problem);
+            return false;
+        }
+        m_db.setHostName(url.host);
+        m_db.setPort(url.port);
+        m_db.setUserName(url.user);
+        m_db.setPassword(url.password);
+        m_db.setDatabaseName(url.databaseName);
+        m_db.setConnectOptions(url.options);
+    } else {
+        m_db.setDatabaseName(config.database);
+    }
+    if (!m_db.open()) {
+        *error = describe(m_db.lastError());
+        return false;
+    }
+    // libpq prints notices ("relation ... already exists, skipping") on stderr by default.
+    return !m_postgres || exec(QStringLiteral("SET client_min_messages = warning"), error);
+}
+
+// PostgreSQL: a lost connection (the server restarted, or ended our backend) stays lost in
+// QPSQL. The probe calls this while unhealthy: a new connection, statements prepared again.
+bool StorageWriter::Private::Writer::reconnect(QString *error)
+{
+    m_statements.reset();
+    m_db.close();
+    if (open(error) && prepareStatements(error))
+        return true;
+    m_statements = std::make_unique<Statements>(m_db); // unprepared: they fail, cleanly
+    return false;
+}
+
 bool StorageWriter::Private::Writer::initialize(QString *error)
 {
     const StorageConfig &config = m_p.m_config;
     const auto fail = [&](const QString &why) {
-        *error = QStringLiteral("database %1: %2").arg(config.database, why);
+        *error = QStringLiteral("database %1: %2").arg(displayName(config.database), why);
         return false;
     };
-    if (!m_db.isValid())
-        return fail(QStringLiteral("the QSQLITE driver is not available"));
-    m_db.setDatabaseName(config.database);
-    if (!m_db.open())
-        return fail(describe(m_db.lastError()));
-
     QString why;
-    if (!pragma(QStringLiteral("PRAGMA busy_timeout = 5000"), nullptr, &why) ||
-        !pragma(QStringLiteral("PRAGMA foreign_keys = ON"), nullptr, &why))
+    if (!open(&why))
+        return fail(why);
+    if (!m_postgres && (!pragma(QStringLiteral("PRAGMA busy_timeout = 5000"), nullptr, &why) ||
+                        !pragma(QStringLiteral("PRAGMA foreign_keys = ON"), nullptr, &why)))
         return fail(why);
     // Refuse a newer schema before touching the file at all (even the journal mode).
     int version = 0;
@@ -507,16 +750,31 @@ bool StorageWriter::Private::Writer::initialize(QString *error)
                         .arg(version)
                         .arg(kLatestSchemaVersion));
     }
-    QString mode;
-    if (!pragma(QStringLiteral("PRAGMA journal_mode = WAL"), &mode, &why) ||
-        !pragma(QStringLiteral("PRAGMA synchronous = FULL"), nullptr, &why))
-        return fail(why);
-    if (mode.compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0 &&
-        mode.compare(QLatin1String("memory"), Qt::CaseInsensitive) != 0) {
-        qCWarning(lcStorage) << "database" << config.database << "could not use WAL; journal mode"
-                             << mode;
+    if (m_postgres) {
+        // Servers starting together on one database: one migrates, the others wait for it. The
+        // lock is the session's: closing the connection (a failed start) releases it too.
+        const QString key = QString::number(kMigrationLockKey);
+        if (!exec(QStringLiteral("SELECT pg_advisory_lock(%1)").arg(key), &why))
+            return fail(why);
+        const bool ok = migrate(&why) && syncSequences(&why);
+        QString ignored;
+        exec(QStringLiteral("SELECT pg_advisory_unlock(%1)").arg(key), &ignored);
+        if (!ok)
+            return fail(why);
+    } else {
+        QString mode;
+        if (!pragma(QStringLiteral("PRAGMA journal_mode = WAL"), &mode, &why) ||
+            !pragma(QStringLiteral("PRAGMA synchronous = FULL"), nullptr, &why))
+            return fail(why);
+        if (mode.compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0 &&
+            mode.compare(QLatin1String("memory"), Qt::CaseInsensitive) != 0) {
+            qCWarning(lcStorage) << "database" << config.database
+                                 << "could not use WAL; journal mode" << mode;
+        }
+        if (!migrate(&why))
+            return fail(why);
     }
-    if (!migrate(&why) || !prepareStatements(&why) || !closeStaleRooms(&why))
+    if (!prepareStatements(&why) || !closeStaleRooms(&why))
         return fail(why);
     if (config.retentionDays > 0) {
         int purged = 0;
@@ -532,12 +790,37 @@ bool StorageWriter::Private::Writer::initialize(QString *error)
             qCInfo(lcStorage) << "purged" << purged << "messages older than" << config.retentionDays
                               << "days";
     }
-    if (!seedIds(&why))
+    if (m_postgres ? !refillIds(&why) : !seedIds(&why))
         return fail(why);
     return true;
 }
 
 // ---- writing --------------------------------------------------------------------------------
+
+bool StorageWriter::Private::Writer::control(Control step, QString *error)
+{
+    if (!m_postgres) {
+        Statements &s = *m_statements;
+        return runControl(step == Control::Begin    ? s.begin
+                          : step == Control::Commit ? s.commit
+                                                    : s.rollback,
+                          error);
+    }
+    QSqlQuery query(m_db);
+    const QString sql = step == Control::Begin    ? QStringLiteral("BEGIN")
+                        : step == Control::Commit ? QStringLiteral("COMMIT")
+                                                  : QStringLiteral("ROLLBACK");
+    if (query.exec(sql))
+        return true;
+    *error = describe(query.lastError());
+    return false;
+}
+
+void StorageWriter::Private::Writer::rollback()
+{
+    QString ignored;
+    control(Control::Rollback, &ignored);
+}
 
 bool StorageWriter::Private::Writer::runControl(QSqlQuery &query, QString *error)
 {
@@ -552,7 +835,7 @@ StorageWriter::Private::Writer::Outcome StorageWriter::Private::Writer::finish(Q
     if (query.exec())
         return {};
     const QSqlError error = query.lastError();
-    return {false, isRowFault(error), describe(error)};
+    return {false, isRowFault(error, m_postgres), describe(error)};
 }
 
 StorageWriter::Private::Writer::Outcome StorageWriter::Private::Writer::execute(const RoomRow &row)
@@ -623,11 +906,10 @@ QVector<quint64> StorageWriter::Private::Writer::tickets(const std::vector<Pendi
 void StorageWriter::Private::Writer::writeGroup(const std::vector<Pending> &rows, size_t first,
                                                 size_t last)
 {
-    Statements &s = *m_statements;
     while (first < last) {
         const auto started = Clock::now();
         QString error;
-        if (!runControl(s.begin, &error)) {
+        if (!control(Control::Begin, &error)) {
             writeRowByRow(rows, first, last);
             return;
         }
@@ -639,19 +921,19 @@ void StorageWriter::Private::Writer::writeGroup(const std::vector<Pending> &rows
                 break;
         }
         if (i == last) {
-            if (runControl(s.commit, &error)) {
+            if (control(Control::Commit, &error)) {
                 const double seconds =
                     std::chrono::duration<double>(Clock::now() - started).count();
                 m_p.setHealthy(true, QString());
                 m_p.report(tickets(rows, first, last), true, seconds, QString());
                 return;
             }
-            s.rollback.exec();
+            rollback();
             qCWarning(lcStorage) << "group commit failed, retrying row by row:" << error;
             writeRowByRow(rows, first, last);
             return;
         }
-        s.rollback.exec();
+        rollback();
         if (!outcome.rowFault) {
             writeRowByRow(rows, first, last);
             return;
@@ -668,18 +950,17 @@ void StorageWriter::Private::Writer::writeGroup(const std::vector<Pending> &rows
 void StorageWriter::Private::Writer::writeRowByRow(const std::vector<Pending> &rows, size_t first,
                                                    size_t last)
 {
-    Statements &s = *m_statements;
     for (size_t i = first; i < last; ++i) {
         const auto started = Clock::now();
         Outcome outcome;
-        if (!runControl(s.begin, &outcome.error)) {
+        if (!control(Control::Begin, &outcome.error)) {
             outcome.ok = false;
         } else {
             outcome = execute(rows[i].op);
-            if (outcome.ok && !runControl(s.commit, &outcome.error))
+            if (outcome.ok && !control(Control::Commit, &outcome.error))
                 outcome.ok = false;
             if (!outcome.ok)
-                s.rollback.exec();
+                rollback();
         }
         if (outcome.ok) {
             const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -697,18 +978,24 @@ void StorageWriter::Private::Writer::writeRowByRow(const std::vector<Pending> &r
 
 void StorageWriter::Private::Writer::probe()
 {
-    Statements &s = *m_statements;
     QString error;
     bool ok = false;
     if (m_p.m_healthy.load()) {
-        ok = runControl(s.probeRead, &error);
-        s.probeRead.finish(); // a SELECT left open would pin the WAL
+        ok = runControl(m_statements->probeRead, &error);
+        m_statements->probeRead.finish(); // a SELECT left open would pin the WAL
     } else {
         // Only a real write shows that writes work again.
-        ok = runControl(s.begin, &error) && runControl(s.probeWrite, &error) &&
-             runControl(s.probeWrite, &error) && runControl(s.commit, &error);
-        if (!ok)
-            s.rollback.exec();
+        const auto writeProbe = [this](QString *why) {
+            QSqlQuery &q = m_statements->probeWrite;
+            const bool written = control(Control::Begin, why) && runControl(q, why) &&
+                                 runControl(q, why) && control(Control::Commit, why);
+            if (!written)
+                rollback();
+            return written;
+        };
+        ok = writeProbe(&error);
+        if (!ok && m_postgres)
+            ok = reconnect(&error) && writeProbe(&error) && refillIds(&error);
     }
     m_p.setHealthy(ok, error);
 }
@@ -724,22 +1011,34 @@ void StorageWriter::Private::Writer::run()
     for (;;) {
         group.clear();
         bool stopping = false;
+        bool refill = false;
         {
             std::unique_lock lock(m_p.m_mutex);
             auto deadline = nextProbe;
             if (purging)
                 deadline = std::min(deadline, purgeUnfinished ? Clock::now() : nextPurge);
-            m_p.m_wake.wait_until(lock, deadline,
-                                  [&] { return !m_p.m_queue.empty() || m_p.m_stopRequested; });
+            m_p.m_wake.wait_until(lock, deadline, [&] {
+                return !m_p.m_queue.empty() || m_p.m_stopRequested || m_p.m_refillWanted;
+            });
             stopping = m_p.m_stopRequested;
+            refill = std::exchange(m_p.m_refillWanted, false);
             if (stopping && m_p.m_queue.empty()) {
                 m_p.m_state = State::Stopped; // from now on submit() fails at once
+                lock.unlock();
+                m_p.m_idsChanged.notify_all(); // nobody waits for ids any more
                 break;
             }
             const size_t n = std::min(m_p.m_queue.size(), m_maxBatchRows);
             for (size_t i = 0; i < n; ++i) {
                 group.push_back(std::move(m_p.m_queue.front()));
                 m_p.m_queue.pop_front();
+            }
+        }
+        if (refill) { // before the group: a caller may be waiting for an id
+            QString error;
+            if (!refillIds(&error)) {
+                qCWarning(lcStorage) << "reserving ids failed:" << error;
+                m_p.setHealthy(false, error);
             }
         }
         if (!group.empty()) {
@@ -789,9 +1088,10 @@ void StorageWriter::Private::setHealthy(bool healthy, const QString &why)
 {
     const bool was = m_healthy.exchange(healthy);
     if (was && !healthy)
-        qCWarning(lcStorage) << "database" << m_config.database << "is failing:" << why;
+        qCWarning(lcStorage) << "database" << displayName(m_config.database)
+                             << "is failing:" << why;
     else if (!was && healthy)
-        qCInfo(lcStorage) << "database" << m_config.database << "works again";
+        qCInfo(lcStorage) << "database" << displayName(m_config.database) << "works again";
 }
 
 void StorageWriter::Private::threadMain()
@@ -807,7 +1107,8 @@ void StorageWriter::Private::threadMain()
         name = base;
         for (int n = 2; QSqlDatabase::contains(name); ++n)
             name = base + QLatin1Char('-') + QString::number(n);
-        QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        QSqlDatabase::addDatabase(m_postgres ? QStringLiteral("QPSQL") : QStringLiteral("QSQLITE"),
+                                  name);
     }
     {
         Writer writer(*this, name);
@@ -851,7 +1152,7 @@ bool StorageWriter::start(QString *error)
         if (d->m_state == Private::State::Stopped) {
             if (error)
                 *error = QStringLiteral("database %1: the storage writer was stopped")
-                             .arg(d->m_config.database);
+                             .arg(displayName(d->m_config.database));
             return false;
         }
         d->m_startDone = false;
@@ -872,14 +1173,46 @@ bool StorageWriter::start(QString *error)
     return false;
 }
 
+qint64 StorageWriter::Private::takeId(IdReserve &reserve)
+{
+    std::unique_lock lock(m_mutex);
+    // Other callers may drain a refill before this one wakes: ask again until one fails.
+    while (reserve.ids.empty() && m_state == State::Running && !m_idsUnavailable) {
+        m_refillWanted = true;
+        m_wake.notify_one();
+        const quint64 attempts = m_refillAttempts;
+        if (!m_idsChanged.wait_for(lock, kIdWait, [&] {
+                return !reserve.ids.empty() || m_refillAttempts != attempts ||
+                       m_state != State::Running;
+            })) {
+            m_idsUnavailable = true;
+        } else if (reserve.ids.empty() && m_refillAttempts != attempts && !m_lastRefillOk) {
+            break;
+        }
+    }
+    if (reserve.ids.empty()) {
+        lock.unlock();
+        qCWarning(lcStorage) << "no id available: the storage writer cannot reserve ids";
+        return 0;
+    }
+    const qint64 id = reserve.ids.front();
+    reserve.ids.pop_front();
+    if (reserve.ids.size() < kIdReserve / 2 && !m_refillWanted && m_state == State::Running) {
+        m_refillWanted = true;
+        lock.unlock();
+        m_wake.notify_one();
+    }
+    return id;
+}
+
 qint64 StorageWriter::nextRoomId()
 {
-    return d->m_nextRoomId.fetch_add(1);
+    return d->m_postgres ? d->takeId(d->m_roomIds) : d->m_nextRoomId.fetch_add(1);
 }
 
 qint64 StorageWriter::nextMessageId()
 {
-    return d->m_nextMessageId.fetch_add(1);
+    return d->m_postgres ? d->takeId(d->m_messageIds) : d->m_nextMessageId.fetch_add(1);
 }
 
 quint64 StorageWriter::submit(WriteOp op)
@@ -943,6 +1276,26 @@ bool StorageWriter::isHealthy() const
 int StorageWriter::latestSchemaVersion()
 {
     return kLatestSchemaVersion;
+}
+
+bool StorageWriter::isPostgresUrl(const QString &database)
+{
+    return database.startsWith(QLatin1String("postgresql://"), Qt::CaseInsensitive) ||
+           database.startsWith(QLatin1String("postgres://"), Qt::CaseInsensitive);
+}
+
+QString StorageWriter::postgresUrlProblem(const QString &database)
+{
+    return parsePostgresUrl(database, nullptr);
+}
+
+QString StorageWriter::displayName(const QString &database)
+{
+    if (!isPostgresUrl(database))
+        return database;
+    const QUrl url(database);
+    return url.isValid() ? url.toDisplayString(QUrl::RemovePassword)
+                         : database.section(QLatin1Char('@'), -1);
 }
 
 } // namespace anonchat::server

@@ -12,10 +12,15 @@ namespace anonchat::server {
 
 /// Where and how the server stores rooms, messages and reports.
 struct StorageConfig {
-    QString database = QStringLiteral("chat.db"); ///< SQLite file path (PostgreSQL URL later)
+    /// A SQLite file path, or `postgresql://user:pass@host:port/dbname` (also `postgres://`;
+    /// query items such as `?sslmode=require` are passed to libpq as connection options).
+    QString database = QStringLiteral("chat.db");
     QString connectionName = QStringLiteral("anonchat"); ///< unique per server instance
     int retentionDays = 0;                               ///< 0 keeps messages for ever
     int maxBatchRows = 1000;                             ///< rows per commit at most
+    /// Other servers use the same database at the same time (`--redis`): rooms still marked
+    /// active at start-up may be theirs, so they are not closed with `server_restart`.
+    bool sharedDatabase = false;
 };
 
 // One write each. Ids are allocated by the server (StorageWriter::next*Id) so a room or message
@@ -50,11 +55,12 @@ using WriteOp = std::variant<RoomRow, RoomEnd, MessageRow, ReportRow>;
 
 /**
  * The storage writer: its own thread and its own QSqlDatabase connection (SQLite in WAL mode,
- * synchronous=FULL), prepared statements only, commits in groups. Writes submitted while a commit
- * is running form the next group (at most maxBatchRows rows), so durability costs one commit per
- * group. Each submit() returns a ticket; `committed` or `failed` reports every ticket exactly
- * once, in submission order, emitted from the writer thread (connect with a queued connection).
- * A group that fails is retried row by row, so one bad row fails only itself.
+ * synchronous=FULL, or PostgreSQL through QPSQL), prepared statements only, commits in groups.
+ * Writes submitted while a commit is running form the next group (at most maxBatchRows rows), so
+ * durability costs one commit per group. Each submit() returns a ticket; `committed` or `failed`
+ * reports every ticket exactly once, in submission order, emitted from the writer thread (connect
+ * with a queued connection). A group that fails is retried row by row, so one bad row fails only
+ * itself.
  */
 class StorageWriter : public QObject
 {
@@ -63,13 +69,19 @@ public:
     explicit StorageWriter(StorageConfig config, QObject *parent = nullptr);
     ~StorageWriter() override; ///< commits what is pending, then stops the thread
 
-    /// Opens the database in the writer thread, applies migrations, closes rooms left active
-    /// by a previous run (reason `server_restart`), purges expired messages and seeds the id
-    /// counters. Blocks until done. False with `error` set if the database is unusable.
+    /// Opens the database in the writer thread, applies migrations (on PostgreSQL under an
+    /// advisory lock, so servers starting together migrate once), closes rooms left active by a
+    /// previous run (reason `server_restart`; skipped with `sharedDatabase`), purges expired
+    /// messages and seeds the ids. Blocks until done. False with a one-line `error` (naming the
+    /// database, never its password) if the database is unusable.
     bool start(QString *error);
 
-    qint64 nextRoomId();    ///< thread-safe
-    qint64 nextMessageId(); ///< thread-safe
+    /// Thread-safe. SQLite: a counter seeded from MAX(id) + 1. PostgreSQL: from the table's
+    /// sequence, in blocks the writer thread reserves ahead (servers sharing the database never
+    /// get the same id); blocks only while the reserve is empty, and returns 0 (never an id) if
+    /// it cannot be refilled (the writer is not running, or the database fails).
+    qint64 nextRoomId();
+    qint64 nextMessageId(); ///< as nextRoomId()
 
     /// Queues one write (thread-safe). Returns its ticket (1, 2, 3, ...).
     quint64 submit(WriteOp op);
@@ -85,6 +97,13 @@ public:
 
     /// Schema version this build migrates to.
     static int latestSchemaVersion();
+
+    /// True for a `postgresql://` or `postgres://` URL.
+    static bool isPostgresUrl(const QString &database);
+    /// Empty if `database` is usable as a PostgreSQL URL, else why not.
+    static QString postgresUrlProblem(const QString &database);
+    /// `database` as it may be logged or shown: a PostgreSQL URL without its password.
+    static QString displayName(const QString &database);
 
 signals:
     /// Tickets committed together, and how long the commit took.

@@ -1,7 +1,8 @@
 // Tests of the real `anonchat-server` executable (PROTOCOL.md, "Server command line"): the URL
 // line, --help, every refused flag (exit 2, one line naming it), unusable databases and ports,
 // graceful shutdown on SIGTERM/SIGINT (close 1001, acked messages stored), recovery after SIGKILL
-// (rooms closed with server_restart, acked messages kept) and --retention-days.
+// (rooms closed with server_restart, acked messages kept), --retention-days, and --db with a
+// real PostgreSQL (ctest's postgres fixture: scripts/pg.sh; ANONCHAT_PG_URL_FILE names its URL).
 
 #include "shared/codec.h"
 
@@ -18,6 +19,7 @@
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QUrl>
 #include <QUuid>
 #include <QWebSocket>
 #include <csignal>
@@ -214,13 +216,26 @@ std::optional<protocol::NewMessage> sendAcked(Client &client, const QString &con
         [&nonce](const protocol::NewMessage &m) { return m.nonce == nonce; });
 }
 
-/// A read-only look at a database file the server has closed.
+/// A look at a database file the server has closed, or at a postgresql:// database.
 class Database
 {
 public:
     explicit Database(const QString &path)
         : m_name(QStringLiteral("tst_cli_") + QUuid::createUuid().toString(QUuid::Id128))
     {
+        if (path.startsWith(QLatin1String("postgresql://"))) {
+            const QUrl url(path);
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_name);
+            db.setHostName(url.host());
+            db.setPort(url.port(5432));
+            db.setUserName(url.userName());
+            db.setPassword(url.password());
+            db.setDatabaseName(url.path().mid(1));
+            m_open = db.open();
+            if (!m_open)
+                qWarning() << "cannot open" << url.host() << db.lastError().text();
+            return;
+        }
         QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
         db.setDatabaseName(path);
         m_open = db.open();
@@ -333,6 +348,7 @@ private slots:
     void ackedMessageSurvivesSigterm();
     void sigkillThenRestart();
     void retention();
+    void postgresql();
 
 private:
     QString dbPath() const { return m_dir->filePath(QStringLiteral("chat.db")); }
@@ -417,6 +433,12 @@ void TestCli::badFlags_data()
     QTest::newRow("--log-level loud") << QStringList{"--log-level", "loud"} << "log-level";
     QTest::newRow("--host not-an-ip") << QStringList{"--host", "not-an-ip"} << "host";
     QTest::newRow("--db empty") << QStringList{"--db", ""} << "db";
+    QTest::newRow("--db postgresql URL without a host")
+        << QStringList{"--db", "postgresql://anon:s3cr3t@/chat"} << "no host";
+    QTest::newRow("--db postgres URL without a user")
+        << QStringList{"--db", "postgres://127.0.0.1:5432/chat"} << "no user name";
+    QTest::newRow("--db postgresql URL without a database")
+        << QStringList{"--db", "postgresql://anon:s3cr3t@127.0.0.1"} << "no database name";
     QTest::newRow("--frobnicate") << QStringList{"--frobnicate"} << "frobnicate";
     QTest::newRow("positional") << QStringList{"stray"} << "stray";
     QTest::newRow("--redis") << QStringList{"--redis", "redis://127.0.0.1:6379"} << "redis";
@@ -439,6 +461,7 @@ void TestCli::badFlags()
     QVERIFY2(server.standardOutput().isEmpty(), server.standardOutput().constData());
     QCOMPARE(err.trimmed().count('\n'), 0); // one line
     QVERIFY2(err.contains(named.toUtf8()), err.constData());
+    QVERIFY2(!err.contains("s3cr3t"), err.constData());
     qInfo("%s", err.trimmed().constData());
 }
 
@@ -685,6 +708,83 @@ void TestCli::retention()
     QVERIFY2(db.rows(QStringLiteral("SELECT id FROM messages WHERE id = ?"), {oldId}).isEmpty(),
              "a message two days old survived --retention-days 1");
     QCOMPARE(db.rows(QStringLiteral("SELECT id FROM messages WHERE id = ?"), {freshId}).size(), 1);
+}
+
+// --db postgresql://...: two clients match and chat through the real binary, and the rows are in
+// PostgreSQL, the room ended by the shutdown.
+void TestCli::postgresql()
+{
+    const QString urlFile = qEnvironmentVariable("ANONCHAT_PG_URL_FILE");
+    QFile file(urlFile);
+    QVERIFY2(!urlFile.isEmpty() && file.open(QIODevice::ReadOnly),
+             qPrintable(QStringLiteral("no PostgreSQL URL: ANONCHAT_PG_URL_FILE='%1' (ctest's "
+                                       "postgres_start fixture writes it: scripts/pg.sh)")
+                            .arg(urlFile)));
+    QVERIFY(QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL")));
+    QUrl url(QString::fromUtf8(file.readAll()).trimmed());
+    {
+        Database admin(url.toString()); // a fresh database of our own for this case
+        QVERIFY(admin.isOpen());
+        QSqlQuery query(admin.db()); // not prepared: PostgreSQL cannot PREPARE these
+        QVERIFY2(query.exec(QStringLiteral("DROP DATABASE IF EXISTS tst_cli WITH (FORCE)")),
+                 qPrintable(query.lastError().text()));
+        QVERIFY2(query.exec(QStringLiteral("CREATE DATABASE tst_cli")),
+                 qPrintable(query.lastError().text()));
+    }
+    url.setPath(QStringLiteral("/tst_cli"));
+    const QString db = url.toString();
+
+    ServerProcess server;
+    QString why;
+    QVERIFY2(server.start({"--port", "0", "--db", db}, &why), qPrintable(why));
+    std::optional<Pair> pair = matchedPair(server.port());
+    QVERIFY(pair);
+    QVERIFY(pair->roomId > 0);
+    const QString content = QStringLiteral("via PostgreSQL ✓ 你好");
+    const auto first = sendAcked(*pair->a, content, QStringLiteral("n-1"));
+    QVERIFY(first);
+    const auto reply = sendAcked(*pair->b, QStringLiteral("reply"), QStringLiteral("n-2"));
+    QVERIFY(reply);
+    QVERIFY(reply->id > first->id);
+    QVERIFY(pair->b->waitFor<protocol::NewMessage>(
+        [&](const protocol::NewMessage &m) { return m.id == first->id; }));
+    QVERIFY(pair->a->waitFor<protocol::NewMessage>(
+        [&](const protocol::NewMessage &m) { return m.id == reply->id; }));
+    {
+        Database live(db); // committed before it was relayed: visible while the server runs
+        QVERIFY(live.isOpen());
+        QCOMPARE(
+            live.rows(QStringLiteral("SELECT COUNT(*) FROM messages")).value(0).value(0).toInt(),
+            2);
+    }
+    server.signal(SIGTERM);
+    QVERIFY(server.waitFinished());
+    QVERIFY2(server.process().exitCode() == 0, server.standardError().constData());
+    QVERIFY2(!server.standardError().contains(url.password().toUtf8()),
+             "the password reached the log");
+
+    Database check(db);
+    QVERIFY(check.isOpen());
+    const auto rows = check.rows(QStringLiteral("SELECT id, room_id, sender_id, content, nonce "
+                                                "FROM messages ORDER BY id"));
+    QCOMPARE(rows.size(), 2);
+    QCOMPARE(rows[0][0].toLongLong(), first->id);
+    QCOMPARE(rows[0][1].toLongLong(), pair->roomId);
+    QCOMPARE(rows[0][2].toString(), pair->aId);
+    QCOMPARE(rows[0][3].toString(), content);
+    QCOMPARE(rows[0][4].toString(), QStringLiteral("n-1"));
+    QCOMPARE(rows[1][0].toLongLong(), reply->id);
+    QCOMPARE(rows[1][2].toString(), pair->bId);
+    const auto room = check.rows(QStringLiteral("SELECT user1_id, user2_id, is_active, "
+                                                "end_reason FROM chat_rooms WHERE id = ?"),
+                                 {pair->roomId});
+    QCOMPARE(room.size(), 1);
+    QVERIFY(QStringList({room[0][0].toString(), room[0][1].toString()}).contains(pair->aId));
+    QCOMPARE(room[0][2].toInt(), 0);
+    QCOMPARE(room[0][3].toString(), QStringLiteral("server_shutdown"));
+    QCOMPARE(
+        check.rows(QStringLiteral("SELECT version FROM schema_version")).value(0).value(0).toInt(),
+        2);
 }
 
 QTEST_GUILESS_MAIN(TestCli)
