@@ -3,6 +3,7 @@
 #include "server/httplistener.h"
 
 #include <QCoreApplication>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLoggingCategory>
@@ -83,6 +84,21 @@ ChatServer::ChatServer(ServerConfig config, QObject *parent)
         scheduleInterestTimer();
     });
     connect(&m_sweepTimer, &QTimer::timeout, this, &ChatServer::sweep);
+    m_promoteTimer.setSingleShot(true);
+    connect(&m_promoteTimer, &QTimer::timeout, this, [this] {
+        const qint64 now = nowMs();
+        while (!m_promotions.empty() && m_promotions.begin()->first <= now) {
+            const UserKey key = m_promotions.begin()->second;
+            m_promotions.erase(m_promotions.begin());
+            Session *s = sessionFor(key);
+            if (!s || s->state != Session::State::Queued || s->proposedAtMs >= 0)
+                continue;
+            m_cluster->promote(s->userId, [this, key](bool ok, std::optional<ClusterMatch> match) {
+                onClusterMatch(key, ok, match, true);
+            });
+        }
+        schedulePromotion();
+    });
 }
 
 ChatServer::~ChatServer()
@@ -132,6 +148,8 @@ bool ChatServer::start(QString *error)
     storageConfig.database = m_config.database;
     storageConfig.connectionName = m_config.instanceName;
     storageConfig.retentionDays = m_config.retentionDays;
+    // Other servers' rooms are in it too: a restart must not close them (see onNodesDied()).
+    storageConfig.sharedDatabase = !m_config.redis.isEmpty();
     m_storage = std::make_unique<StorageWriter>(storageConfig);
     connect(m_storage.get(), &StorageWriter::committed, this, &ChatServer::onCommitted,
             Qt::QueuedConnection);
@@ -140,6 +158,20 @@ bool ChatServer::start(QString *error)
     if (!m_storage->start(error)) {
         m_listener->close();
         return false;
+    }
+    if (!m_config.redis.isEmpty()) {
+        ClusterLink::Config clusterConfig;
+        clusterConfig.redis = m_config.redis;
+        clusterConfig.resumeWindowMs = m_config.resumeWindowMs;
+        m_cluster = std::make_unique<ClusterLink>(clusterConfig);
+        connect(m_cluster.get(), &ClusterLink::received, this, &ChatServer::onClusterMessage);
+        connect(m_cluster.get(), &ClusterLink::nodesDied, this, &ChatServer::onNodesDied);
+        if (!m_cluster->start(error)) {
+            m_cluster.reset();
+            m_listener->close();
+            m_storage->stop();
+            return false;
+        }
     }
 
     const qint64 tick = std::min(m_config.pingIntervalMs, m_config.resumeWindowMs) / 4;
@@ -297,7 +329,8 @@ void ChatServer::onNewWebSocket()
         Welcome welcome;
         welcome.userId = s->userId;
         welcome.resumeToken = s->resumeToken;
-        welcome.online = connectionCount();
+        welcome.online = m_cluster ? std::max<qint64>(m_cluster->stats().online, connectionCount())
+                                   : connectionCount();
         send(*s, welcome);
     }
 }
@@ -308,6 +341,8 @@ Session *ChatServer::createSession(QWebSocket *socket)
     UserKey key = 0;
     do {
         key = QRandomGenerator::global()->generate();
+        if (m_cluster) // cluster-unique: the top byte is this server's node number
+            key = quint32(m_cluster->nodeId() & 0xff) << 24 | (key & 0xffffff);
     } while (key == 0 || m_sessions.count(key));
     session->key = key;
     session->userId = QStringLiteral("%1").arg(key, 8, 16, QLatin1Char('0'));
@@ -317,19 +352,32 @@ Session *ChatServer::createSession(QWebSocket *socket)
     session->limiter = RateLimiter(m_config.rateLimit, nowMs());
     m_byToken.insert(session->resumeToken, key);
     m_bySocket.insert(socket, key);
+    if (m_cluster)
+        m_cluster->registerToken(session->resumeToken, session->userId);
     Session *raw = session.get();
     m_sessions.emplace(key, std::move(session));
     return raw;
 }
 
-void ChatServer::destroySession(UserKey key)
+void ChatServer::destroySession(UserKey key, bool forgetInCluster)
 {
     auto it = m_sessions.find(key);
     if (it == m_sessions.end())
         return;
     m_byToken.remove(it->second->resumeToken);
-    m_matchmaker.forget(key);
+    if (!m_cluster)
+        m_matchmaker.forget(key);
+    else if (forgetInCluster)
+        m_cluster->forget(it->second->userId, it->second->resumeToken);
     m_sessions.erase(it);
+}
+
+Session *ChatServer::sessionFor(const QString &userId) const
+{
+    bool ok = false;
+    const UserKey key = userId.toUInt(&ok, 16);
+    Session *s = ok ? sessionFor(key) : nullptr;
+    return s && s->userId == userId ? s : nullptr;
 }
 
 Session *ChatServer::sessionFor(UserKey key) const
@@ -364,8 +412,12 @@ void ChatServer::onDisconnected(QWebSocket *socket)
     if (m_stopping)
         return;
     if (s->state == Session::State::Queued) {
-        m_matchmaker.remove(key); // never matched while away
+        if (m_cluster)
+            m_cluster->dequeue(s->userId);
+        else
+            m_matchmaker.remove(key); // never matched while away
         s->state = Session::State::Idle;
+        s->proposedAtMs = -1;
         scheduleInterestTimer();
     }
     if (s->state == Session::State::Idle && !s->everMatched && !s->sawFirstEvent) {
@@ -376,6 +428,8 @@ void ChatServer::onDisconnected(QWebSocket *socket)
         setTyping(*s, false);
         if (Session *partner = partnerInRoom(*s))
             send(*partner, PartnerAway{s->roomId});
+        else if (const auto room = m_rooms.constFind(s->roomId); room != m_rooms.cend())
+            tellRemote(*room, QStringLiteral("away"));
     }
 }
 
@@ -409,6 +463,8 @@ void ChatServer::sweep()
             endRoom(s->roomId, key, LeaveReason::Disconnected, QStringLiteral("disconnected"));
         destroySession(key);
     }
+    if (m_cluster)
+        clusterSweep(now);
 }
 
 // ---- frames ---------------------------------------------------------------------------------
@@ -551,6 +607,10 @@ bool ChatServer::closeGoingAway(QWebSocket *socket, QTcpSocket *tcp, const QStri
 
 Waiting ChatServer::waitingInfo() const
 {
+    if (m_cluster)
+        // Cluster totals are as of the last heartbeat; the user asking is queued itself.
+        return Waiting{int(std::max<qint64>(m_cluster->stats().online, connectionCount())),
+                       int(std::max<qint64>(m_cluster->stats().queued, 1))};
     return Waiting{connectionCount(), queuedCount()};
 }
 
@@ -574,6 +634,10 @@ void ChatServer::joinQueue(Session &s, const QStringList &interests)
     }
     s.interests = interests;
     s.state = Session::State::Queued;
+    if (m_cluster) {
+        clusterEnqueue(s);
+        return;
+    }
     if (std::optional<Match> match = m_matchmaker.enqueue(s.key, interests, nowMs()))
         startRoom(*match);
     else
@@ -588,8 +652,12 @@ void ChatServer::handle(Session &s, const LeaveQueue &)
                   eventName(ClientEvent::LeaveQueue));
         return;
     }
-    m_matchmaker.remove(s.key);
+    if (m_cluster)
+        m_cluster->dequeue(s.userId);
+    else
+        m_matchmaker.remove(s.key);
     s.state = Session::State::Idle;
+    s.proposedAtMs = -1;
     send(s, QueueLeft{});
     scheduleInterestTimer();
 }
@@ -638,6 +706,8 @@ void ChatServer::handle(Session &s, const Typing &m)
     s.typing = m.typing;
     if (Session *partner = partnerInRoom(s))
         send(*partner, PartnerTyping{m.typing});
+    else
+        tellRemote(m_rooms[s.roomId], QStringLiteral("typing"), {{"typing", m.typing}});
 }
 
 void ChatServer::setTyping(Session &s, bool typing)
@@ -649,6 +719,8 @@ void ChatServer::setTyping(Session &s, bool typing)
         return;
     if (Session *partner = partnerInRoom(s))
         send(*partner, PartnerTyping{typing});
+    else if (const auto room = m_rooms.constFind(s.roomId); room != m_rooms.cend())
+        tellRemote(*room, QStringLiteral("typing"), {{"typing", typing}});
 }
 
 void ChatServer::handle(Session &s, const LeaveRoom &)
@@ -675,11 +747,16 @@ void ChatServer::handle(Session &s, const Report &m)
     }
     const Room &room = m_rooms[s.roomId];
     const UserKey partnerKey = room.partnerOf(s.key);
-    m_matchmaker.block(s.key, partnerKey);
     const Session *partner = sessionFor(partnerKey);
-    const quint64 ticket =
-        m_storage->submit(ReportRow{room.id, s.userId, partner ? partner->userId : QString(),
-                                    m.reason, QDateTime::currentDateTimeUtc()});
+    const QString partnerId = partner                           ? partner->userId
+                              : room.remoteMember == partnerKey ? room.remoteUserId
+                                                                : QString();
+    if (m_cluster)
+        m_cluster->block(s.userId, partnerId);
+    else
+        m_matchmaker.block(s.key, partnerKey);
+    const quint64 ticket = m_storage->submit(
+        ReportRow{room.id, s.userId, partnerId, m.reason, QDateTime::currentDateTimeUtc()});
     m_pending.insert(ticket, PendingReport{s.key, room.id});
 }
 
@@ -687,6 +764,10 @@ void ChatServer::handle(Session &s, const Resume &m)
 {
     const UserKey oldKey = m_byToken.value(m.resumeToken);
     Session *old = sessionFor(oldKey);
+    if (!old && m_cluster) {
+        resumeFromCluster(s, m); // a user of another server, or of one that is gone
+        return;
+    }
     if (!old || old == &s) {
         sendError(s, ErrorCode::ResumeFailed, tr("unknown, expired or already used token"),
                   eventName(ClientEvent::Resume));
@@ -700,8 +781,12 @@ void ChatServer::handle(Session &s, const Resume &m)
         closeSocket(stale, QWebSocketProtocol::CloseCodeNormal, tr("resumed elsewhere"));
     }
     m_byToken.remove(old->resumeToken);
+    if (m_cluster)
+        m_cluster->dropToken(old->resumeToken);
     old->resumeToken = newResumeToken();
     m_byToken.insert(old->resumeToken, old->key);
+    if (m_cluster)
+        m_cluster->registerToken(old->resumeToken, old->userId);
     old->socket = ws;
     old->lastHeardMs = nowMs();
     old->pingOutstanding = false;
@@ -711,36 +796,67 @@ void ChatServer::handle(Session &s, const Resume &m)
     m_bySocket.insert(ws, old->key);
     destroySession(s.key); // the provisional identity from this connection's welcome
 
+    const auto room = m_rooms.constFind(old->roomId);
+    sendResumed(*old,
+                old->state == Session::State::InRoom && room != m_rooms.cend() ? &*room : nullptr,
+                m.lastId >= 0 ? m.lastId : old->lastSentMessageId, wasAway);
+}
+
+/// The messages after `lastId`: those following it in the room's order (ids from several
+/// servers need not rise with that order), or, when it is not there, those with a higher id.
+QVector<NewMessage> messagesAfter(const std::deque<NewMessage> &recent, qint64 lastId)
+{
+    auto from = std::find_if(recent.cbegin(), recent.cend(),
+                             [lastId](const NewMessage &m) { return m.id == lastId; });
+    QVector<NewMessage> out;
+    if (from != recent.cend()) {
+        for (auto it = std::next(from); it != recent.cend(); ++it)
+            out.append(*it);
+        return out;
+    }
+    for (const NewMessage &m : recent) {
+        if (m.id > lastId)
+            out.append(m);
+    }
+    return out;
+}
+
+void ChatServer::sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway)
+{
     Resumed resumed;
-    resumed.userId = old->userId;
-    resumed.resumeToken = old->resumeToken;
-    if (old->state == Session::State::InRoom) {
-        const Room &room = m_rooms[old->roomId];
+    resumed.userId = user.userId;
+    resumed.resumeToken = user.resumeToken;
+    if (room) {
         ResumedRoom rr;
-        rr.roomId = room.id;
-        const Session *partner = sessionFor(room.partnerOf(old->key));
-        rr.partnerId = partner ? partner->userId : QString();
-        const qint64 from = m.lastId >= 0 ? m.lastId : old->lastSentMessageId;
-        for (const NewMessage &msg : room.recent) {
-            if (msg.id <= from)
-                continue;
-            NewMessage copy = msg;
-            if (copy.senderId != old->userId)
+        rr.roomId = room->id;
+        const Session *partner = sessionFor(room->partnerOf(user.key));
+        rr.partnerId = partner ? partner->userId : room->remoteUserId;
+        for (NewMessage copy : messagesAfter(room->recent, lastId)) {
+            if (copy.senderId != user.userId)
                 copy.nonce.clear();
+            user.lastSentMessageId = std::max(user.lastSentMessageId, copy.id);
             rr.messages.append(copy);
-            old->lastSentMessageId = std::max(old->lastSentMessageId, msg.id);
         }
         resumed.room = rr;
     }
-    send(*old, resumed);
-    if (old->state == Session::State::InRoom && wasAway) {
-        if (Session *partner = partnerInRoom(*old))
-            send(*partner, PartnerBack{old->roomId});
+    send(user, resumed);
+    if (room && wasAway) {
+        if (Session *partner = partnerInRoom(user))
+            send(*partner, PartnerBack{room->id});
+        else
+            tellRemote(*room, QStringLiteral("back"));
     }
+    updatePlace(user);
 }
 
 void ChatServer::handle(Session &s, const GetStats &)
 {
+    if (m_cluster) {
+        const ClusterStats &c = m_cluster->stats();
+        send(s, Stats{int(std::max<qint64>(c.online, connectionCount())), int(c.queued),
+                      int(c.activeRooms)});
+        return;
+    }
     send(s, Stats{connectionCount(), queuedCount(), activeRoomCount()});
 }
 
@@ -772,6 +888,8 @@ void ChatServer::startRoom(const Match &match)
     }
     send(*a, Matched{room.id, b->userId, match.commonInterests});
     send(*b, Matched{room.id, a->userId, match.commonInterests});
+    updatePlace(*a);
+    updatePlace(*b);
 }
 
 void ChatServer::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
@@ -794,7 +912,16 @@ void ChatServer::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
         const quint64 ticket =
             m_storage->submit(RoomEnd{roomId, QDateTime::currentDateTimeUtc(), storedReason});
         m_pending.insert(ticket, PendingRoomEnd{roomId});
-        m_matchmaker.setPreviousPartners(room.members[0], room.members[1]);
+        if (!m_cluster) {
+            m_matchmaker.setPreviousPartners(room.members[0], room.members[1]);
+        } else {
+            const Session *a = sessionFor(room.members[0]);
+            const Session *b = sessionFor(room.members[1]);
+            const QString idA = a ? a->userId : room.remoteUserId;
+            const QString idB = b ? b->userId : room.remoteUserId;
+            if (!idA.isEmpty() && !idB.isEmpty() && idA != idB)
+                m_cluster->setPreviousPartners(idA, idB);
+        }
     }
     // The leaver is out at once (it may queue again right away); the partner stays until the
     // end is stored, so the messages it sent or was sent before it arrive before partner_left.
@@ -806,6 +933,7 @@ void ChatServer::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
             send(*s, PartnerLeft{roomId, room.endReason});
         else
             send(*s, RoomLeft{roomId});
+        updatePlace(*s);
     }
 }
 
@@ -818,6 +946,10 @@ void ChatServer::finishRoom(qint64 roomId, bool roomStored)
     m_rooms.erase(it);
     if (room.ending)
         --m_endingRooms;
+    // The member on another server hears it from there.
+    tellRemote(
+        room, QStringLiteral("left"),
+        {{"reason", leaveReasonName(roomStored ? room.endReason : LeaveReason::Disconnected)}});
     for (UserKey key : room.members) {
         Session *s = sessionFor(key);
         if (!s || s->roomId != roomId)
@@ -825,6 +957,7 @@ void ChatServer::finishRoom(qint64 roomId, bool roomStored)
         s->state = Session::State::Idle;
         s->roomId = 0;
         s->typing = false;
+        updatePlace(*s);
         if (roomStored) {
             send(*s, PartnerLeft{roomId, room.endReason});
         } else {
@@ -916,8 +1049,12 @@ void ChatServer::deliver(const PendingMessage &pending)
             s->lastSentMessageId = std::max(s->lastSentMessageId, message.id);
         }
         // Away: resume sends it.
-        sentToAll = std::min(sentToAll, s ? s->lastSentMessageId : 0);
+        if (s || key != room.remoteMember)
+            sentToAll = std::min(sentToAll, s ? s->lastSentMessageId : 0);
     }
+    // The member on another server: its server keeps the message (with its nonce, for a resume
+    // there) and sends it on.
+    tellRemote(room, QStringLiteral("msg"), {{"frame", QString::fromUtf8(encode(message))}});
     while (room.recent.size() > kRecentTail && room.recent.front().id <= sentToAll) {
         const NewMessage &old = room.recent.front();
         if (!old.nonce.isEmpty())
@@ -976,14 +1113,23 @@ void ChatServer::shutdown()
         m_storage->flush();
         QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
         for (const Room &room : std::as_const(m_rooms)) {
-            if (!room.ending)
-                m_storage->submit(RoomEnd{room.id, QDateTime::currentDateTimeUtc(),
-                                          QStringLiteral("server_shutdown")});
+            if (room.ending)
+                continue;
+            if (room.remoteMember) {
+                // Its members may resume on another server: the partner's server keeps the
+                // room for the resume window, as if this server had died.
+                tellRemote(room, QStringLiteral("away"), {{"orphaned", true}});
+                continue;
+            }
+            m_storage->submit(RoomEnd{room.id, QDateTime::currentDateTimeUtc(),
+                                      QStringLiteral("server_shutdown")});
         }
         m_storage->flush();
         QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
         m_storage->stop();
     }
+    if (m_cluster)
+        m_cluster->stop();
     const QList<QWebSocket *> sockets = m_bySocket.keys();
     // The TCP socket under each WebSocket is still the listener's child (see closeGoingAway()).
     QHash<QPair<QHostAddress, quint16>, QTcpSocket *> tcpByPeer;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "server/clusterlink.h"
 #include "server/metrics.h"
 #include "server/serverconfig.h"
 #include "server/session.h"
@@ -11,6 +12,7 @@
 #include <QObject>
 #include <QTimer>
 #include <QUrl>
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -111,8 +113,29 @@ private:
     void deliver(const PendingMessage &pending);
     void scheduleInterestTimer();
 
+    // Cluster (--redis): rooms across servers; see ClusterLink.
+    void clusterEnqueue(Session &s, bool announce = true);
+    void onClusterMatch(UserKey key, bool ok, const std::optional<ClusterMatch> &match,
+                        bool promoted);
+    void schedulePromotion();
+    void onClusterMessage(const QJsonObject &m);
+    void onNodesDied(const QSet<int> &nodes);
+    void onProposal(const QJsonObject &m);
+    void onAccepted(Session *s, const QJsonObject &m);
+    void onMoved(const QJsonObject &m);
+    void onRoomEvent(Session &s, Room &room, const QString &type, const QJsonObject &m);
+    void tellRemote(const Room &room, const QString &type, QJsonObject message = {});
+    void resumeFromCluster(Session &s, const protocol::Resume &m);
+    void answerResume(const QJsonObject &m);
+    void completeResume(const QJsonObject &m);
+    Session &adoptIdentity(Session &provisional, const QString &userId);
+    void sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway);
+    void updatePlace(const Session &s);
+    void clusterSweep(qint64 now);
+
     Session *createSession(QWebSocket *socket);
-    void destroySession(UserKey key);
+    void destroySession(UserKey key, bool forgetInCluster = true);
+    Session *sessionFor(const QString &userId) const;
     Session *sessionFor(UserKey key) const;
     QString newResumeToken() const;
 
@@ -138,6 +161,16 @@ private:
     QHash<qint64, Room> m_rooms;
     int m_endingRooms = 0; ///< rooms whose end is being stored (still in m_rooms)
     QHash<quint64, Pending> m_pending;
+    std::unique_ptr<ClusterLink> m_cluster;
+    std::multimap<qint64, UserKey> m_promotions; ///< interest waits ending, in a cluster
+    QTimer m_promoteTimer;
+    struct PendingResume {
+        qint64 sinceMs = 0;
+        int partnerNode = 0;
+        qint64 lastId = -1;
+    };
+    QHash<QString, PendingResume>
+        m_clusterResumes; ///< by user id: waiting for the partner's server
     QTimer m_sweepTimer;
     QTimer m_interestTimer;
     bool m_stopping = false;

@@ -1,5 +1,6 @@
 #include "server/serverconfig.h"
 
+#include "server/redisclient.h"
 #include "server/storage.h"
 
 #include <QCommandLineParser>
@@ -211,8 +212,19 @@ void addServerOptions(QCommandLineParser &parser)
 bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, QString *error)
 {
     if (parser.isSet("redis")) {
-        *error = ServerOptions::tr("--redis is not supported by this build yet");
-        return false;
+        QString why;
+        if (!RedisClient::parseUrl(parser.value("redis"), &config.redis, &why)) {
+            *error = ServerOptions::tr("invalid value for --redis: '%1' (%2)")
+                         .arg(parser.value("redis"), why);
+            return false;
+        }
+        // Servers sharing a queue share rooms, so they must share the database the rooms and
+        // their ids come from.
+        if (!StorageWriter::isPostgresUrl(parser.value("db"))) {
+            *error = ServerOptions::tr(
+                "--redis needs --db postgresql://... (one database shared by every server)");
+            return false;
+        }
     }
     if (!readTls(parser, config, error))
         return false;

@@ -7,6 +7,7 @@
 #include <QSslKey>
 #include <QString>
 #include <QStringList>
+#include <QUrl>
 
 class QCommandLineParser;
 
@@ -18,6 +19,8 @@ struct ServerConfig {
     QHostAddress host = QHostAddress(QHostAddress::LocalHost);
     quint16 port = 5000;
     QString database = QStringLiteral("chat.db");
+    /// `--redis`: share the queue and relay rooms with the other servers on this Redis.
+    QUrl redis;
     QStringList allowedOrigins;
     int maxConnections = 20000;
     int maxConnectionsPerAddress = 64; ///< live WebSockets from one peer address; 0 = no limit

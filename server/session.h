@@ -34,6 +34,9 @@ struct Session {
     qint64 lastHeardMs = 0;
     bool pingOutstanding = false;
     RateLimiter limiter;
+    // In a cluster (--redis):
+    qint64 proposedAtMs = -1; ///< paired with a user elsewhere, waiting for its server's answer
+    bool resuming = false;    ///< a `resume` naming another server's user is under way
 
     bool connected() const { return !socket.isNull(); }
 };
@@ -54,8 +57,21 @@ struct Room {
     /// The latest stored messages, for resume (bounded).
     std::deque<protocol::NewMessage> recent;
 
+    // In a cluster (--redis), the member whose session is on another server:
+    UserKey remoteMember = 0; ///< 0: both members are here
+    QString remoteUserId;
+    int remoteNode = 0;
+    qint64 remoteAwaySinceMs =
+        -1;            ///< its server is gone: it may resume elsewhere until the window ends
+    bool owned = true; ///< counted in this server's stats (the server that stored its row)
+
     UserKey partnerOf(UserKey user) const { return members[0] == user ? members[1] : members[0]; }
     bool has(UserKey user) const { return members[0] == user || members[1] == user; }
 };
+
+/// The messages after `lastId`: those following it in the room's order (ids from several
+/// servers need not rise with that order), or, when it is not there, those with a higher id.
+QVector<protocol::NewMessage> messagesAfter(const std::deque<protocol::NewMessage> &recent,
+                                            qint64 lastId);
 
 } // namespace anonchat::server

@@ -1,0 +1,553 @@
+// ChatServer's side of a cluster (--redis): the shared queue, rooms whose users sit on two
+// servers, servers that die, and resuming on another server. ClusterLink carries it.
+//
+// Pairing across servers: the shared queue's Lua script pairs user B (here) with user P (on
+// server N), taking both out of the queue atomically. We propose the room to N; N checks P is
+// still queued, stores the room and answers `accept` (P hears `matched`), or `requeue`. A
+// message in such a room is stored by its sender's server and, once committed, published to the
+// partner's server, which keeps it for resume and sends it on: one hop.
+
+#include "server/chatserver.h"
+
+#include <QJsonArray>
+#include <QLoggingCategory>
+#include <QWebSocket>
+
+Q_DECLARE_LOGGING_CATEGORY(lcServer)
+
+namespace anonchat::server {
+
+using namespace protocol;
+
+namespace {
+
+constexpr qint64 kProposalTimeoutMs = 3000; ///< an unanswered proposal: queue again
+constexpr qint64 kResumeTimeoutMs = 3000;   ///< the partner's server did not answer a resume
+
+const QString kType = QStringLiteral("t");
+const QString kTo = QStringLiteral("to");
+const QString kFrom = QStringLiteral("from");
+const QString kRoom = QStringLiteral("room");
+const QString kNode = QStringLiteral("node");
+
+QString nonceKeyOf(const NewMessage &m)
+{
+    return m.senderId + QLatin1Char('\n') + m.nonce;
+}
+
+} // namespace
+
+void ChatServer::clusterEnqueue(Session &s, bool announce)
+{
+    const UserKey key = s.key;
+    s.proposedAtMs = -1;
+    m_cluster->enqueue(s.userId, s.interests, s.interests.isEmpty(),
+                       [this, key, announce](bool ok, std::optional<ClusterMatch> match) {
+                           const Session *user = sessionFor(key);
+                           if (user && !announce && ok && !match) {
+                               if (!user->interests.isEmpty())
+                                   m_promotions.emplace(nowMs() + m_config.interestWaitMs, key);
+                               schedulePromotion();
+                               return;
+                           }
+                           onClusterMatch(key, ok, match, false);
+                       });
+}
+
+void ChatServer::onClusterMatch(UserKey key, bool ok, const std::optional<ClusterMatch> &match,
+                                bool promoted)
+{
+    Session *s = sessionFor(key);
+    const bool queued =
+        s && s->state == Session::State::Queued && s->connected() && s->proposedAtMs < 0;
+    if (!ok) {
+        if (queued) {
+            s->state = Session::State::Idle;
+            sendError(*s, ErrorCode::Internal, tr("the matching queue is unavailable, try again"),
+                      eventName(ClientEvent::JoinQueue));
+        }
+        return;
+    }
+    if (!match) {
+        // Still waiting (a user who left meanwhile was taken out of the queue after this).
+        if (queued && !promoted) {
+            send(*s, waitingInfo());
+            if (!s->interests.isEmpty()) {
+                m_promotions.emplace(nowMs() + m_config.interestWaitMs, key);
+                schedulePromotion();
+            }
+        }
+        return;
+    }
+    const int here = m_cluster->nodeId();
+    if (!queued) {
+        // Ours left while the script ran: the partner goes back to the queue.
+        if (match->partnerNode == here) {
+            if (Session *p = sessionFor(match->partnerId);
+                p && p->state == Session::State::Queued && p->proposedAtMs < 0)
+                clusterEnqueue(*p, false);
+        } else {
+            m_cluster->sendTo(match->partnerNode, {{kType, "requeue"}, {kTo, match->partnerId}});
+        }
+        return;
+    }
+    if (match->partnerNode == here) {
+        Session *p = sessionFor(match->partnerId);
+        if (p && p->state == Session::State::Queued && p->connected() && p->proposedAtMs < 0)
+            startRoom(Match{p->key, s->key, match->commonInterests});
+        else
+            clusterEnqueue(*s, false); // the partner left meanwhile: try again
+        return;
+    }
+    s->proposedAtMs = nowMs();
+    m_cluster->sendTo(match->partnerNode,
+                      {{kType, "propose"},
+                       {kTo, match->partnerId},
+                       {kFrom, s->userId},
+                       {kNode, here},
+                       {"interests", QJsonArray::fromStringList(match->commonInterests)}});
+}
+
+void ChatServer::schedulePromotion()
+{
+    if (m_promotions.empty()) {
+        m_promoteTimer.stop();
+        return;
+    }
+    m_promoteTimer.start(int(std::max<qint64>(0, m_promotions.begin()->first - nowMs())));
+}
+
+void ChatServer::onClusterMessage(const QJsonObject &m)
+{
+    if (m_stopping)
+        return;
+    const QString type = m.value(kType).toString();
+    if (type == QLatin1String("propose")) {
+        onProposal(m);
+        return;
+    }
+    if (type == QLatin1String("resume")) {
+        answerResume(m);
+        return;
+    }
+    if (type == QLatin1String("resumed")) {
+        completeResume(m);
+        return;
+    }
+    if (type == QLatin1String("moved")) {
+        onMoved(m);
+        return;
+    }
+    Session *s = sessionFor(m.value(kTo).toString());
+    if (!s)
+        return;
+    if (type == QLatin1String("accept")) {
+        onAccepted(s, m);
+        return;
+    }
+    if (type == QLatin1String("requeue")) {
+        if (s->state == Session::State::Queued && s->connected())
+            clusterEnqueue(*s, false);
+        return;
+    }
+    const qint64 roomId = m.value(kRoom).toInteger();
+    const auto room = m_rooms.find(roomId);
+    if (s->state != Session::State::InRoom || s->roomId != roomId || room == m_rooms.end() ||
+        room->remoteUserId != m.value(kFrom).toString())
+        return; // the room ended here meanwhile
+    onRoomEvent(*s, *room, type, m);
+}
+
+void ChatServer::onProposal(const QJsonObject &m)
+{
+    const QString from = m.value(kFrom).toString();
+    const int fromNode = m.value(kNode).toInt();
+    Session *p = sessionFor(m.value(kTo).toString());
+    bool ok = false;
+    const UserKey remoteKey = from.toUInt(&ok, 16);
+    if (!p || p->state != Session::State::Queued || !p->connected() || p->proposedAtMs >= 0 ||
+        !ok || remoteKey == 0 || sessionFor(remoteKey)) {
+        m_cluster->sendTo(fromNode, {{kType, "requeue"}, {kTo, from}});
+        return;
+    }
+    QStringList common;
+    for (const QJsonValue &v : m.value("interests").toArray())
+        common.append(v.toString());
+    Room room;
+    room.id = m_storage->nextRoomId();
+    room.members[0] = p->key; // waited longer
+    room.members[1] = remoteKey;
+    room.remoteMember = remoteKey;
+    room.remoteUserId = from;
+    room.remoteNode = fromNode;
+    room.commonInterests = common;
+    const quint64 ticket =
+        m_storage->submit(RoomRow{room.id, p->userId, from, QDateTime::currentDateTimeUtc()});
+    m_pending.insert(ticket, PendingRoom{room.id});
+    m_rooms.insert(room.id, room);
+    p->everMatched = true;
+    p->state = Session::State::InRoom;
+    p->roomId = room.id;
+    p->typing = false;
+    p->lastSentMessageId = 0;
+    send(*p, Matched{room.id, from, common});
+    updatePlace(*p);
+    m_cluster->sendTo(fromNode, {{kType, "accept"},
+                                 {kTo, from},
+                                 {kFrom, p->userId},
+                                 {kRoom, room.id},
+                                 {kNode, m_cluster->nodeId()},
+                                 {"interests", m.value("interests")}});
+}
+
+void ChatServer::onAccepted(Session *s, const QJsonObject &m)
+{
+    const qint64 roomId = m.value(kRoom).toInteger();
+    const QString partnerId = m.value(kFrom).toString();
+    const int partnerNode = m.value(kNode).toInt();
+    bool ok = false;
+    const UserKey remoteKey = partnerId.toUInt(&ok, 16);
+    if (s->state != Session::State::Queued || s->proposedAtMs < 0 || !s->connected() || !ok ||
+        remoteKey == 0 || m_rooms.contains(roomId)) {
+        // Ours left (or gave up waiting) meanwhile: the room ends at once over there.
+        m_cluster->sendTo(partnerNode,
+                          {{kType, "left"},
+                           {kTo, partnerId},
+                           {kFrom, s->userId},
+                           {kRoom, roomId},
+                           {"reason", leaveReasonName(s->connected() ? LeaveReason::Left
+                                                                     : LeaveReason::Disconnected)},
+                           {"store", true}});
+        return;
+    }
+    QStringList common;
+    for (const QJsonValue &v : m.value("interests").toArray())
+        common.append(v.toString());
+    Room room;
+    room.id = roomId;
+    room.members[0] = remoteKey;
+    room.members[1] = s->key;
+    room.remoteMember = remoteKey;
+    room.remoteUserId = partnerId;
+    room.remoteNode = partnerNode;
+    room.commonInterests = common;
+    room.owned = false; // stored and counted by the partner's server
+    m_rooms.insert(room.id, room);
+    s->proposedAtMs = -1;
+    s->everMatched = true;
+    s->state = Session::State::InRoom;
+    s->roomId = room.id;
+    s->typing = false;
+    s->lastSentMessageId = 0;
+    send(*s, Matched{room.id, partnerId, common});
+    updatePlace(*s);
+}
+
+void ChatServer::onRoomEvent(Session &s, Room &room, const QString &type, const QJsonObject &m)
+{
+    if (type == QLatin1String("msg")) {
+        const ServerDecodeResult decoded = decodeServerFrame(m.value("frame").toString());
+        const auto *message = std::get_if<ServerMessage>(&decoded);
+        const auto *newMessage = message ? std::get_if<NewMessage>(message) : nullptr;
+        if (!newMessage)
+            return;
+        room.recent.push_back(*newMessage);
+        if (!newMessage->nonce.isEmpty())
+            room.byNonce.insert(nonceKeyOf(*newMessage), *newMessage);
+        NewMessage relayed = *newMessage;
+        relayed.nonce.clear();
+        if (s.connected()) {
+            send(s, relayed);
+            s.lastSentMessageId = std::max(s.lastSentMessageId, relayed.id);
+        }
+        // Bounded as deliver() bounds it: the tail, and what an away member was not sent.
+        while (room.recent.size() > 100 && room.recent.front().id <= s.lastSentMessageId) {
+            const NewMessage &old = room.recent.front();
+            if (!old.nonce.isEmpty())
+                room.byNonce.remove(nonceKeyOf(old));
+            room.recent.pop_front();
+        }
+    } else if (type == QLatin1String("typing")) {
+        send(s, PartnerTyping{m.value("typing").toBool()});
+    } else if (type == QLatin1String("away")) {
+        if (m.value("orphaned").toBool()) // its server stopped: the window runs here
+            room.remoteAwaySinceMs = nowMs();
+        send(s, PartnerAway{room.id});
+    } else if (type == QLatin1String("back")) {
+        room.remoteNode = m.value(kNode).toInt(room.remoteNode);
+        room.remoteAwaySinceMs = -1;
+        send(s, PartnerBack{room.id});
+    } else if (type == QLatin1String("left")) {
+        if (m.value("store").toBool()) {
+            // The partner never entered it: this server stored the room, it stores the end.
+            endRoom(room.id, room.remoteMember, LeaveReason::Disconnected,
+                    QStringLiteral("disconnected"));
+            return;
+        }
+        const auto reason = leaveReasonFromName(m.value("reason").toString());
+        const qint64 roomId = room.id;
+        if (room.ending)
+            --m_endingRooms;
+        m_rooms.remove(roomId); // `room` is gone
+        s.state = Session::State::Idle;
+        s.roomId = 0;
+        s.typing = false;
+        send(s, PartnerLeft{roomId, reason.value_or(LeaveReason::Left)});
+        updatePlace(s);
+    }
+}
+
+void ChatServer::tellRemote(const Room &room, const QString &type, QJsonObject message)
+{
+    if (!m_cluster || !room.remoteMember)
+        return;
+    const UserKey localKey = room.partnerOf(room.remoteMember);
+    const Session *local = sessionFor(localKey);
+    message.insert(kType, type);
+    message.insert(kTo, room.remoteUserId);
+    message.insert(kFrom, local ? local->userId : QString());
+    message.insert(kRoom, room.id);
+    message.insert(kNode, m_cluster->nodeId());
+    m_cluster->sendTo(room.remoteNode, message);
+}
+
+void ChatServer::updatePlace(const Session &s)
+{
+    if (!m_cluster)
+        return;
+    const auto room = m_rooms.constFind(s.roomId);
+    if (s.state != Session::State::InRoom || room == m_rooms.cend()) {
+        m_cluster->setPlace(s.userId, 0, {}, 0);
+        return;
+    }
+    const Session *partner = sessionFor(room->partnerOf(s.key));
+    m_cluster->setPlace(s.userId, room->id, partner ? partner->userId : room->remoteUserId,
+                        partner ? m_cluster->nodeId() : room->remoteNode);
+}
+
+void ChatServer::onNodesDied(const QSet<int> &nodes)
+{
+    const qint64 now = nowMs();
+    for (Room &room : m_rooms) {
+        if (!room.remoteMember || !nodes.contains(room.remoteNode) || room.remoteAwaySinceMs >= 0)
+            continue;
+        room.remoteAwaySinceMs = now; // it may resume elsewhere within the window
+        if (Session *s = sessionFor(room.partnerOf(room.remoteMember));
+            s && s->roomId == room.id && !room.ending)
+            send(*s, PartnerAway{room.id});
+    }
+}
+
+void ChatServer::clusterSweep(qint64 now)
+{
+    QVector<QPair<qint64, UserKey>> expired;
+    qint64 owned = 0;
+    for (const Room &room : std::as_const(m_rooms)) {
+        if (room.owned && !room.ending)
+            ++owned;
+        if (room.remoteAwaySinceMs >= 0 && now - room.remoteAwaySinceMs >= m_config.resumeWindowMs)
+            expired.append({room.id, room.remoteMember});
+    }
+    m_cluster->setLocalCounts(connectionCount(), owned);
+    for (const auto &[roomId, remote] : expired)
+        endRoom(roomId, remote, LeaveReason::Disconnected, QStringLiteral("disconnected"));
+    for (const auto &[key, s] : m_sessions) {
+        if (s->proposedAtMs >= 0 && now - s->proposedAtMs >= kProposalTimeoutMs &&
+            s->state == Session::State::Queued && s->connected())
+            clusterEnqueue(*s, false); // the other server did not answer: queue again
+    }
+    for (auto it = m_clusterResumes.begin(); it != m_clusterResumes.end();) {
+        if (now - it->sinceMs < kResumeTimeoutMs) {
+            ++it;
+            continue;
+        }
+        const QString userId = it.key();
+        it = m_clusterResumes.erase(it);
+        if (Session *s = sessionFor(userId))
+            sendResumed(*s, nullptr, 0, false); // the room could not be found: identity only
+    }
+}
+
+// ---- resume on another server ---------------------------------------------------------------
+
+void ChatServer::resumeFromCluster(Session &provisionalSession, const Resume &m)
+{
+    provisionalSession.resuming = true;
+    const UserKey provisional = provisionalSession.key;
+    const qint64 lastId = m.lastId;
+    m_cluster->claimToken(m.resumeToken, [this, provisional, lastId](
+                                             bool ok, std::optional<ClusterLink::Place> place) {
+        Session *current = sessionFor(provisional);
+        if (!current || !current->connected())
+            return;
+        Session &s = *current;
+        s.resuming = false;
+        const int here = m_cluster->nodeId();
+        if (!ok || !place || place->node == here || sessionFor(place->userId)) {
+            sendError(s, ok ? ErrorCode::ResumeFailed : ErrorCode::Internal,
+                      ok ? tr("unknown, expired or already used token")
+                         : tr("the cluster is unavailable, try again"),
+                      eventName(ClientEvent::Resume));
+            return;
+        }
+        if (m_cluster->isNodeAlive(place->node)) // its old server lets go of it
+            m_cluster->sendTo(place->node, {{kType, "moved"}, {kTo, place->userId}, {kNode, here}});
+        Session &user = adoptIdentity(s, place->userId);
+        if (place->roomId > 0 && !place->partnerId.isEmpty()) {
+            const auto room = m_rooms.find(place->roomId);
+            if (place->partnerNode == here && room != m_rooms.end() &&
+                room->remoteUserId == user.userId) {
+                // The partner is here: the room is whole on this server now.
+                room->remoteMember = 0;
+                room->remoteUserId.clear();
+                room->remoteNode = 0;
+                room->remoteAwaySinceMs = -1;
+                user.state = Session::State::InRoom;
+                user.roomId = room->id;
+                user.everMatched = true;
+                sendResumed(user, &*room, lastId, true);
+                return;
+            }
+            if (place->partnerNode != here && m_cluster->isNodeAlive(place->partnerNode)) {
+                m_clusterResumes.insert(user.userId, {nowMs(), place->partnerNode, lastId});
+                m_cluster->sendTo(place->partnerNode, {{kType, "resume"},
+                                                       {kTo, place->partnerId},
+                                                       {kFrom, user.userId},
+                                                       {kRoom, place->roomId},
+                                                       {kNode, here}});
+                return;
+            }
+            // Both servers of the room are gone: it cannot go on.
+            m_storage->submit(RoomEnd{place->roomId, QDateTime::currentDateTimeUtc(),
+                                      QStringLiteral("disconnected")});
+        }
+        sendResumed(user, nullptr, 0, false);
+    });
+}
+
+Session &ChatServer::adoptIdentity(Session &provisional, const QString &userId)
+{
+    QWebSocket *ws = provisional.socket;
+    const UserKey oldKey = provisional.key;
+    auto user = std::make_unique<Session>();
+    user->key = userId.toUInt(nullptr, 16);
+    user->userId = userId;
+    user->resumeToken = newResumeToken();
+    user->socket = ws;
+    user->lastHeardMs = nowMs();
+    user->sawFirstEvent = true;
+    user->everMatched = true;
+    user->limiter = provisional.limiter;
+    m_bySocket.insert(ws, user->key);
+    destroySession(oldKey); // the provisional identity from this connection's welcome
+    m_byToken.insert(user->resumeToken, user->key);
+    m_cluster->registerToken(user->resumeToken, userId);
+    Session *raw = user.get();
+    m_sessions.emplace(raw->key, std::move(user));
+    return *raw;
+}
+
+void ChatServer::onMoved(const QJsonObject &m)
+{
+    Session *s = sessionFor(m.value(kTo).toString());
+    if (!s)
+        return;
+    const UserKey key = s->key;
+    if (QWebSocket *ws = s->socket) {
+        m_bySocket.remove(ws);
+        closeSocket(ws, QWebSocketProtocol::CloseCodeNormal, tr("resumed elsewhere"));
+    }
+    if (s->state == Session::State::Queued)
+        m_cluster->dequeue(s->userId);
+    if (s->state == Session::State::InRoom) {
+        const auto room = m_rooms.find(s->roomId);
+        if (room != m_rooms.end()) {
+            if (!room->remoteMember) {
+                // Its partner is here: the user is now the room's member on another server.
+                room->remoteMember = key;
+                room->remoteUserId = s->userId;
+                room->remoteNode = m.value(kNode).toInt();
+            } else {
+                if (room->ending)
+                    --m_endingRooms;
+                m_rooms.erase(room); // both members are elsewhere now
+            }
+        }
+    }
+    destroySession(key, false); // it lives on, on the other server
+}
+
+void ChatServer::answerResume(const QJsonObject &m)
+{
+    const QString userId = m.value(kFrom).toString();
+    const int node = m.value(kNode).toInt();
+    const qint64 roomId = m.value(kRoom).toInteger();
+    Session *partner = sessionFor(m.value(kTo).toString());
+    const auto room = m_rooms.find(roomId);
+    QJsonObject answer{{kType, "resumed"}, {kTo, userId}, {kRoom, roomId}};
+    if (!partner || room == m_rooms.end() || room->ending || room->remoteUserId != userId ||
+        partner->roomId != roomId) {
+        answer.insert("ok", false);
+        m_cluster->sendTo(node, answer);
+        return;
+    }
+    room->remoteNode = node;
+    room->remoteAwaySinceMs = -1;
+    // All it keeps, nonces included: the new server picks what the client lacks, and knows the
+    // nonces of the user's own messages if its outbox sends one again.
+    QJsonArray messages;
+    for (const NewMessage &message : room->recent)
+        messages.append(QString::fromUtf8(encode(message)));
+    answer.insert("ok", true);
+    answer.insert(kFrom, partner->userId);
+    answer.insert("interests", QJsonArray::fromStringList(room->commonInterests));
+    answer.insert("messages", messages);
+    m_cluster->sendTo(node, answer);
+    send(*partner, PartnerBack{roomId});
+}
+
+void ChatServer::completeResume(const QJsonObject &m)
+{
+    const QString userId = m.value(kTo).toString();
+    const auto pending = m_clusterResumes.constFind(userId);
+    if (pending == m_clusterResumes.cend())
+        return; // timed out
+    const int partnerNode = pending->partnerNode;
+    const qint64 lastId = pending->lastId;
+    m_clusterResumes.erase(pending);
+    Session *user = sessionFor(userId);
+    if (!user)
+        return;
+    const QString partnerId = m.value(kFrom).toString();
+    bool ok = false;
+    const UserKey remoteKey = partnerId.toUInt(&ok, 16);
+    if (!m.value("ok").toBool() || !ok || remoteKey == 0) {
+        sendResumed(*user, nullptr, 0, false);
+        return;
+    }
+    Room room;
+    room.id = m.value(kRoom).toInteger();
+    room.members[0] = remoteKey;
+    room.members[1] = user->key;
+    room.remoteMember = remoteKey;
+    room.remoteUserId = partnerId;
+    room.remoteNode = partnerNode;
+    room.owned = false;
+    for (const QJsonValue &v : m.value("interests").toArray())
+        room.commonInterests.append(v.toString());
+    for (const QJsonValue &v : m.value("messages").toArray()) {
+        const ServerDecodeResult decoded = decodeServerFrame(v.toString());
+        const auto *message = std::get_if<ServerMessage>(&decoded);
+        if (const auto *newMessage = message ? std::get_if<NewMessage>(message) : nullptr) {
+            room.recent.push_back(*newMessage);
+            if (!newMessage->nonce.isEmpty())
+                room.byNonce.insert(nonceKeyOf(*newMessage), *newMessage);
+        }
+    }
+    const auto it = m_rooms.insert(room.id, room);
+    user->state = Session::State::InRoom;
+    user->roomId = room.id;
+    sendResumed(*user, &*it, lastId, false);
+}
+
+} // namespace anonchat::server

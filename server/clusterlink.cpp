@@ -1,0 +1,406 @@
+#include "server/clusterlink.h"
+
+#include "server/redisclient.h"
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+
+Q_LOGGING_CATEGORY(lcCluster, "anonchat.cluster", QtInfoMsg)
+
+namespace anonchat::server {
+
+namespace {
+
+constexpr qint64 kKeyTtlSeconds = 24 * 3600; // blocks, previous partners, tokens, places
+
+// Shared by every script. A user's queue entry: `q` (join order), `open`, `i:<interest>`,
+// `u:<user>`.
+const char kPrelude[] = R"lua(
+local P = 'anonchat:'
+local function unqueue(u)
+  local key = P .. 'u:' .. u
+  local interests = redis.call('HGET', key, 'interests')
+  if interests and interests ~= '' then
+    for i in string.gmatch(interests, '[^\n]+') do redis.call('ZREM', P .. 'i:' .. i, u) end
+  end
+  redis.call('DEL', key)
+  redis.call('ZREM', P .. 'open', u)
+  return redis.call('ZREM', P .. 'q', u)
+end
+local function interestsOf(u)
+  local list = {}
+  local text = redis.call('HGET', P .. 'u:' .. u, 'interests') or ''
+  for i in string.gmatch(text, '[^\n]+') do list[#list + 1] = i end
+  return list
+end
+-- 0: never; 1: yes; 2: a previous partner, only if nobody else waits
+local function eligible(me, c, myPrev, dead)
+  if c == me then return 0 end
+  if redis.call('SISMEMBER', P .. 'b:' .. me, c) == 1 then return 0 end
+  local node = redis.call('HGET', P .. 'u:' .. c, 'node')
+  if not node then return 0 end
+  if redis.call('EXISTS', P .. 'alive:' .. node) == 0 then dead[#dead + 1] = c return 0 end
+  if c == myPrev or redis.call('GET', P .. 'p:' .. c) == me then return 2 end
+  return 1
+end
+-- The longest-waiting eligible user in a set, and the first previous partner seen.
+local function scan(set, me, myPrev)
+  local dead, prev, start = {}, nil, 0
+  local found, foundSeq
+  while not found do
+    local page = redis.call('ZRANGE', set, start, start + 63, 'WITHSCORES')
+    if #page == 0 then break end
+    for k = 1, #page, 2 do
+      local e = eligible(me, page[k], myPrev, dead)
+      if e == 1 then found, foundSeq = page[k], tonumber(page[k + 1]) break end
+      if e == 2 and not prev then prev = page[k] end
+    end
+    start = start + 64
+  end
+  for _, u in ipairs(dead) do unqueue(u) end
+  return found, foundSeq, prev
+end
+local function pair(myInterests, c)
+  local mine = {}
+  for _, i in ipairs(myInterests) do mine[i] = true end
+  local common = {}
+  for _, i in ipairs(interestsOf(c)) do if mine[i] then common[#common + 1] = i end end
+  table.sort(common)
+  local node = redis.call('HGET', P .. 'u:' .. c, 'node')
+  unqueue(c)
+  local r = {'matched', c, node}
+  for _, i in ipairs(common) do r[#r + 1] = i end
+  return r
+end
+)lua";
+
+// ARGV: user, node, open (1/0), interests...
+const char kJoin[] = R"lua(
+local me, node, open = ARGV[1], ARGV[2], ARGV[3] == '1'
+local interests = {}
+for k = 4, #ARGV do interests[#interests + 1] = ARGV[k] end
+if redis.call('ZSCORE', P .. 'q', me) then return {'waiting'} end
+local myPrev = redis.call('GET', P .. 'p:' .. me)
+local best, bestSeq, prev
+for _, i in ipairs(interests) do
+  local c, seq, p = scan(P .. 'i:' .. i, me, myPrev)
+  if c and (not bestSeq or seq < bestSeq) then best, bestSeq = c, seq end
+  prev = prev or p
+end
+if not best and open then
+  local c, seq, p = scan(P .. 'open', me, myPrev)
+  best = c
+  prev = prev or p
+end
+if not best and prev and redis.call('ZCARD', P .. 'q') == 1 then best = prev end
+if best then return pair(interests, best) end
+local seq = redis.call('INCR', P .. 'seq')
+redis.call('ZADD', P .. 'q', seq, me)
+for _, i in ipairs(interests) do redis.call('ZADD', P .. 'i:' .. i, seq, me) end
+if open then redis.call('ZADD', P .. 'open', seq, me) end
+redis.call('HSET', P .. 'u:' .. me, 'node', node, 'interests', table.concat(interests, '\n'))
+return {'waiting'}
+)lua";
+
+// ARGV: user. Its interest wait is over: open to anyone.
+const char kPromote[] = R"lua(
+local me = ARGV[1]
+local seq = redis.call('ZSCORE', P .. 'q', me)
+if not seq then return {'gone'} end
+redis.call('ZADD', P .. 'open', seq, me)
+local myPrev = redis.call('GET', P .. 'p:' .. me)
+local c, s, prev = scan(P .. 'open', me, myPrev)
+if not c and prev and redis.call('ZCARD', P .. 'q') == 2 then c = prev end
+if not c then return {'waiting'} end
+local interests = interestsOf(me)
+unqueue(me)
+return pair(interests, c)
+)lua";
+
+const char kLeave[] = R"lua(
+return unqueue(ARGV[1])
+)lua";
+
+// ARGV: node, ttl ms, online, rooms. Returns online, rooms, queued, live nodes...
+const char kHeartbeat[] = R"lua(
+local node = ARGV[1]
+redis.call('SET', P .. 'alive:' .. node, ARGV[3] .. ' ' .. ARGV[4], 'PX', tonumber(ARGV[2]))
+redis.call('SADD', P .. 'nodes', node)
+local online, rooms, live = 0, 0, {}
+for _, n in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
+  local v = redis.call('GET', P .. 'alive:' .. n)
+  if v then
+    local o, r = string.match(v, '(%d+) (%d+)')
+    online = online + tonumber(o)
+    rooms = rooms + tonumber(r)
+    live[#live + 1] = n
+  else
+    redis.call('SREM', P .. 'nodes', n)
+    for _, u in ipairs(redis.call('ZRANGE', P .. 'q', 0, -1)) do
+      if redis.call('HGET', P .. 'u:' .. u, 'node') == n then unqueue(u) end
+    end
+  end
+end
+local r = {online, rooms, redis.call('ZCARD', P .. 'q')}
+for _, n in ipairs(live) do r[#r + 1] = tonumber(n) end
+return r
+)lua";
+
+// ARGV: token, node. Single use: the token is gone afterwards. Returns user, place fields...
+const char kClaim[] = R"lua(
+local key = P .. 't:' .. ARGV[1]
+local user = redis.call('GET', key)
+if not user then return {} end
+redis.call('DEL', key)
+local place = redis.call('HGETALL', P .. 's:' .. user)
+redis.call('HSET', P .. 's:' .. user, 'node', ARGV[2])
+local r = {user}
+for _, v in ipairs(place) do r[#r + 1] = v end
+return r
+)lua";
+
+QByteArray script(const char *body)
+{
+    return QByteArray(kPrelude) + body;
+}
+
+QByteArray num(qint64 v)
+{
+    return QByteArray::number(v);
+}
+
+} // namespace
+
+ClusterLink::ClusterLink(Config config, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+{
+    m_commands = new RedisClient(m_config.redis, this);
+    m_subscriber = new RedisClient(m_config.redis, this);
+    connect(m_subscriber, &RedisClient::message, this,
+            [this](const QByteArray &, const QByteArray &payload) {
+                const QJsonObject message = QJsonDocument::fromJson(payload).object();
+                if (!message.isEmpty())
+                    emit received(message);
+            });
+    connect(m_commands, &RedisClient::connected, this, [this] {
+        qCInfo(lcCluster) << "redis connected";
+        emit connectionChanged(true);
+    });
+    connect(m_commands, &RedisClient::disconnected, this, [this](const QString &error) {
+        qCWarning(lcCluster).noquote() << "redis unavailable:" << error;
+        emit connectionChanged(false);
+    });
+    connect(&m_heartbeat, &QTimer::timeout, this, &ClusterLink::heartbeat);
+}
+
+ClusterLink::~ClusterLink() = default;
+
+bool ClusterLink::start(QString *error)
+{
+    m_commands->open();
+    m_subscriber->open();
+    if (!m_commands->waitConnected(3000) || !m_subscriber->waitConnected(3000)) {
+        *error =
+            tr("--redis %1: cannot connect").arg(m_config.redis.toString(QUrl::RemoveUserInfo));
+        return false;
+    }
+    // A node number, cluster-unique while the node lives (user ids carry it).
+    bool done = false;
+    m_commands->command({"INCR", "anonchat:nodeseq"}, [this, &done](const RedisReply &reply) {
+        if (reply.type == RedisReply::Type::Integer)
+            m_node = int(reply.integer);
+        done = true;
+    });
+    QElapsedTimer waited;
+    waited.start();
+    while (!done && waited.elapsed() < 3000)
+        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+    if (m_node <= 0) {
+        *error = tr("--redis %1: no answer").arg(m_config.redis.toString(QUrl::RemoveUserInfo));
+        return false;
+    }
+    m_subscriber->subscribe("anonchat:n:" + num(m_node));
+    heartbeat();
+    m_heartbeat.start(int(m_config.heartbeatMs));
+    qCInfo(lcCluster) << "joined the cluster as node" << m_node;
+    return true;
+}
+
+void ClusterLink::stop()
+{
+    m_heartbeat.stop();
+    if (m_node > 0 && m_commands->isConnected()) {
+        m_commands->command({"DEL", "anonchat:alive:" + num(m_node)});
+        m_commands->command({"SREM", "anonchat:nodes", num(m_node)});
+    }
+}
+
+bool ClusterLink::isConnected() const
+{
+    return m_commands->isConnected();
+}
+
+void ClusterLink::setLocalCounts(qint64 online, qint64 rooms)
+{
+    m_localOnline = online;
+    m_localRooms = rooms;
+}
+
+void ClusterLink::heartbeat()
+{
+    if (m_heartbeatInFlight)
+        return;
+    m_heartbeatInFlight = true;
+    m_commands->eval(
+        script(kHeartbeat), {},
+        {num(m_node), num(m_config.nodeTimeoutMs), num(m_localOnline), num(m_localRooms)},
+        [this](const RedisReply &reply) {
+            m_heartbeatInFlight = false;
+            if (reply.type != RedisReply::Type::Array || reply.elements.size() < 3) {
+                return;
+            }
+            m_stats.online = reply.elements[0].integer;
+            m_stats.activeRooms = reply.elements[1].integer;
+            m_stats.queued = reply.elements[2].integer;
+            QSet<int> live;
+            for (int i = 3; i < reply.elements.size(); ++i)
+                live.insert(int(reply.elements[i].integer));
+            QSet<int> died = m_liveNodes - live;
+            died.remove(m_node);
+            m_liveNodes = live;
+            if (!died.isEmpty()) {
+                qCInfo(lcCluster) << "servers gone:" << died;
+                emit nodesDied(died);
+            }
+        });
+}
+
+void ClusterLink::handleMatchReply(const RedisReply &reply, const MatchCallback &callback)
+{
+    if (reply.type != RedisReply::Type::Array || reply.elements.isEmpty()) {
+        qCWarning(lcCluster) << "queue script failed:" << reply.string;
+        callback(false, std::nullopt);
+        return;
+    }
+    if (reply.elements[0].string != "matched" || reply.elements.size() < 3) {
+        callback(true, std::nullopt);
+        return;
+    }
+    ClusterMatch match;
+    match.partnerId = QString::fromUtf8(reply.elements[1].string);
+    match.partnerNode = reply.elements[2].string.toInt();
+    for (int i = 3; i < reply.elements.size(); ++i)
+        match.commonInterests.append(QString::fromUtf8(reply.elements[i].string));
+    callback(true, match);
+}
+
+void ClusterLink::enqueue(const QString &userId, const QStringList &interests, bool openToAnyone,
+                          MatchCallback callback)
+{
+    QList<QByteArray> args{userId.toUtf8(), num(m_node), openToAnyone ? "1" : "0"};
+    for (const QString &interest : interests)
+        args.append(interest.toUtf8());
+    m_commands->eval(script(kJoin), {}, args, [this, callback](const RedisReply &reply) {
+        handleMatchReply(reply, callback);
+    });
+}
+
+void ClusterLink::promote(const QString &userId, MatchCallback callback)
+{
+    m_commands->eval(
+        script(kPromote), {}, {userId.toUtf8()},
+        [this, callback](const RedisReply &reply) { handleMatchReply(reply, callback); });
+}
+
+void ClusterLink::dequeue(const QString &userId, std::function<void(bool)> callback)
+{
+    m_commands->eval(script(kLeave), {}, {userId.toUtf8()}, [callback](const RedisReply &reply) {
+        if (callback)
+            callback(reply.type == RedisReply::Type::Integer && reply.integer == 1);
+    });
+}
+
+void ClusterLink::block(const QString &a, const QString &b)
+{
+    const QByteArray ka = "anonchat:b:" + a.toUtf8();
+    const QByteArray kb = "anonchat:b:" + b.toUtf8();
+    m_commands->command({"SADD", ka, b.toUtf8()});
+    m_commands->command({"EXPIRE", ka, num(kKeyTtlSeconds)});
+    m_commands->command({"SADD", kb, a.toUtf8()});
+    m_commands->command({"EXPIRE", kb, num(kKeyTtlSeconds)});
+}
+
+void ClusterLink::setPreviousPartners(const QString &a, const QString &b)
+{
+    m_commands->command({"SET", "anonchat:p:" + a.toUtf8(), b.toUtf8(), "EX", num(kKeyTtlSeconds)});
+    m_commands->command({"SET", "anonchat:p:" + b.toUtf8(), a.toUtf8(), "EX", num(kKeyTtlSeconds)});
+}
+
+void ClusterLink::forget(const QString &userId, const QString &token)
+{
+    const QByteArray u = userId.toUtf8();
+    m_commands->command({"DEL", "anonchat:b:" + u, "anonchat:p:" + u, "anonchat:s:" + u,
+                         "anonchat:t:" + token.toUtf8()});
+}
+
+void ClusterLink::registerToken(const QString &token, const QString &userId)
+{
+    m_commands->command(
+        {"SET", "anonchat:t:" + token.toUtf8(), userId.toUtf8(), "EX", num(kKeyTtlSeconds)});
+    m_commands->command({"HSET", "anonchat:s:" + userId.toUtf8(), "node", num(m_node)});
+    m_commands->command({"EXPIRE", "anonchat:s:" + userId.toUtf8(), num(kKeyTtlSeconds)});
+}
+
+void ClusterLink::dropToken(const QString &token)
+{
+    m_commands->command({"DEL", "anonchat:t:" + token.toUtf8()});
+}
+
+void ClusterLink::setPlace(const QString &userId, qint64 roomId, const QString &partnerId,
+                           int partnerNode)
+{
+    m_commands->command({"HSET", "anonchat:s:" + userId.toUtf8(), "node", num(m_node), "room",
+                         num(roomId), "partner", partnerId.toUtf8(), "pnode", num(partnerNode)});
+}
+
+void ClusterLink::claimToken(const QString &token,
+                             std::function<void(bool, std::optional<Place>)> callback)
+{
+    m_commands->eval(script(kClaim), {}, {token.toUtf8(), num(m_node)},
+                     [callback](const RedisReply &reply) {
+                         if (reply.type != RedisReply::Type::Array) {
+                             callback(false, std::nullopt);
+                             return;
+                         }
+                         if (reply.elements.isEmpty()) {
+                             callback(true, std::nullopt);
+                             return;
+                         }
+                         Place place;
+                         place.userId = QString::fromUtf8(reply.elements[0].string);
+                         for (int i = 1; i + 1 < reply.elements.size(); i += 2) {
+                             const QByteArray &field = reply.elements[i].string;
+                             const QByteArray &value = reply.elements[i + 1].string;
+                             if (field == "node")
+                                 place.node = value.toInt();
+                             else if (field == "room")
+                                 place.roomId = value.toLongLong();
+                             else if (field == "partner")
+                                 place.partnerId = QString::fromUtf8(value);
+                             else if (field == "pnode")
+                                 place.partnerNode = value.toInt();
+                         }
+                         callback(true, place);
+                     });
+}
+
+void ClusterLink::sendTo(int node, const QJsonObject &message)
+{
+    m_commands->command({"PUBLISH", "anonchat:n:" + num(node),
+                         QJsonDocument(message).toJson(QJsonDocument::Compact)});
+}
+
+} // namespace anonchat::server
