@@ -39,8 +39,8 @@ constexpr int kSqliteMismatch = 20;
 constexpr int kSqliteRange = 25;
 
 // PostgreSQL: ids are reserved from the sequences this many at a time per table, refilled by the
-// writer thread when fewer than half are left (between groups: a few ms at most, unless the
-// database stalls the writer). Half a reserve covers a second of heavy traffic. A caller waits
+// writer thread when fewer than half are left (between groups: a refill takes about a millisecond,
+// and half a reserve lasts tens of milliseconds even at the relay's peak rate). A caller waits
 // this long at most for a refill; after a wait in vain, callers get 0 at once until the writer
 // has tried again (the server's event loop must not stall once per message).
 constexpr size_t kIdReserve = 4096;
@@ -120,7 +120,7 @@ QString parsePostgresUrl(const QString &text, PostgresUrl *out)
 {
     const QUrl url(text, QUrl::StrictMode);
     if (!url.isValid())
-        return QStringLiteral("not a valid URL (%1)").arg(url.errorString());
+        return QStringLiteral("not a valid URL"); // errorString() would quote the password
     if (url.scheme() != QLatin1String("postgresql") && url.scheme() != QLatin1String("postgres"))
         return QStringLiteral("the scheme must be postgresql:// or postgres://");
     if (url.host().isEmpty())

@@ -439,6 +439,8 @@ void TestCli::badFlags_data()
         << QStringList{"--db", "postgres://127.0.0.1:5432/chat"} << "no user name";
     QTest::newRow("--db postgresql URL without a database")
         << QStringList{"--db", "postgresql://anon:s3cr3t@127.0.0.1"} << "no database name";
+    QTest::newRow("--db postgresql URL with a bad port")
+        << QStringList{"--db", "postgresql://anon:s3cr3t@127.0.0.1:port/chat"} << "not a valid URL";
     QTest::newRow("--frobnicate") << QStringList{"--frobnicate"} << "frobnicate";
     QTest::newRow("positional") << QStringList{"stray"} << "stray";
     QTest::newRow("--redis") << QStringList{"--redis", "redis://127.0.0.1:6379"} << "redis";
