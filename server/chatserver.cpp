@@ -872,6 +872,12 @@ void ChatServer::startRoom(const Match &match)
     }
     Room room;
     room.id = m_storage->nextRoomId();
+    if (room.id == 0) {
+        // No id to be had (PostgreSQL away for long): nobody is paired, both may try again.
+        for (Session *s : {a, b})
+            databaseUnavailable(*s);
+        return;
+    }
     room.members[0] = a->key;
     room.members[1] = b->key;
     room.commonInterests = match.commonInterests;
@@ -966,6 +972,14 @@ void ChatServer::finishRoom(qint64 roomId, bool roomStored)
             send(*s, RoomLeft{roomId});
         }
     }
+}
+
+void ChatServer::databaseUnavailable(Session &s)
+{
+    s.state = Session::State::Idle;
+    s.proposedAtMs = -1;
+    sendError(s, ErrorCode::Internal, tr("the database is unavailable, try again"),
+              eventName(ClientEvent::JoinQueue));
 }
 
 Session *ChatServer::partnerInRoom(const Session &s) const

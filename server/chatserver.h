@@ -109,6 +109,8 @@ private:
     /// could not be stored, `error internal` and room_left.
     void finishRoom(qint64 roomId, bool roomStored = true);
     Session *partnerInRoom(const Session &s) const;
+    /// No room id could be had: the user is out of the queue with `error internal`.
+    void databaseUnavailable(Session &s);
     void setTyping(Session &s, bool typing);
     void deliver(const PendingMessage &pending);
     void scheduleInterestTimer();

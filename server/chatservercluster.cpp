@@ -175,6 +175,11 @@ void ChatServer::onProposal(const QJsonObject &m)
         common.append(v.toString());
     Room room;
     room.id = m_storage->nextRoomId();
+    if (room.id == 0) {
+        databaseUnavailable(*p);
+        m_cluster->sendTo(fromNode, {{kType, "requeue"}, {kTo, from}});
+        return;
+    }
     room.members[0] = p->key; // waited longer
     room.members[1] = remoteKey;
     room.remoteMember = remoteKey;

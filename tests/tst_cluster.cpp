@@ -91,6 +91,8 @@ void TestCluster::initTestCase()
 {
     m_redisUrl = readUrl(ANONCHAT_REDIS_URL_FILE);
     QVERIFY2(!m_redisUrl.isEmpty(), "no Redis: the ctest fixture redis_start did not run");
+    // A database of its own on the shared fixture: FLUSHDB between cases disturbs no other suite.
+    m_redisUrl += QStringLiteral("/7");
     m_pgUrl = readUrl(qgetenv("ANONCHAT_PG_URL_FILE").constData());
     QVERIFY2(!m_pgUrl.isEmpty(), "no PostgreSQL: the ctest fixture postgres_start did not run");
 }
