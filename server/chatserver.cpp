@@ -1,6 +1,7 @@
 #include "server/chatserver.h"
 
 #include "server/httplistener.h"
+#include "server/redislink.h"
 
 #include <QCoreApplication>
 #include <QJsonArray>
@@ -103,6 +104,15 @@ ChatServer::ChatServer(ServerConfig config, QObject *parent)
 
 ChatServer::~ChatServer()
 {
+    // The workers first, each destroyed on its own thread.
+    for (Worker &w : m_workers) {
+        ChatServer *server = w.server;
+        QMetaObject::invokeMethod(server, [server] { delete server; }, Qt::BlockingQueuedConnection);
+        w.thread->quit();
+        w.thread->wait();
+        delete w.thread;
+    }
+    m_workers.clear();
     // Sockets first: they refer to sessions and to the listener's TCP sockets.
     for (auto it = m_bySocket.cbegin(); it != m_bySocket.cend(); ++it) {
         it.key()->disconnect(this);
@@ -110,17 +120,13 @@ ChatServer::~ChatServer()
         delete it.key();
     }
     m_bySocket.clear();
-    if (m_storage)
+    m_cluster.reset();
+    if (m_storage && !m_isWorker)
         m_storage->stop();
 }
 
 bool ChatServer::start(QString *error)
 {
-    m_webSockets =
-        new QWebSocketServer(QStringLiteral("anonchat"), QWebSocketServer::NonSecureMode, this);
-    m_webSockets->setHandshakeTimeout(int(m_config.requestTimeoutMs));
-    connect(m_webSockets, &QWebSocketServer::newConnection, this, &ChatServer::onNewWebSocket);
-
     m_listener =
         new HttpListener({m_config.maxRequestHeaderBytes, m_config.requestTimeoutMs}, this);
     m_listener->setHandler([this](const HttpRequest &r) { return handleHttp(r); });
@@ -150,35 +156,159 @@ bool ChatServer::start(QString *error)
     storageConfig.retentionDays = m_config.retentionDays;
     // Other servers' rooms are in it too: a restart must not close them (see onNodesDied()).
     storageConfig.sharedDatabase = !m_config.redis.isEmpty();
-    m_storage = std::make_unique<StorageWriter>(storageConfig);
-    connect(m_storage.get(), &StorageWriter::committed, this, &ChatServer::onCommitted,
-            Qt::QueuedConnection);
-    connect(m_storage.get(), &StorageWriter::failed, this, &ChatServer::onFailed,
-            Qt::QueuedConnection);
+    m_storage = std::make_shared<StorageWriter>(storageConfig);
+    m_metrics = std::make_shared<Metrics>();
     if (!m_storage->start(error)) {
         m_listener->close();
         return false;
     }
+    if (m_config.threads > 1 && m_config.redis.isEmpty())
+        m_hub = std::make_shared<LocalHub>(m_config.interestWaitMs);
+    if (!startNode(error) || !startWorkers(error)) {
+        m_listener->close();
+        m_cluster.reset();
+        m_storage->stop();
+        return false;
+    }
+    qCInfo(lcServer).noquote() << "serving" << url().toString() << "database"
+                               << StorageWriter::displayName(m_config.database) << "threads"
+                               << m_workers.size() + 1;
+    return true;
+}
+
+bool ChatServer::startNode(QString *error)
+{
+    m_webSockets =
+        new QWebSocketServer(QStringLiteral("anonchat"), QWebSocketServer::NonSecureMode, this);
+    m_webSockets->setHandshakeTimeout(int(m_config.requestTimeoutMs));
+    connect(m_webSockets, &QWebSocketServer::newConnection, this, &ChatServer::onNewWebSocket);
+    // Every node hears every commit and takes the tickets it submitted.
+    connect(m_storage.get(), &StorageWriter::committed, this, &ChatServer::onCommitted,
+            Qt::QueuedConnection);
+    connect(m_storage.get(), &StorageWriter::failed, this, &ChatServer::onFailed,
+            Qt::QueuedConnection);
     if (!m_config.redis.isEmpty()) {
-        ClusterLink::Config clusterConfig;
+        RedisLink::Config clusterConfig;
         clusterConfig.redis = m_config.redis;
-        clusterConfig.resumeWindowMs = m_config.resumeWindowMs;
-        m_cluster = std::make_unique<ClusterLink>(clusterConfig);
+        m_cluster = std::make_unique<RedisLink>(clusterConfig);
+    } else if (m_hub) {
+        m_cluster = std::make_unique<LocalLink>(m_hub.get());
+    }
+    if (m_cluster) {
         connect(m_cluster.get(), &ClusterLink::received, this, &ChatServer::onClusterMessage);
         connect(m_cluster.get(), &ClusterLink::nodesDied, this, &ChatServer::onNodesDied);
-        if (!m_cluster->start(error)) {
-            m_cluster.reset();
-            m_listener->close();
-            m_storage->stop();
+        connect(m_cluster.get(), &ClusterLink::matchedElsewhere, this,
+                [this](const QString &userId, const ClusterMatch &match) {
+                    if (const Session *s = sessionFor(userId))
+                        onClusterMatch(s->key, true, match, true);
+                });
+        if (!m_cluster->start(error))
             return false;
-        }
     }
-
     const qint64 tick = std::min(m_config.pingIntervalMs, m_config.resumeWindowMs) / 4;
     m_sweepTimer.start(int(std::clamp<qint64>(tick, 20, 1000)));
-    qCInfo(lcServer).noquote() << "serving" << url().toString() << "database"
-                               << StorageWriter::displayName(m_config.database);
+    publishCounts();
     return true;
+}
+
+bool ChatServer::startWorkers(QString *error)
+{
+    for (int i = 1; i < m_config.threads; ++i) {
+        auto *thread = new QThread;
+        thread->setObjectName(QStringLiteral("anonchat-node-%1").arg(i + 1));
+        if (m_config.dispatcherFactory)
+            thread->setEventDispatcher(m_config.dispatcherFactory());
+        thread->start();
+        ChatServer *worker = nullptr;
+        QString why;
+        auto *context = new QObject;
+        context->moveToThread(thread);
+        QMetaObject::invokeMethod(
+            context,
+            [&, context] {
+                worker = new ChatServer(m_config);
+                worker->m_isWorker = true;
+                worker->m_storage = m_storage;
+                worker->m_metrics = m_metrics;
+                worker->m_hub = m_hub;
+                worker->m_adopted = new QObject(worker);
+                if (!worker->startNode(&why)) {
+                    delete worker;
+                    worker = nullptr;
+                }
+                delete context;
+            },
+            Qt::BlockingQueuedConnection);
+        if (!worker) {
+            thread->quit();
+            thread->wait();
+            delete thread;
+            *error = why;
+            return false;
+        }
+        m_workers.push_back({thread, worker});
+    }
+    return true;
+}
+
+void ChatServer::forEachWorker(const std::function<void(ChatServer &)> &call)
+{
+    for (const Worker &w : m_workers) {
+        ChatServer *server = w.server;
+        QMetaObject::invokeMethod(
+            server, [server, &call] { call(*server); }, Qt::BlockingQueuedConnection);
+    }
+}
+
+int ChatServer::connectionCount() const
+{
+    return m_cluster ? int(std::max<qint64>(m_cluster->stats().online, localConnectionCount()))
+                     : localConnectionCount();
+}
+
+int ChatServer::queuedCount() const
+{
+    return m_cluster ? int(m_cluster->stats().queued) : m_matchmaker.queuedCount();
+}
+
+int ChatServer::activeRoomCount() const
+{
+    return m_cluster ? int(m_cluster->stats().activeRooms) : localActiveRooms();
+}
+
+void ChatServer::publishCounts()
+{
+    m_awayUsers.store(qint64(m_sessions.size()) - localConnectionCount(),
+                      std::memory_order_relaxed);
+    if (m_cluster)
+        m_cluster->setLocalCounts(localConnectionCount(), localActiveRooms());
+}
+
+void ChatServer::addRoom(const Room &room)
+{
+    m_rooms.insert(room.id, room);
+    if (!room.owned)
+        ++m_foreignRooms;
+    publishCounts();
+}
+
+void ChatServer::removeRoom(QHash<qint64, Room>::iterator it)
+{
+    if (it->ending)
+        --m_endingRooms;
+    else if (!it->owned)
+        --m_foreignRooms;
+    m_rooms.erase(it);
+    publishCounts();
+}
+
+void ChatServer::markEnding(Room &room)
+{
+    room.ending = true;
+    ++m_endingRooms;
+    if (!room.owned)
+        --m_foreignRooms;
+    publishCounts();
 }
 
 quint16 ChatServer::port() const
@@ -224,11 +354,13 @@ HttpResponse ChatServer::handleHttp(const HttpRequest &request)
         gauges.connections = connectionCount();
         gauges.queuedUsers = queuedCount();
         gauges.activeRooms = activeRoomCount();
-        gauges.awayUsers = qint64(m_sessions.size()) - connectionCount();
+        gauges.awayUsers = m_awayUsers.load(std::memory_order_relaxed);
+        for (const Worker &w : m_workers)
+            gauges.awayUsers += w.server->m_awayUsers.load(std::memory_order_relaxed);
         HttpResponse r;
         r.contentType = "text/plain; version=0.0.4; charset=utf-8";
         r.headers.emplace_back("Cache-Control", "no-store");
-        r.body = m_metrics.render(gauges);
+        r.body = m_metrics->render(gauges);
         return r;
     }
     HttpResponse r = staticResource(request.path);
@@ -270,6 +402,27 @@ int ChatServer::checkUpgrade(const HttpRequest &request) const
 
 void ChatServer::onWebSocketRequest(QTcpSocket *socket)
 {
+    const size_t node = m_nextNode++ % (m_workers.size() + 1);
+    if (node == 0) {
+        m_webSockets->handleConnection(socket);
+        return;
+    }
+    // A QTcpSocket can change threads (a QWebSocket cannot): the worker makes the WebSocket.
+    ChatServer *worker = m_workers[node - 1].server;
+    socket->setParent(nullptr);
+    socket->moveToThread(m_workers[node - 1].thread);
+    QMetaObject::invokeMethod(
+        worker, [worker, socket] { worker->adoptSocket(socket); }, Qt::QueuedConnection);
+}
+
+void ChatServer::adoptSocket(QTcpSocket *socket)
+{
+    socket->setParent(m_adopted);
+    if (m_stopping) {
+        socket->abort();
+        socket->deleteLater();
+        return;
+    }
     m_webSockets->handleConnection(socket);
 }
 
@@ -281,7 +434,7 @@ void ChatServer::onNewWebSocket()
         ws->setParent(this);
         ws->setMaxAllowedIncomingFrameSize(quint64(m_config.maxFrameBytes));
         ws->setMaxAllowedIncomingMessageSize(quint64(m_config.maxFrameBytes));
-        m_metrics.countConnection();
+        m_metrics->countConnection();
         // One address may not take the whole server (--max-connections-per-address).
         QHostAddress peer = ws->peerAddress();
         bool isV4 = false;
@@ -293,7 +446,7 @@ void ChatServer::onNewWebSocket()
             m_connectionsByAddress.value(peer) >= m_config.maxConnectionsPerAddress;
         if (m_stopping || connectionCount() >= m_config.maxConnections || addressFull) {
             if (!m_stopping) {
-                m_metrics.countError(ErrorCode::ServerBusy);
+                m_metrics->countError(ErrorCode::ServerBusy);
                 ws->sendTextMessage(encodeText(
                     Error{ErrorCode::ServerBusy, tr("the server is full, try again later"), {}}));
             }
@@ -329,8 +482,7 @@ void ChatServer::onNewWebSocket()
         Welcome welcome;
         welcome.userId = s->userId;
         welcome.resumeToken = s->resumeToken;
-        welcome.online = m_cluster ? std::max<qint64>(m_cluster->stats().online, connectionCount())
-                                   : connectionCount();
+        welcome.online = connectionCount();
         send(*s, welcome);
     }
 }
@@ -356,6 +508,7 @@ Session *ChatServer::createSession(QWebSocket *socket)
         m_cluster->registerToken(session->resumeToken, session->userId);
     Session *raw = session.get();
     m_sessions.emplace(key, std::move(session));
+    publishCounts();
     return raw;
 }
 
@@ -370,6 +523,7 @@ void ChatServer::destroySession(UserKey key, bool forgetInCluster)
     else if (forgetInCluster)
         m_cluster->forget(it->second->userId, it->second->resumeToken);
     m_sessions.erase(it);
+    publishCounts();
 }
 
 Session *ChatServer::sessionFor(const QString &userId) const
@@ -403,6 +557,7 @@ void ChatServer::onDisconnected(QWebSocket *socket)
         return; // replaced by a resume, or never a session
     const UserKey key = it.value();
     m_bySocket.erase(it);
+    publishCounts();
     Session *s = sessionFor(key);
     if (!s || s->socket != socket)
         return;
@@ -426,6 +581,7 @@ void ChatServer::onDisconnected(QWebSocket *socket)
         destroySession(key);
     } else if (s->state == Session::State::InRoom) {
         setTyping(*s, false);
+        updatePlace(*s); // what it was sent, for a resume elsewhere
         if (Session *partner = partnerInRoom(*s))
             send(*partner, PartnerAway{s->roomId});
         else if (const auto room = m_rooms.constFind(s->roomId); room != m_rooms.cend())
@@ -534,7 +690,7 @@ void ChatServer::send(Session &s, const ServerMessage &message)
 void ChatServer::sendError(Session &s, ErrorCode code, const QString &message, const QString &event,
                            qint64 retryAfterMs)
 {
-    m_metrics.countError(code);
+    m_metrics->countError(code);
     send(s, Error{code, message, event, retryAfterMs});
 }
 
@@ -609,8 +765,7 @@ Waiting ChatServer::waitingInfo() const
 {
     if (m_cluster)
         // Cluster totals are as of the last heartbeat; the user asking is queued itself.
-        return Waiting{int(std::max<qint64>(m_cluster->stats().online, connectionCount())),
-                       int(std::max<qint64>(m_cluster->stats().queued, 1))};
+        return Waiting{connectionCount(), int(std::max<qint64>(m_cluster->stats().queued, 1))};
     return Waiting{connectionCount(), queuedCount()};
 }
 
@@ -692,6 +847,7 @@ void ChatServer::handle(Session &s, const SendMessage &m)
         m_storage->submit(MessageRow{message.id, message.roomId, message.senderId, message.content,
                                      message.timestamp, message.nonce});
     m_pending.insert(ticket, PendingMessage{message, s.key, key});
+    ++room.pendingMessages;
     if (!key.isEmpty())
         room.pendingNonces.insert(key, ticket);
     setTyping(s, false);
@@ -851,12 +1007,6 @@ void ChatServer::sendResumed(Session &user, const Room *room, qint64 lastId, boo
 
 void ChatServer::handle(Session &s, const GetStats &)
 {
-    if (m_cluster) {
-        const ClusterStats &c = m_cluster->stats();
-        send(s, Stats{int(std::max<qint64>(c.online, connectionCount())), int(c.queued),
-                      int(c.activeRooms)});
-        return;
-    }
     send(s, Stats{connectionCount(), queuedCount(), activeRoomCount()});
 }
 
@@ -884,7 +1034,7 @@ void ChatServer::startRoom(const Match &match)
     const quint64 ticket =
         m_storage->submit(RoomRow{room.id, a->userId, b->userId, QDateTime::currentDateTimeUtc()});
     m_pending.insert(ticket, PendingRoom{room.id});
-    m_rooms.insert(room.id, room);
+    addRoom(room);
     for (Session *s : {a, b}) {
         s->everMatched = true;
         s->state = Session::State::InRoom;
@@ -912,9 +1062,8 @@ void ChatServer::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
     // have a moment later, instead of a room_left of its own.
     const bool partnerLeftFirst = room.ending;
     if (!room.ending) {
-        room.ending = true;
+        markEnding(room);
         room.endReason = reason;
-        ++m_endingRooms;
         const quint64 ticket =
             m_storage->submit(RoomEnd{roomId, QDateTime::currentDateTimeUtc(), storedReason});
         m_pending.insert(ticket, PendingRoomEnd{roomId});
@@ -949,9 +1098,7 @@ void ChatServer::finishRoom(qint64 roomId, bool roomStored)
     if (it == m_rooms.end())
         return;
     const Room room = it.value();
-    m_rooms.erase(it);
-    if (room.ending)
-        --m_endingRooms;
+    removeRoom(it);
     // The member on another server hears it from there.
     tellRemote(
         room, QStringLiteral("left"),
@@ -1015,14 +1162,15 @@ std::optional<ChatServer::Pending> ChatServer::takePending(quint64 ticket)
 
 void ChatServer::onCommitted(const QVector<quint64> &tickets, double seconds)
 {
-    m_metrics.recordCommit(seconds);
+    if (!m_isWorker)
+        m_metrics->recordCommit(seconds);
     for (quint64 ticket : tickets) {
         const std::optional<Pending> pending = takePending(ticket);
         if (!pending)
             continue;
         std::visit(Overloaded{
                        [this](const PendingMessage &p) {
-                           m_metrics.addStored(1);
+                           m_metrics->addStored(1);
                            deliver(p);
                        },
                        [this](const PendingReport &p) {
@@ -1048,6 +1196,7 @@ void ChatServer::deliver(const PendingMessage &pending)
         return;
     }
     Room &room = roomIt.value();
+    --room.pendingMessages;
     if (!pending.nonceKey.isEmpty()) {
         room.pendingNonces.remove(pending.nonceKey);
         room.byNonce.insert(pending.nonceKey, message);
@@ -1069,6 +1218,8 @@ void ChatServer::deliver(const PendingMessage &pending)
     // The member on another server: its server keeps the message (with its nonce, for a resume
     // there) and sends it on.
     tellRemote(room, QStringLiteral("msg"), {{"frame", QString::fromUtf8(encode(message))}});
+    if (room.remoteLeft && room.pendingMessages == 0)
+        onRemoteLeft(room, *room.remoteLeft);
     while (room.recent.size() > kRecentTail && room.recent.front().id <= sentToAll) {
         const NewMessage &old = room.recent.front();
         if (!old.nonce.isEmpty())
@@ -1089,6 +1240,9 @@ void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)
                            const auto room = m_rooms.find(p.message.roomId);
                            if (room != m_rooms.end() && !p.nonceKey.isEmpty())
                                room->pendingNonces.remove(p.nonceKey);
+                           if (room != m_rooms.end() && --room->pendingMessages == 0 &&
+                               room->remoteLeft)
+                               onRemoteLeft(*room, *room->remoteLeft);
                            if (Session *s = sessionFor(p.sender))
                                sendError(*s, ErrorCode::Internal,
                                          tr("the message could not be stored; it was not sent"),
@@ -1114,41 +1268,88 @@ void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)
 
 void ChatServer::shutdown()
 {
-    if (m_stopping)
+    if (m_stopping || m_isWorker)
         return;
     m_stopping = true;
     qCInfo(lcServer) << "shutting down";
     if (m_listener)
         m_listener->close();
-    m_sweepTimer.stop();
-    m_interestTimer.stop();
+    const auto stopTimers = [](ChatServer &node) {
+        node.m_stopping = true;
+        node.m_sweepTimer.stop();
+        node.m_interestTimer.stop();
+        node.m_promoteTimer.stop();
+    };
+    stopTimers(*this);
+    forEachWorker(stopTimers);
+    // Every node delivers the commits (acks) that have arrived for it, and what the other
+    // nodes relayed to it meanwhile.
+    const auto deliverCommitted = [](ChatServer &node) {
+        QCoreApplication::sendPostedEvents(&node, QEvent::MetaCall);
+        if (node.m_cluster)
+            QCoreApplication::sendPostedEvents(node.m_cluster.get(), QEvent::MetaCall);
+    };
     if (m_storage) {
         // Commit what is pending and send its acks before the clients are told to go.
         m_storage->flush();
-        QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
-        for (const Room &room : std::as_const(m_rooms)) {
-            if (room.ending)
-                continue;
-            if (room.remoteMember) {
+        deliverCommitted(*this);
+        forEachWorker(deliverCommitted);
+        endRoomsForShutdown();
+        forEachWorker([](ChatServer &node) { node.endRoomsForShutdown(); });
+        m_storage->flush();
+        deliverCommitted(*this);
+        forEachWorker(deliverCommitted);
+        deliverCommitted(*this); // relayed by the workers just now
+        m_storage->stop();
+    }
+    closeAllGoingAway();
+    forEachWorker([](ChatServer &node) { node.closeAllGoingAway(); });
+    // Give the close frames a moment to leave, then report.
+    auto *poll = new QTimer(this);
+    QElapsedTimer waited;
+    waited.start();
+    connect(poll, &QTimer::timeout, this, [this, poll, waited] {
+        int open = localConnectionCount();
+        forEachWorker([&open](ChatServer &node) { open += node.localConnectionCount(); });
+        if (open > 0 && waited.elapsed() < 2000)
+            return;
+        poll->deleteLater();
+        qCInfo(lcServer) << "stopped";
+        emit stopped();
+    });
+    poll->start(20);
+}
+
+void ChatServer::endRoomsForShutdown()
+{
+    for (const Room &room : std::as_const(m_rooms)) {
+        if (room.ending)
+            continue;
+        if (room.remoteMember) {
+            if (!m_hub) {
                 // Its members may resume on another server: the partner's server keeps the
                 // room for the resume window, as if this server had died.
                 tellRemote(room, QStringLiteral("away"), {{"orphaned", true}});
                 continue;
             }
-            m_storage->submit(RoomEnd{room.id, QDateTime::currentDateTimeUtc(),
-                                      QStringLiteral("server_shutdown")});
+            if (!room.owned)
+                continue; // the other thread of this process stores its end
         }
-        m_storage->flush();
-        QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
-        m_storage->stop();
+        m_storage->submit(
+            RoomEnd{room.id, QDateTime::currentDateTimeUtc(), QStringLiteral("server_shutdown")});
     }
     if (m_cluster)
         m_cluster->stop();
+}
+
+void ChatServer::closeAllGoingAway()
+{
     const QList<QWebSocket *> sockets = m_bySocket.keys();
-    // The TCP socket under each WebSocket is still the listener's child (see closeGoingAway()).
+    // The TCP socket under each WebSocket is still the listener's (or, on a worker, the
+    // adopter's) child (see closeGoingAway()).
     QHash<QPair<QHostAddress, quint16>, QTcpSocket *> tcpByPeer;
-    if (m_listener) {
-        const auto children = m_listener->findChildren<QTcpSocket *>(Qt::FindDirectChildrenOnly);
+    if (QObject *owner = m_listener ? static_cast<QObject *>(m_listener) : m_adopted) {
+        const auto children = owner->findChildren<QTcpSocket *>(Qt::FindDirectChildrenOnly);
         for (QTcpSocket *tcp : children)
             tcpByPeer.insert({tcp->peerAddress(), tcp->peerPort()}, tcp);
     }
@@ -1157,18 +1358,6 @@ void ChatServer::shutdown()
         if (!tcp || !closeGoingAway(ws, tcp, tr("server shutting down")))
             closeSocket(ws, QWebSocketProtocol::CloseCodeGoingAway, tr("server shutting down"));
     }
-    // Give the close frames a moment to leave, then report.
-    auto *poll = new QTimer(this);
-    QElapsedTimer waited;
-    waited.start();
-    connect(poll, &QTimer::timeout, this, [this, poll, waited] {
-        if (!m_bySocket.isEmpty() && waited.elapsed() < 2000)
-            return;
-        poll->deleteLater();
-        qCInfo(lcServer) << "stopped";
-        emit stopped();
-    });
-    poll->start(20);
 }
 
 } // namespace anonchat::server

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "server/clusterlink.h"
+#include "server/locallink.h"
 #include "server/metrics.h"
 #include "server/serverconfig.h"
 #include "server/session.h"
@@ -8,10 +9,13 @@
 #include "shared/codec.h"
 
 #include <QElapsedTimer>
+#include <QThread>
 #include <QHash>
 #include <QObject>
 #include <QTimer>
 #include <QUrl>
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -51,10 +55,14 @@ public:
     /// pending message, close the database. Emits stopped() when done. Idempotent.
     void shutdown();
 
-    int connectionCount() const { return int(m_bySocket.size()); }
-    int queuedCount() const { return m_matchmaker.queuedCount(); }
-    int activeRoomCount() const { return int(m_rooms.size()) - m_endingRooms; }
-    const Metrics &metrics() const { return m_metrics; }
+    /// Over every node of this process (`--threads`), or of the cluster (`--redis`, as of the
+    /// last heartbeat).
+    int connectionCount() const;
+    int queuedCount() const;
+    int activeRoomCount() const;
+    const Metrics &metrics() const { return *m_metrics; }
+    /// Nodes serving WebSockets in this process (`--threads`).
+    int threadCount() const { return int(m_workers.size()) + 1; }
 
 signals:
     void stopped();
@@ -127,6 +135,8 @@ private:
     void onMoved(const QJsonObject &m);
     void onRoomEvent(Session &s, Room &room, const QString &type, const QJsonObject &m);
     void tellRemote(const Room &room, const QString &type, QJsonObject message = {});
+    /// The member elsewhere left: the one here hears partner_left, once its messages are stored.
+    void onRemoteLeft(Room &room, protocol::LeaveReason reason);
     void resumeFromCluster(Session &s, const protocol::Resume &m);
     void answerResume(const QJsonObject &m);
     void completeResume(const QJsonObject &m);
@@ -134,6 +144,20 @@ private:
     void sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway);
     void updatePlace(const Session &s);
     void clusterSweep(qint64 now);
+
+    bool startNode(QString *error);
+    bool startWorkers(QString *error);
+    void adoptSocket(QTcpSocket *socket);
+    /// Runs `call` on each worker's thread and waits for it.
+    void forEachWorker(const std::function<void(ChatServer &)> &call);
+    void endRoomsForShutdown();
+    void closeAllGoingAway();
+    int localConnectionCount() const { return int(m_bySocket.size()); }
+    int localActiveRooms() const { return int(m_rooms.size()) - m_endingRooms - m_foreignRooms; }
+    void publishCounts();
+    void addRoom(const Room &room);
+    void removeRoom(QHash<qint64, Room>::iterator it);
+    void markEnding(Room &room);
 
     Session *createSession(QWebSocket *socket);
     void destroySession(UserKey key, bool forgetInCluster = true);
@@ -153,15 +177,28 @@ private:
     QElapsedTimer m_clock;
     HttpListener *m_listener = nullptr;
     QWebSocketServer *m_webSockets = nullptr;
-    std::unique_ptr<StorageWriter> m_storage;
+    std::shared_ptr<StorageWriter> m_storage; ///< one for every node of the process
     Matchmaker m_matchmaker;
-    Metrics m_metrics;
+    std::shared_ptr<Metrics> m_metrics; ///< one for every node of the process
     std::unordered_map<UserKey, std::unique_ptr<Session>> m_sessions;
     QHash<QWebSocket *, UserKey> m_bySocket;
     QHash<QHostAddress, int> m_connectionsByAddress; ///< live WebSockets per peer address
     QHash<QString, UserKey> m_byToken;
     QHash<qint64, Room> m_rooms;
-    int m_endingRooms = 0; ///< rooms whose end is being stored (still in m_rooms)
+    int m_endingRooms = 0;  ///< rooms whose end is being stored (still in m_rooms)
+    int m_foreignRooms = 0; ///< rooms not ending, stored and counted by another node
+    // `--threads N`: this node (the front, node 1) listens and hands WebSockets round robin to
+    // itself and its workers, each a ChatServer on a thread of its own, linked by a LocalHub.
+    struct Worker {
+        QThread *thread = nullptr;
+        ChatServer *server = nullptr;
+    };
+    std::vector<Worker> m_workers;
+    std::shared_ptr<LocalHub> m_hub;
+    bool m_isWorker = false;
+    size_t m_nextNode = 0;
+    QObject *m_adopted = nullptr; ///< a worker's owner of the TCP sockets handed to it
+    std::atomic<qint64> m_awayUsers{0};
     QHash<quint64, Pending> m_pending;
     std::unique_ptr<ClusterLink> m_cluster;
     std::multimap<qint64, UserKey> m_promotions; ///< interest waits ending, in a cluster

@@ -119,9 +119,10 @@ void ChatServer::schedulePromotion()
 
 void ChatServer::onClusterMessage(const QJsonObject &m)
 {
-    if (m_stopping)
-        return;
     const QString type = m.value(kType).toString();
+    // While stopping, what is under way in rooms still reaches its users; nothing new starts.
+    if (m_stopping && (type == QLatin1String("propose") || type == QLatin1String("resume")))
+        return;
     if (type == QLatin1String("propose")) {
         onProposal(m);
         return;
@@ -189,7 +190,7 @@ void ChatServer::onProposal(const QJsonObject &m)
     const quint64 ticket =
         m_storage->submit(RoomRow{room.id, p->userId, from, QDateTime::currentDateTimeUtc()});
     m_pending.insert(ticket, PendingRoom{room.id});
-    m_rooms.insert(room.id, room);
+    addRoom(room);
     p->everMatched = true;
     p->state = Session::State::InRoom;
     p->roomId = room.id;
@@ -237,7 +238,7 @@ void ChatServer::onAccepted(Session *s, const QJsonObject &m)
     room.remoteNode = partnerNode;
     room.commonInterests = common;
     room.owned = false; // stored and counted by the partner's server
-    m_rooms.insert(room.id, room);
+    addRoom(room);
     s->proposedAtMs = -1;
     s->everMatched = true;
     s->state = Session::State::InRoom;
@@ -290,16 +291,27 @@ void ChatServer::onRoomEvent(Session &s, Room &room, const QString &type, const 
             return;
         }
         const auto reason = leaveReasonFromName(m.value("reason").toString());
-        const qint64 roomId = room.id;
-        if (room.ending)
-            --m_endingRooms;
-        m_rooms.remove(roomId); // `room` is gone
-        s.state = Session::State::Idle;
-        s.roomId = 0;
-        s.typing = false;
-        send(s, PartnerLeft{roomId, reason.value_or(LeaveReason::Left)});
-        updatePlace(s);
+        onRemoteLeft(room, reason.value_or(LeaveReason::Left));
     }
+}
+
+void ChatServer::onRemoteLeft(Room &room, LeaveReason reason)
+{
+    if (room.pendingMessages > 0) {
+        room.remoteLeft = reason; // deliver() comes back here after the last one
+        return;
+    }
+    const qint64 roomId = room.id;
+    const UserKey localKey = room.partnerOf(room.remoteMember);
+    removeRoom(m_rooms.find(roomId)); // `room` is gone
+    Session *s = sessionFor(localKey);
+    if (!s || s->roomId != roomId)
+        return;
+    s->state = Session::State::Idle;
+    s->roomId = 0;
+    s->typing = false;
+    send(*s, PartnerLeft{roomId, reason});
+    updatePlace(*s);
 }
 
 void ChatServer::tellRemote(const Room &room, const QString &type, QJsonObject message)
@@ -307,10 +319,9 @@ void ChatServer::tellRemote(const Room &room, const QString &type, QJsonObject m
     if (!m_cluster || !room.remoteMember)
         return;
     const UserKey localKey = room.partnerOf(room.remoteMember);
-    const Session *local = sessionFor(localKey);
     message.insert(kType, type);
     message.insert(kTo, room.remoteUserId);
-    message.insert(kFrom, local ? local->userId : QString());
+    message.insert(kFrom, QStringLiteral("%1").arg(localKey, 8, 16, QLatin1Char('0')));
     message.insert(kRoom, room.id);
     message.insert(kNode, m_cluster->nodeId());
     m_cluster->sendTo(room.remoteNode, message);
@@ -322,12 +333,12 @@ void ChatServer::updatePlace(const Session &s)
         return;
     const auto room = m_rooms.constFind(s.roomId);
     if (s.state != Session::State::InRoom || room == m_rooms.cend()) {
-        m_cluster->setPlace(s.userId, 0, {}, 0);
+        m_cluster->setPlace(s.userId, 0, {}, 0, -1);
         return;
     }
     const Session *partner = sessionFor(room->partnerOf(s.key));
     m_cluster->setPlace(s.userId, room->id, partner ? partner->userId : room->remoteUserId,
-                        partner ? m_cluster->nodeId() : room->remoteNode);
+                        partner ? m_cluster->nodeId() : room->remoteNode, s.lastSentMessageId);
 }
 
 void ChatServer::onNodesDied(const QSet<int> &nodes)
@@ -346,14 +357,11 @@ void ChatServer::onNodesDied(const QSet<int> &nodes)
 void ChatServer::clusterSweep(qint64 now)
 {
     QVector<QPair<qint64, UserKey>> expired;
-    qint64 owned = 0;
     for (const Room &room : std::as_const(m_rooms)) {
-        if (room.owned && !room.ending)
-            ++owned;
         if (room.remoteAwaySinceMs >= 0 && now - room.remoteAwaySinceMs >= m_config.resumeWindowMs)
             expired.append({room.id, room.remoteMember});
     }
-    m_cluster->setLocalCounts(connectionCount(), owned);
+    publishCounts();
     for (const auto &[roomId, remote] : expired)
         endRoom(roomId, remote, LeaveReason::Disconnected, QStringLiteral("disconnected"));
     for (const auto &[key, s] : m_sessions) {
@@ -379,9 +387,9 @@ void ChatServer::resumeFromCluster(Session &provisionalSession, const Resume &m)
 {
     provisionalSession.resuming = true;
     const UserKey provisional = provisionalSession.key;
-    const qint64 lastId = m.lastId;
-    m_cluster->claimToken(m.resumeToken, [this, provisional, lastId](
-                                             bool ok, std::optional<ClusterLink::Place> place) {
+    const qint64 givenLastId = m.lastId;
+    m_cluster->claimToken(m.resumeToken, [this, provisional, givenLastId](
+                                             bool ok, std::optional<ClusterPlace> place) {
         Session *current = sessionFor(provisional);
         if (!current || !current->connected())
             return;
@@ -397,6 +405,8 @@ void ChatServer::resumeFromCluster(Session &provisionalSession, const Resume &m)
         }
         if (m_cluster->isNodeAlive(place->node)) // its old server lets go of it
             m_cluster->sendTo(place->node, {{kType, "moved"}, {kTo, place->userId}, {kNode, here}});
+        // Without `last_id`: what its server had sent it when it dropped, if it could say.
+        const qint64 lastId = givenLastId >= 0 ? givenLastId : place->lastSentMessageId;
         Session &user = adoptIdentity(s, place->userId);
         if (place->roomId > 0 && !place->partnerId.isEmpty()) {
             const auto room = m_rooms.find(place->roomId);
@@ -473,9 +483,7 @@ void ChatServer::onMoved(const QJsonObject &m)
                 room->remoteUserId = s->userId;
                 room->remoteNode = m.value(kNode).toInt();
             } else {
-                if (room->ending)
-                    --m_endingRooms;
-                m_rooms.erase(room); // both members are elsewhere now
+                removeRoom(room); // both members are elsewhere now
             }
         }
     }
@@ -549,7 +557,8 @@ void ChatServer::completeResume(const QJsonObject &m)
                 room.byNonce.insert(nonceKeyOf(*newMessage), *newMessage);
         }
     }
-    const auto it = m_rooms.insert(room.id, room);
+    addRoom(room);
+    const auto it = m_rooms.find(room.id);
     user->state = Session::State::InRoom;
     user->roomId = room.id;
     sendResumed(*user, &*it, lastId, false);

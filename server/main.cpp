@@ -6,6 +6,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QThread>
 #include <cstdio>
 
 using namespace anonchat::server;
@@ -42,6 +43,9 @@ int main(int argc, char *argv[])
     }
 
     ServerConfig config;
+    config.threads = QThread::idealThreadCount();
+    if (qEnvironmentVariable("ANONCHAT_DISPATCHER") != QLatin1String("qt"))
+        config.dispatcherFactory = [] { return new EpollEventDispatcher; };
     applyLogLevel(config.logLevel);
     QString error;
     if (!readServerOptions(parser, config, &error)) {

@@ -33,9 +33,9 @@ QByteArray Metrics::render(const MetricsGauges &gauges) const
     metric("anonchat_away_users", "gauge", "Dropped users inside their resume window.",
            gauges.awayUsers);
     metric("anonchat_connections_total", "counter", "WebSocket connections accepted.",
-           m_connectionsTotal);
+           m_connectionsTotal.load(std::memory_order_relaxed));
     metric("anonchat_messages_stored_total", "counter", "Messages committed to storage.",
-           m_messagesStored);
+           messagesStored());
 
     out += "# HELP anonchat_commit_seconds Time of one storage commit (a group of rows).\n"
            "# TYPE anonchat_commit_seconds histogram\n";
@@ -55,7 +55,7 @@ QByteArray Metrics::render(const MetricsGauges &gauges) const
     for (int i = 0; i < protocol::kErrorCodeCount; ++i) {
         out += "anonchat_errors_total{code=\"" +
                protocol::errorCodeName(static_cast<protocol::ErrorCode>(i)).toLatin1() + "\"} " +
-               QByteArray::number(m_errors[size_t(i)]) + '\n';
+               QByteArray::number(errors(static_cast<protocol::ErrorCode>(i))) + '\n';
     }
     return out;
 }

@@ -204,6 +204,9 @@ void addServerOptions(QCommandLineParser &parser)
          ServerOptions::tr("S"), QStringLiteral("5")},
         {"retention-days", ServerOptions::tr("Purge messages older than N days (0 keeps them)."),
          ServerOptions::tr("N"), QStringLiteral("0")},
+        {"threads",
+         ServerOptions::tr("Threads serving WebSockets (anonchat-server: the number of cores)."),
+         ServerOptions::tr("N")},
         {"log-level", ServerOptions::tr("debug, info or warning."), ServerOptions::tr("LEVEL"),
          QStringLiteral("info")},
     });
@@ -242,7 +245,9 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
     qint64 maxPerAddress = config.maxConnectionsPerAddress;
     qint64 rateLimit = config.rateLimit;
     qint64 retentionDays = config.retentionDays;
+    qint64 threads = config.threads;
     if (!readInt(parser, "port", 0, 65535, port, error) ||
+        !readInt(parser, "threads", 1, 256, threads, error) ||
         !readInt(parser, "max-connections", 1, 10000000, maxConnections, error) ||
         !readInt(parser, "max-connections-per-address", 0, 10000000, maxPerAddress, error) ||
         !readInt(parser, "rate-limit", 0, 1000000, rateLimit, error) ||
@@ -255,6 +260,7 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
     config.maxConnectionsPerAddress = int(maxPerAddress);
     config.rateLimit = int(rateLimit);
     config.retentionDays = int(retentionDays);
+    config.threads = int(threads);
     if (parser.isSet("db")) {
         config.database = parser.value("db");
         if (config.database.isEmpty()) {

@@ -8,6 +8,9 @@
 #include <QString>
 #include <QStringList>
 #include <QUrl>
+#include <functional>
+
+class QAbstractEventDispatcher;
 
 class QCommandLineParser;
 
@@ -34,6 +37,12 @@ struct ServerConfig {
     QList<QSslCertificate> tlsCertificateChain;
     QSslKey tlsKey;
     bool tlsEnabled() const { return !tlsCertificateChain.isEmpty(); }
+
+    /// `--threads`: nodes (threads) serving WebSockets in this process; 1 = the calling thread.
+    int threads = 1;
+    /// Makes the event dispatcher of each extra thread (anonchat-server: the epoll one); none:
+    /// Qt's default.
+    std::function<QAbstractEventDispatcher *()> dispatcherFactory;
 
     // Tuning that is not on the command line (tests shorten these).
     qint64 pingIntervalMs = 20 * 1000;

@@ -9,6 +9,7 @@
 #include <QString>
 #include <QStringList>
 #include <deque>
+#include <optional>
 
 class QWebSocket;
 
@@ -64,6 +65,10 @@ struct Room {
     qint64 remoteAwaySinceMs =
         -1;            ///< its server is gone: it may resume elsewhere until the window ends
     bool owned = true; ///< counted in this server's stats (the server that stored its row)
+    int pendingMessages = 0; ///< submitted here, not yet committed
+    /// The member elsewhere left while messages sent here were being stored: its `partner_left`
+    /// waits for them (they reach the sender first, as on one server).
+    std::optional<protocol::LeaveReason> remoteLeft;
 
     UserKey partnerOf(UserKey user) const { return members[0] == user ? members[1] : members[0]; }
     bool has(UserKey user) const { return members[0] == user || members[1] == user; }

@@ -215,6 +215,13 @@ public:
         }
         return out;
     }
+    /// Waits for a frame and names its event (the frame stays queued).
+    QString waitForAny(int timeoutMs = kWait)
+    {
+        if (!QTest::qWaitFor([this] { return !m_pending.isEmpty(); }, timeoutMs))
+            return {};
+        return m_pending.first().value(QLatin1String("event")).toString();
+    }
     int count(const QString &event) const
     {
         int n = 0;
@@ -672,6 +679,8 @@ bool TstServer::startServer(const std::function<void(ServerConfig &)> &tweak)
     config.instanceName = QStringLiteral("tst_server_%1").arg(++m_instance);
     config.resumeWindowMs = kResumeMs;
     config.interestWaitMs = kInterestMs;
+    // ctest runs this suite twice: on one thread, and as tst_server_threads with two nodes.
+    config.threads = std::max(1, qEnvironmentVariableIntValue("ANONCHAT_TEST_THREADS"));
     if (tweak)
         tweak(config);
     m_server = std::make_unique<ChatServer>(config);
@@ -1895,10 +1904,20 @@ void TstServer::messageBeforePartnerLeavesIsDelivered()
         a.sendText(QStringLiteral("last words"), QStringLiteral("n%1").arg(round));
         b.send(proto::LeaveRoom{});
         QJsonObject ack;
-        TAKE_NEXT(a, "new_message", &ack);
-        QCOMPARE(str(ack, "content"), QStringLiteral("last words"));
         QJsonObject left;
-        TAKE_NEXT(a, "partner_left", &left);
+        if (m_server->threadCount() > 1 && a.waitForAny() == QLatin1String("partner_left")) {
+            // On two threads, B's leave may be handled before A's message is (they arrive on
+            // different threads, and nothing orders two users' frames). Then the message is
+            // refused, not stored, and never acknowledged.
+            TAKE_NEXT(a, "partner_left", &left);
+            TAKE_ERROR(a, "not_in_room", nullptr);
+            QTest::qWait(50);
+            QCOMPARE(a.count(QStringLiteral("new_message")), 0);
+        } else {
+            TAKE_NEXT(a, "new_message", &ack);
+            QCOMPARE(str(ack, "content"), QStringLiteral("last words"));
+            TAKE_NEXT(a, "partner_left", &left);
+        }
         QCOMPARE(str(left, "reason"), QStringLiteral("left"));
         b.takeAll(QStringLiteral("new_message"));
         TAKE(b, "room_left", nullptr);

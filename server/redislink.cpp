@@ -1,4 +1,4 @@
-#include "server/clusterlink.h"
+#include "server/redislink.h"
 
 #include "server/redisclient.h"
 
@@ -173,8 +173,8 @@ QByteArray num(qint64 v)
 
 } // namespace
 
-ClusterLink::ClusterLink(Config config, QObject *parent)
-    : QObject(parent)
+RedisLink::RedisLink(Config config, QObject *parent)
+    : ClusterLink(parent)
     , m_config(std::move(config))
 {
     m_commands = new RedisClient(m_config.redis, this);
@@ -187,18 +187,16 @@ ClusterLink::ClusterLink(Config config, QObject *parent)
             });
     connect(m_commands, &RedisClient::connected, this, [this] {
         qCInfo(lcCluster) << "redis connected";
-        emit connectionChanged(true);
     });
     connect(m_commands, &RedisClient::disconnected, this, [this](const QString &error) {
         qCWarning(lcCluster).noquote() << "redis unavailable:" << error;
-        emit connectionChanged(false);
     });
-    connect(&m_heartbeat, &QTimer::timeout, this, &ClusterLink::heartbeat);
+    connect(&m_heartbeat, &QTimer::timeout, this, &RedisLink::heartbeat);
 }
 
-ClusterLink::~ClusterLink() = default;
+RedisLink::~RedisLink() = default;
 
-bool ClusterLink::start(QString *error)
+bool RedisLink::start(QString *error)
 {
     m_commands->open();
     m_subscriber->open();
@@ -229,7 +227,7 @@ bool ClusterLink::start(QString *error)
     return true;
 }
 
-void ClusterLink::stop()
+void RedisLink::stop()
 {
     m_heartbeat.stop();
     if (m_node > 0 && m_commands->isConnected()) {
@@ -238,18 +236,13 @@ void ClusterLink::stop()
     }
 }
 
-bool ClusterLink::isConnected() const
-{
-    return m_commands->isConnected();
-}
-
-void ClusterLink::setLocalCounts(qint64 online, qint64 rooms)
+void RedisLink::setLocalCounts(qint64 online, qint64 rooms)
 {
     m_localOnline = online;
     m_localRooms = rooms;
 }
 
-void ClusterLink::heartbeat()
+void RedisLink::heartbeat()
 {
     if (m_heartbeatInFlight)
         return;
@@ -278,7 +271,7 @@ void ClusterLink::heartbeat()
         });
 }
 
-void ClusterLink::handleMatchReply(const RedisReply &reply, const MatchCallback &callback)
+void RedisLink::handleMatchReply(const RedisReply &reply, const MatchCallback &callback)
 {
     if (reply.type != RedisReply::Type::Array || reply.elements.isEmpty()) {
         qCWarning(lcCluster) << "queue script failed:" << reply.string;
@@ -297,7 +290,7 @@ void ClusterLink::handleMatchReply(const RedisReply &reply, const MatchCallback 
     callback(true, match);
 }
 
-void ClusterLink::enqueue(const QString &userId, const QStringList &interests, bool openToAnyone,
+void RedisLink::enqueue(const QString &userId, const QStringList &interests, bool openToAnyone,
                           MatchCallback callback)
 {
     QList<QByteArray> args{userId.toUtf8(), num(m_node), openToAnyone ? "1" : "0"};
@@ -308,22 +301,19 @@ void ClusterLink::enqueue(const QString &userId, const QStringList &interests, b
     });
 }
 
-void ClusterLink::promote(const QString &userId, MatchCallback callback)
+void RedisLink::promote(const QString &userId, MatchCallback callback)
 {
     m_commands->eval(
         script(kPromote), {}, {userId.toUtf8()},
         [this, callback](const RedisReply &reply) { handleMatchReply(reply, callback); });
 }
 
-void ClusterLink::dequeue(const QString &userId, std::function<void(bool)> callback)
+void RedisLink::dequeue(const QString &userId)
 {
-    m_commands->eval(script(kLeave), {}, {userId.toUtf8()}, [callback](const RedisReply &reply) {
-        if (callback)
-            callback(reply.type == RedisReply::Type::Integer && reply.integer == 1);
-    });
+    m_commands->eval(script(kLeave), {}, {userId.toUtf8()});
 }
 
-void ClusterLink::block(const QString &a, const QString &b)
+void RedisLink::block(const QString &a, const QString &b)
 {
     const QByteArray ka = "anonchat:b:" + a.toUtf8();
     const QByteArray kb = "anonchat:b:" + b.toUtf8();
@@ -333,20 +323,20 @@ void ClusterLink::block(const QString &a, const QString &b)
     m_commands->command({"EXPIRE", kb, num(kKeyTtlSeconds)});
 }
 
-void ClusterLink::setPreviousPartners(const QString &a, const QString &b)
+void RedisLink::setPreviousPartners(const QString &a, const QString &b)
 {
     m_commands->command({"SET", "anonchat:p:" + a.toUtf8(), b.toUtf8(), "EX", num(kKeyTtlSeconds)});
     m_commands->command({"SET", "anonchat:p:" + b.toUtf8(), a.toUtf8(), "EX", num(kKeyTtlSeconds)});
 }
 
-void ClusterLink::forget(const QString &userId, const QString &token)
+void RedisLink::forget(const QString &userId, const QString &token)
 {
     const QByteArray u = userId.toUtf8();
     m_commands->command({"DEL", "anonchat:b:" + u, "anonchat:p:" + u, "anonchat:s:" + u,
                          "anonchat:t:" + token.toUtf8()});
 }
 
-void ClusterLink::registerToken(const QString &token, const QString &userId)
+void RedisLink::registerToken(const QString &token, const QString &userId)
 {
     m_commands->command(
         {"SET", "anonchat:t:" + token.toUtf8(), userId.toUtf8(), "EX", num(kKeyTtlSeconds)});
@@ -354,20 +344,21 @@ void ClusterLink::registerToken(const QString &token, const QString &userId)
     m_commands->command({"EXPIRE", "anonchat:s:" + userId.toUtf8(), num(kKeyTtlSeconds)});
 }
 
-void ClusterLink::dropToken(const QString &token)
+void RedisLink::dropToken(const QString &token)
 {
     m_commands->command({"DEL", "anonchat:t:" + token.toUtf8()});
 }
 
-void ClusterLink::setPlace(const QString &userId, qint64 roomId, const QString &partnerId,
-                           int partnerNode)
+void RedisLink::setPlace(const QString &userId, qint64 roomId, const QString &partnerId,
+                         int partnerNode, qint64 lastSentMessageId)
 {
     m_commands->command({"HSET", "anonchat:s:" + userId.toUtf8(), "node", num(m_node), "room",
-                         num(roomId), "partner", partnerId.toUtf8(), "pnode", num(partnerNode)});
+                         num(roomId), "partner", partnerId.toUtf8(), "pnode", num(partnerNode),
+                         "sent", num(lastSentMessageId)});
 }
 
-void ClusterLink::claimToken(const QString &token,
-                             std::function<void(bool, std::optional<Place>)> callback)
+void RedisLink::claimToken(const QString &token,
+                             std::function<void(bool, std::optional<ClusterPlace>)> callback)
 {
     m_commands->eval(script(kClaim), {}, {token.toUtf8(), num(m_node)},
                      [callback](const RedisReply &reply) {
@@ -379,7 +370,7 @@ void ClusterLink::claimToken(const QString &token,
                              callback(true, std::nullopt);
                              return;
                          }
-                         Place place;
+                         ClusterPlace place;
                          place.userId = QString::fromUtf8(reply.elements[0].string);
                          for (int i = 1; i + 1 < reply.elements.size(); i += 2) {
                              const QByteArray &field = reply.elements[i].string;
@@ -392,12 +383,14 @@ void ClusterLink::claimToken(const QString &token,
                                  place.partnerId = QString::fromUtf8(value);
                              else if (field == "pnode")
                                  place.partnerNode = value.toInt();
+                             else if (field == "sent")
+                                 place.lastSentMessageId = value.toLongLong();
                          }
                          callback(true, place);
                      });
 }
 
-void ClusterLink::sendTo(int node, const QJsonObject &message)
+void RedisLink::sendTo(int node, const QJsonObject &message)
 {
     m_commands->command({"PUBLISH", "anonchat:n:" + num(node),
                          QJsonDocument(message).toJson(QJsonDocument::Compact)});

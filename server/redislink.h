@@ -1,0 +1,83 @@
+#pragma once
+
+#include "server/clusterlink.h"
+
+#include <QObject>
+#include <QSet>
+#include <QTimer>
+#include <QUrl>
+
+namespace anonchat::server {
+
+class RedisClient;
+struct RedisReply;
+
+/**
+ * The cluster link of anonchat-server processes sharing one Redis (`--redis`): the shared matching
+ * queue (Lua scripts, so pairing is atomic across servers), one pub/sub channel per node for
+ * relaying rooms whose users sit on different nodes (one hop), heartbeats (a node whose heartbeat
+ * lapses is dead to the others), cluster-wide stats, and the resume-token registry.
+ *
+ * Redis keys (prefix `anonchat:`): `q` queued users (sorted by join order), `open` the queued users
+ * open to anyone, `i:<interest>` queued users by interest, `u:<user>` a queued user's node and
+ * interests, `b:<user>` whom a user may never meet (reports), `p:<user>` its previous partner,
+ * `nodes` / `alive:<node>` the nodes and their heartbeats, `t:<token>` resume tokens,
+ * `s:<user>` a user's place (node, room, partner). Channel `n:<node>` carries a node's messages.
+ */
+class RedisLink : public ClusterLink
+{
+    Q_OBJECT
+public:
+    struct Config {
+        QUrl redis;
+        qint64 heartbeatMs = 1000;
+        qint64 nodeTimeoutMs = 3000; ///< a heartbeat older than this: the node is dead
+    };
+
+    explicit RedisLink(Config config, QObject *parent = nullptr);
+    ~RedisLink() override;
+
+    /// Connects (blocking, bounded), takes a node number and starts the heartbeat.
+    bool start(QString *error) override;
+    void stop() override;
+
+    int nodeId() const override { return m_node; }
+    bool isNodeAlive(int node) const override
+    {
+        return node == m_node || m_liveNodes.contains(node);
+    }
+    ClusterStats stats() const override { return m_stats; }
+    void setLocalCounts(qint64 online, qint64 rooms) override;
+
+    void enqueue(const QString &userId, const QStringList &interests, bool openToAnyone,
+                 MatchCallback callback) override;
+    void promote(const QString &userId, MatchCallback callback) override;
+    void dequeue(const QString &userId) override;
+    void block(const QString &a, const QString &b) override;
+    void setPreviousPartners(const QString &a, const QString &b) override;
+    void forget(const QString &userId, const QString &token) override;
+    void registerToken(const QString &token, const QString &userId) override;
+    void dropToken(const QString &token) override;
+    void setPlace(const QString &userId, qint64 roomId, const QString &partnerId,
+                  int partnerNode, qint64 lastSentMessageId) override;
+    void claimToken(const QString &token,
+                    std::function<void(bool ok, std::optional<ClusterPlace>)> callback) override;
+    void sendTo(int node, const QJsonObject &message) override;
+
+private:
+    void heartbeat();
+    void handleMatchReply(const RedisReply &reply, const MatchCallback &callback);
+
+    Config m_config;
+    RedisClient *m_commands = nullptr;
+    RedisClient *m_subscriber = nullptr;
+    QTimer m_heartbeat;
+    int m_node = 0;
+    qint64 m_localOnline = 0;
+    qint64 m_localRooms = 0;
+    QSet<int> m_liveNodes;
+    ClusterStats m_stats;
+    bool m_heartbeatInFlight = false;
+};
+
+} // namespace anonchat::server
