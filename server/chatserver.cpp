@@ -197,6 +197,13 @@ bool ChatServer::startNode(QString *error)
     if (m_cluster) {
         connect(m_cluster.get(), &ClusterLink::received, this, &ChatServer::onClusterMessage);
         connect(m_cluster.get(), &ClusterLink::nodesDied, this, &ChatServer::onNodesDied);
+        connect(m_cluster.get(), &ClusterLink::nodesRevived, this, &ChatServer::onNodesRevived);
+        connect(m_cluster.get(), &ClusterLink::queueLost, this, [this] {
+            for (const auto &[key, s] : m_sessions) {
+                if (s->state == Session::State::Queued && s->connected() && s->proposedAtMs < 0)
+                    clusterEnqueue(*s, false);
+            }
+        });
         connect(m_cluster.get(), &ClusterLink::matchedElsewhere, this,
                 [this](const QString &userId, const ClusterMatch &match) {
                     if (const Session *s = sessionFor(userId))
@@ -1177,7 +1184,10 @@ void ChatServer::onCommitted(const QVector<quint64> &tickets, double seconds)
                            if (Session *s = sessionFor(p.reporter))
                                send(*s, Reported{p.roomId});
                        },
-                       [](const PendingRoom &) {},
+                       [this](const PendingRoom &p) {
+                           if (p.acceptNode && m_cluster)
+                               m_cluster->sendTo(p.acceptNode, p.accept);
+                       },
                        [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
                    },
                    *pending);
@@ -1258,6 +1268,10 @@ void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)
                        [this](const PendingRoom &p) {
                            // Without its row the room cannot hold messages: end it for both.
                            finishRoom(p.roomId, false);
+                           if (p.acceptNode && m_cluster) // its user goes back to the queue
+                               m_cluster->sendTo(p.acceptNode,
+                                                 {{QStringLiteral("t"), QStringLiteral("requeue")},
+                                                  {QStringLiteral("to"), p.accept.value("to")}});
                        },
                    },
                    *pending);

@@ -80,6 +80,10 @@ private:
     };
     struct PendingRoom {
         qint64 roomId = 0;
+        /// A room with a member on another node: its `accept`, sent once the row is stored
+        /// (that node's messages in the room must not reach the database before the room).
+        QJsonObject accept;
+        int acceptNode = 0;
     };
     struct PendingRoomEnd {
         qint64 roomId = 0;
@@ -130,6 +134,7 @@ private:
     void schedulePromotion();
     void onClusterMessage(const QJsonObject &m);
     void onNodesDied(const QSet<int> &nodes);
+    void onNodesRevived(const QSet<int> &nodes);
     void onProposal(const QJsonObject &m);
     void onAccepted(Session *s, const QJsonObject &m);
     void onMoved(const QJsonObject &m);

@@ -189,7 +189,13 @@ void ChatServer::onProposal(const QJsonObject &m)
     room.commonInterests = common;
     const quint64 ticket =
         m_storage->submit(RoomRow{room.id, p->userId, from, QDateTime::currentDateTimeUtc()});
-    m_pending.insert(ticket, PendingRoom{room.id});
+    const QJsonObject accept{{kType, "accept"},
+                             {kTo, from},
+                             {kFrom, p->userId},
+                             {kRoom, room.id},
+                             {kNode, m_cluster->nodeId()},
+                             {"interests", m.value("interests")}};
+    m_pending.insert(ticket, PendingRoom{room.id, accept, fromNode});
     addRoom(room);
     p->everMatched = true;
     p->state = Session::State::InRoom;
@@ -198,12 +204,6 @@ void ChatServer::onProposal(const QJsonObject &m)
     p->lastSentMessageId = 0;
     send(*p, Matched{room.id, from, common});
     updatePlace(*p);
-    m_cluster->sendTo(fromNode, {{kType, "accept"},
-                                 {kTo, from},
-                                 {kFrom, p->userId},
-                                 {kRoom, room.id},
-                                 {kNode, m_cluster->nodeId()},
-                                 {"interests", m.value("interests")}});
 }
 
 void ChatServer::onAccepted(Session *s, const QJsonObject &m)
@@ -351,6 +351,18 @@ void ChatServer::onNodesDied(const QSet<int> &nodes)
         if (Session *s = sessionFor(room.partnerOf(room.remoteMember));
             s && s->roomId == room.id && !room.ending)
             send(*s, PartnerAway{room.id});
+    }
+}
+
+void ChatServer::onNodesRevived(const QSet<int> &nodes)
+{
+    for (Room &room : m_rooms) {
+        if (!room.remoteMember || !nodes.contains(room.remoteNode) || room.remoteAwaySinceMs < 0)
+            continue;
+        room.remoteAwaySinceMs = -1;
+        if (Session *s = sessionFor(room.partnerOf(room.remoteMember));
+            s && s->roomId == room.id && !room.ending)
+            send(*s, PartnerBack{room.id});
     }
 }
 

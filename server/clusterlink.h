@@ -93,6 +93,10 @@ signals:
     void received(const QJsonObject &message);
     /// Nodes found dead since the last check.
     void nodesDied(const QSet<int> &nodes);
+    /// Nodes found dead before that are alive after all (their heartbeats were only late).
+    void nodesRevived(const QSet<int> &nodes);
+    /// This node was taken for dead by the others: its users are no longer in the shared queue.
+    void queueLost();
     /// A pairing made for one of this node's users while handling another node's call.
     void matchedElsewhere(const QString &userId, const ClusterMatch &match);
 };

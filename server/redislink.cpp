@@ -126,7 +126,12 @@ return unqueue(ARGV[1])
 // ARGV: node, ttl ms, online, rooms. Returns online, rooms, queued, live nodes...
 const char kHeartbeat[] = R"lua(
 local node = ARGV[1]
+local existed = redis.call('EXISTS', P .. 'alive:' .. node)
 redis.call('SET', P .. 'alive:' .. node, ARGV[3] .. ' ' .. ARGV[4], 'PX', tonumber(ARGV[2]))
+-- After a Redis restart without its data, node numbers must not be handed out again.
+if tonumber(redis.call('GET', P .. 'nodeseq') or '0') < tonumber(node) then
+  redis.call('SET', P .. 'nodeseq', node)
+end
 redis.call('SADD', P .. 'nodes', node)
 local online, rooms, live = 0, 0, {}
 for _, n in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
@@ -143,9 +148,14 @@ for _, n in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
     end
   end
 end
-local r = {online, rooms, redis.call('ZCARD', P .. 'q')}
+local r = {online, rooms, redis.call('ZCARD', P .. 'q'), existed}
 for _, n in ipairs(live) do r[#r + 1] = tonumber(n) end
 return r
+)lua";
+
+// ARGV: node, ttl ms. A node number nobody holds: 1 if taken, 0 if someone has it.
+const char kClaimNode[] = R"lua(
+return redis.call('SET', P .. 'alive:' .. ARGV[1], '0 0', 'NX', 'PX', tonumber(ARGV[2])) and 1 or 0
 )lua";
 
 // ARGV: token, node. Single use: the token is gone afterwards. Returns user, place fields...
@@ -187,6 +197,7 @@ RedisLink::RedisLink(Config config, QObject *parent)
             });
     connect(m_commands, &RedisClient::connected, this, [this] {
         qCInfo(lcCluster) << "redis connected";
+        flushOutbox();
     });
     connect(m_commands, &RedisClient::disconnected, this, [this](const QString &error) {
         qCWarning(lcCluster).noquote() << "redis unavailable:" << error;
@@ -205,22 +216,38 @@ bool RedisLink::start(QString *error)
             tr("--redis %1: cannot connect").arg(m_config.redis.toString(QUrl::RemoveUserInfo));
         return false;
     }
-    // A node number, cluster-unique while the node lives (user ids carry it).
-    bool done = false;
-    m_commands->command({"INCR", "anonchat:nodeseq"}, [this, &done](const RedisReply &reply) {
-        if (reply.type == RedisReply::Type::Integer)
-            m_node = int(reply.integer);
-        done = true;
-    });
+    // A node number, cluster-unique while the node lives (user ids carry it): the next one whose
+    // heartbeat key nobody holds.
     QElapsedTimer waited;
     waited.start();
-    while (!done && waited.elapsed() < 3000)
-        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+    for (int attempt = 0; attempt < 100 && m_node <= 0 && waited.elapsed() < 3000; ++attempt) {
+        bool done = false;
+        int candidate = 0;
+        m_commands->command({"INCR", "anonchat:nodeseq"},
+                            [&candidate, &done](const RedisReply &reply) {
+                                candidate = reply.isInteger() ? int(reply.integer) : -1;
+                                done = true;
+                            });
+        while (!done && waited.elapsed() < 3000)
+            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+        if (candidate < 0)
+            break;
+        done = false;
+        m_commands->eval(script(kClaimNode), {}, {num(candidate), num(m_config.nodeTimeoutMs)},
+                         [this, candidate, &done](const RedisReply &reply) {
+                             if (reply.isInteger() && reply.integer == 1)
+                                 m_node = candidate;
+                             done = true;
+                         });
+        while (!done && waited.elapsed() < 3000)
+            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+    }
     if (m_node <= 0) {
         *error = tr("--redis %1: no answer").arg(m_config.redis.toString(QUrl::RemoveUserInfo));
         return false;
     }
     m_subscriber->subscribe("anonchat:n:" + num(m_node));
+    m_sinceBeat.start();
     heartbeat();
     m_heartbeat.start(int(m_config.heartbeatMs));
     qCInfo(lcCluster) << "joined the cluster as node" << m_node;
@@ -252,22 +279,40 @@ void RedisLink::heartbeat()
         {num(m_node), num(m_config.nodeTimeoutMs), num(m_localOnline), num(m_localRooms)},
         [this](const RedisReply &reply) {
             m_heartbeatInFlight = false;
-            if (reply.type != RedisReply::Type::Array || reply.elements.size() < 3) {
+            if (reply.type != RedisReply::Type::Array || reply.elements.size() < 4) {
                 return;
             }
             m_stats.online = reply.elements[0].integer;
             m_stats.activeRooms = reply.elements[1].integer;
             m_stats.queued = reply.elements[2].integer;
+            const bool wasAlive = reply.elements[3].integer == 1;
             QSet<int> live;
-            for (int i = 3; i < reply.elements.size(); ++i)
+            for (int i = 4; i < reply.elements.size(); ++i)
                 live.insert(int(reply.elements[i].integer));
-            QSet<int> died = m_liveNodes - live;
+            // After a gap in our own heartbeats (Redis away), the others may not have beaten
+            // again yet either: nobody is declared dead until we have beaten on time.
+            const bool onTime = m_sinceBeat.elapsed() <= 2 * m_config.heartbeatMs;
+            m_sinceBeat.restart();
+            QSet<int> died = onTime ? m_liveNodes - live : QSet<int>();
             died.remove(m_node);
-            m_liveNodes = live;
+            const QSet<int> revived = live & m_deadNodes;
+            m_deadNodes += died;
+            m_deadNodes -= live;
+            m_liveNodes = onTime ? live : m_liveNodes + live;
             if (!died.isEmpty()) {
                 qCInfo(lcCluster) << "servers gone:" << died;
                 emit nodesDied(died);
             }
+            if (!revived.isEmpty()) {
+                qCInfo(lcCluster) << "servers back:" << revived;
+                emit nodesRevived(revived);
+            }
+            if (!wasAlive && m_beats > 0) {
+                // Our heartbeat had lapsed: the others took our queued users out of the queue.
+                qCWarning(lcCluster) << "this server's heartbeat had lapsed";
+                emit queueLost();
+            }
+            ++m_beats;
         });
 }
 
@@ -392,8 +437,41 @@ void RedisLink::claimToken(const QString &token,
 
 void RedisLink::sendTo(int node, const QJsonObject &message)
 {
-    m_commands->command({"PUBLISH", "anonchat:n:" + num(node),
-                         QJsonDocument(message).toJson(QJsonDocument::Compact)});
+    const QByteArray payload = QJsonDocument(message).toJson(QJsonDocument::Compact);
+    if (!m_outbox.empty()) {
+        m_outbox.emplace_back(node, payload); // after the ones waiting, in order
+        return;
+    }
+    publish(node, payload);
+}
+
+void RedisLink::publish(int node, const QByteArray &payload)
+{
+    m_commands->command({"PUBLISH", "anonchat:n:" + num(node), payload},
+                        [this, node, payload](const RedisReply &reply) {
+                            // Only a lost connection is tried again.
+                            if (!reply.isError() || !reply.string.startsWith("redis "))
+                                return;
+                            // Not published (Redis away): kept for when it is back. A relay
+                            // that did arrive before the loss may come twice; clients drop a
+                            // message id they have.
+                            constexpr size_t kMaxOutbox = 100000;
+                            if (m_outbox.size() >= kMaxOutbox) {
+                                qCWarning(lcCluster) << "relay outbox full, dropping the oldest";
+                                m_outbox.pop_front();
+                            }
+                            m_outbox.emplace_back(node, payload);
+                            if (m_commands->isConnected())
+                                flushOutbox();
+                        });
+}
+
+void RedisLink::flushOutbox()
+{
+    std::deque<QPair<int, QByteArray>> pending;
+    pending.swap(m_outbox);
+    for (const auto &[node, payload] : pending)
+        publish(node, payload);
 }
 
 } // namespace anonchat::server

@@ -5,6 +5,8 @@
 #include <QObject>
 #include <QSet>
 #include <QTimer>
+#include <QElapsedTimer>
+#include <deque>
 #include <QUrl>
 
 namespace anonchat::server {
@@ -42,9 +44,11 @@ public:
     void stop() override;
 
     int nodeId() const override { return m_node; }
+    /// A node is alive unless its heartbeat was seen and then lapsed (a node that has just
+    /// joined is alive before our next heartbeat lists it).
     bool isNodeAlive(int node) const override
     {
-        return node == m_node || m_liveNodes.contains(node);
+        return node == m_node || !m_deadNodes.contains(node);
     }
     ClusterStats stats() const override { return m_stats; }
     void setLocalCounts(qint64 online, qint64 rooms) override;
@@ -76,6 +80,13 @@ private:
     qint64 m_localOnline = 0;
     qint64 m_localRooms = 0;
     QSet<int> m_liveNodes;
+    QSet<int> m_deadNodes;
+    QElapsedTimer m_sinceBeat; ///< since our last heartbeat answered
+    int m_beats = 0;
+    /// Relays that could not be published (Redis away), sent again in order once it is back.
+    std::deque<QPair<int, QByteArray>> m_outbox;
+    void publish(int node, const QByteArray &payload);
+    void flushOutbox();
     ClusterStats m_stats;
     bool m_heartbeatInFlight = false;
 };
