@@ -26,8 +26,9 @@ void raiseToAtLeast(std::atomic<qint64> &value, qint64 candidate)
 
 } // namespace
 
-LoadWorker::LoadWorker(const QUrl &url, SharedState *shared, double rate)
-    : m_url(url)
+LoadWorker::LoadWorker(const QList<QUrl> &urls, int index, SharedState *shared, double rate)
+    : m_urls(urls)
+    , m_index(index)
     , m_shared(shared)
     , m_rate(rate)
     // A short chat line after the send time; the send time is what the partner reads back.
@@ -55,13 +56,16 @@ void LoadWorker::openMore()
         const int index = int(m_connections.size());
         auto *socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
         socket->setProxy(QNetworkProxy::NoProxy);
-        m_connections.push_back(Connection{socket});
+        Connection connection;
+        connection.socket = socket;
+        connection.server = int((m_index + index) % m_urls.size());
+        m_connections.push_back(connection);
         connect(socket, &QWebSocket::textMessageReceived, this,
                 [this, index](const QString &text) { onText(index, text); });
         connect(socket, &QWebSocket::disconnected, this, [this, index] { onGone(index); });
         connect(socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this,
                 [this, index](QAbstractSocket::SocketError) { onGone(index); });
-        socket->open(m_url);
+        socket->open(m_urls[connection.server]);
     }
 }
 
@@ -122,6 +126,10 @@ void LoadWorker::onText(int index, const QString &text)
         c.state = State::Open;
         c.userId = m->userId;
         --m_inFlight;
+        if (m_urls.size() > 1) {
+            QMutexLocker lock(&m_shared->usersMutex);
+            m_shared->serverOfUser.insert(c.userId, c.server);
+        }
         m_shared->welcomed.fetch_add(1);
         raiseToAtLeast(m_shared->lastWelcomeNs, now);
         openMore();
@@ -131,6 +139,7 @@ void LoadWorker::onText(int index, const QString &text)
         c.partnerId = m->partnerId;
         if (!c.matched) {
             c.matched = true;
+            m_result.partners.emplace_back(c.server, m->partnerId);
             m_shared->matched.fetch_add(1);
             raiseToAtLeast(m_shared->lastMatchedNs, now);
         }
@@ -159,8 +168,14 @@ void LoadWorker::sendChat(Connection &c)
 void LoadWorker::joinQueue()
 {
     const QString frame = proto::encodeText(proto::JoinQueue{});
-    for (Connection &c : m_connections) {
-        if (c.state == State::Open && !c.matched)
+    for (size_t k = 0; k < m_connections.size(); ++k) {
+        Connection &c = m_connections[k];
+        if (c.state != State::Open || c.matched)
+            continue;
+        if (m_urls.size() > 1)
+            c.socket->sendTextMessage(proto::encodeText(
+                proto::JoinQueue{{QStringLiteral("w%1p%2").arg(m_index).arg(k / 2)}}));
+        else
             c.socket->sendTextMessage(frame);
     }
 }

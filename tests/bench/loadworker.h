@@ -1,6 +1,8 @@
 #pragma once
 
+#include <QHash>
 #include <QMap>
+#include <QMutex>
 #include <QObject>
 #include <QString>
 #include <QUrl>
@@ -25,6 +27,9 @@ struct SharedState {
     std::atomic<qint64> windowStartNs{std::numeric_limits<qint64>::max()};
     std::atomic<qint64> windowEndNs{std::numeric_limits<qint64>::max()};
     std::atomic<bool> chatting{false}; ///< false: no new message is started
+    /// Which of the --url servers each user connected to (several servers only).
+    QMutex usersMutex;
+    QHash<QString, int> serverOfUser;
 };
 
 /// What one worker counted in the measured phase.
@@ -35,6 +40,8 @@ struct WorkerResult {
     qint64 otherFrames = 0;
     QMap<QString, qint64> errors;  ///< `error` frames by code, whole run
     std::vector<qint64> latencyNs; ///< send -> partner receipt, one per delivered message
+    /// Matched connections: the server index of the connection and its partner's user id.
+    std::vector<std::pair<int, QString>> partners;
 };
 
 /**
@@ -48,7 +55,10 @@ class LoadWorker : public QObject
     Q_OBJECT
 public:
     /// rate: messages per second per user; 0 = ping-pong (each delivery triggers the reply).
-    LoadWorker(const QUrl &url, SharedState *shared, double rate);
+    /// Connection k of worker `index` goes to urls[(index + k) % urls.size()]. With several
+    /// servers, connections 2m and 2m+1 (on two different servers) join the queue with one
+    /// interest of their own, "w<index>p<m>", so that each pair crosses servers.
+    LoadWorker(const QList<QUrl> &urls, int index, SharedState *shared, double rate);
     ~LoadWorker() override;
 
     /// Opens `count` more connections, at most `maxInFlight` handshakes at a time.
@@ -70,6 +80,7 @@ private:
         State state = State::Connecting;
         QString userId;
         QString partnerId;
+        int server = 0; ///< index into m_urls
         bool matched = false;
         double budget = 0; ///< messages owed in rate mode
     };
@@ -81,7 +92,8 @@ private:
     void onTick();
     bool inWindow(qint64 t) const;
 
-    QUrl m_url;
+    QList<QUrl> m_urls;
+    int m_index = 0;
     SharedState *m_shared;
     double m_rate;
     std::vector<Connection> m_connections;

@@ -23,13 +23,13 @@ using namespace anonchat::bench;
 namespace {
 
 struct Options {
-    QUrl url;
+    QList<QUrl> urls;
     int idle = 0;
     int pairs = 0;
     double duration = 10;
     double warmup = 2;
     double rate = 0;
-    qint64 serverPid = 0;
+    QList<qint64> serverPids;
     bool json = false;
     int threads = 2;
     int idleThreads = 1;
@@ -67,15 +67,22 @@ Options parseOptions(const QCoreApplication &app)
         "fixed-rate chat; reports throughput, latency and the server's RSS and CPU per message."));
     parser.addHelpOption();
     parser.addOptions({
-        {"url", "WebSocket URL on loopback (default ws://127.0.0.1:5000/ws).", "URL",
-         "ws://127.0.0.1:5000/ws"},
+        {"url",
+         "WebSocket URL on loopback (default ws://127.0.0.1:5000/ws). Several servers of one "
+         "cluster: repeat --url or give a comma list; connections are spread over them in turn "
+         "and the pairs cross servers (each pair's two users join with an interest of their own; "
+         "run the servers with an --interest-wait longer than the matching takes).",
+         "URL", "ws://127.0.0.1:5000/ws"},
         {"idle", "Idle connections held open (default 0, max 100000).", "N", "0"},
         {"pairs", "Pairs that join the queue, match and chat (default 100, max 50000).", "P",
          "100"},
         {"duration", "Seconds of measured chat (default 10; 0: stop after matching).", "S", "10"},
         {"warmup", "Seconds of chat before measuring (default 2).", "S", "2"},
         {"rate", "Messages per second per user (default 0 = ping-pong).", "R", "0"},
-        {"server-pid", "The server's pid, for its RSS and CPU time from /proc.", "PID", "0"},
+        {"server-pid",
+         "The server's pid, for its RSS and CPU time from /proc (several: repeat it or give a "
+         "comma list; their CPU time and RSS are summed).",
+         "PID", "0"},
         {"json", "Print one JSON object instead of text."},
         {"threads", "Client threads for the chatting connections (default 2).", "T", "2"},
         {"idle-threads", "Client threads for the idle connections (default 1).", "T", "1"},
@@ -101,18 +108,34 @@ Options parseOptions(const QCoreApplication &app)
         return value;
     };
     Options o;
-    o.url = QUrl(parser.value(QStringLiteral("url")));
-    if (!o.url.isValid() || (o.url.scheme() != QLatin1String("ws")) || o.url.host().isEmpty())
-        fail(QStringLiteral("--url must be ws://HOST:PORT/ws"));
-    if (!isLoopback(o.url.host()))
-        fail(QStringLiteral("--url must be on loopback (127.0.0.0/8, ::1, localhost): this tool "
-                            "loads only servers on this machine"));
+    for (const QString &value : parser.values(QStringLiteral("url"))) {
+        for (const QString &text : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            const QUrl url(text.trimmed());
+            if (!url.isValid() || (url.scheme() != QLatin1String("ws")) || url.host().isEmpty())
+                fail(QStringLiteral("--url must be ws://HOST:PORT/ws"));
+            if (!isLoopback(url.host()))
+                fail(QStringLiteral("--url must be on loopback (127.0.0.0/8, ::1, localhost): "
+                                    "this tool loads only servers on this machine"));
+            o.urls.append(url);
+        }
+    }
+    if (o.urls.isEmpty() || o.urls.size() > 16)
+        fail(QStringLiteral("--url: from 1 to 16 servers"));
+    for (const QString &value : parser.values(QStringLiteral("server-pid"))) {
+        for (const QString &text : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            bool ok = false;
+            const qint64 pid = text.trimmed().toLongLong(&ok);
+            if (!ok || pid < 0 || pid > (1 << 30))
+                fail(QStringLiteral("--server-pid must be a number from 0 to %1").arg(1 << 30));
+            if (pid > 0)
+                o.serverPids.append(pid);
+        }
+    }
     o.idle = int(number("idle", 0, kMaxIdle));
     o.pairs = int(number("pairs", 0, kMaxPairs));
     o.duration = number("duration", 0, kMaxDuration);
     o.warmup = number("warmup", 0, kMaxWarmup);
     o.rate = number("rate", 0, kMaxRate);
-    o.serverPid = qint64(number("server-pid", 0, 1 << 30));
     o.json = parser.isSet(QStringLiteral("json"));
     o.threads = int(number("threads", 1, 16));
     o.idleThreads = int(number("idle-threads", 1, 16));
@@ -149,9 +172,28 @@ double percentile(const std::vector<qint64> &sorted, double p)
     return double(sorted[std::min(i, sorted.size() - 1)]) / 1e6;
 }
 
-bool processAlive(qint64 pid)
+/// The servers together: CPU ticks, RSS and threads summed; ok if every one was sampled.
+ProcSample sampleServers(const QList<qint64> &pids)
 {
-    return pid <= 0 || sampleProcess(pid).ok;
+    ProcSample sum;
+    sum.ok = !pids.isEmpty();
+    for (qint64 pid : pids) {
+        const ProcSample one = sampleProcess(pid);
+        sum.ok = sum.ok && one.ok;
+        sum.cpuTicks += one.cpuTicks;
+        sum.rssKb += one.rssKb;
+        sum.threads += one.threads;
+    }
+    return sum;
+}
+
+bool serversAlive(const QList<qint64> &pids)
+{
+    for (qint64 pid : pids) {
+        if (!sampleProcess(pid).ok)
+            return false;
+    }
+    return true;
 }
 
 } // namespace
@@ -172,8 +214,10 @@ int main(int argc, char *argv[])
                  .arg(o.idle + 2 * o.pairs)
                  .arg(needed)
                  .arg(fileLimit));
-    if (o.serverPid > 0 && !sampleProcess(o.serverPid).ok)
-        fail(QStringLiteral("no process %1 in /proc").arg(o.serverPid));
+    for (qint64 pid : o.serverPids) {
+        if (!sampleProcess(pid).ok)
+            fail(QStringLiteral("no process %1 in /proc").arg(pid));
+    }
 
     SharedState shared;
     std::vector<WorkerThread> idleWorkers;
@@ -183,7 +227,7 @@ int main(int argc, char *argv[])
             WorkerThread w;
             w.thread = std::make_unique<QThread>();
             w.thread->setObjectName(QStringLiteral("%1-%2").arg(QLatin1String(name)).arg(i));
-            w.worker = new LoadWorker(o.url, &shared, o.rate);
+            w.worker = new LoadWorker(o.urls, i, &shared, o.rate);
             w.worker->moveToThread(w.thread.get());
             w.thread->start();
             into.push_back(std::move(w));
@@ -204,7 +248,7 @@ int main(int argc, char *argv[])
         while (!done()) {
             if (timer.elapsed() > qint64(timeoutS * 1000))
                 return false;
-            if (++polls % 100 == 0 && !processAlive(o.serverPid)) {
+            if (++polls % 100 == 0 && !serversAlive(o.serverPids)) {
                 serverGone = true;
                 return false;
             }
@@ -225,7 +269,7 @@ int main(int argc, char *argv[])
         }
     };
 
-    const ProcSample start = sampleProcess(o.serverPid);
+    const ProcSample start = sampleServers(o.serverPids);
     QJsonObject report;
     QStringList problems;
 
@@ -239,14 +283,14 @@ int main(int argc, char *argv[])
         if (!waitFor([&] { return shared.welcomed + shared.failed >= o.idle; }, o.phaseTimeout))
             problems << QStringLiteral("idle connections: timeout");
         idleConnectNs = std::max<qint64>(0, shared.lastWelcomeNs - t0);
-        afterIdle = sampleProcess(o.serverPid);
+        afterIdle = sampleServers(o.serverPids);
         if (o.idleMeasure > 0) {
             // What holding the connections costs with no traffic (timers, keep-alive, polling).
             sleepFor(0.5);
-            const ProcSample a = sampleProcess(o.serverPid);
+            const ProcSample a = sampleServers(o.serverPids);
             const qint64 t = nowNs();
             sleepFor(o.idleMeasure);
-            const ProcSample b = sampleProcess(o.serverPid);
+            const ProcSample b = sampleServers(o.serverPids);
             idleCpuPercent =
                 100.0 * double(b.cpuTicks - a.cpuTicks) / ticksPerSecond() / seconds(nowNs() - t);
         }
@@ -286,21 +330,21 @@ int main(int argc, char *argv[])
         for (WorkerThread &w : chatWorkers)
             runOn(w.worker, [worker = w.worker] { worker->startChat(); });
         sleepFor(o.warmup);
-        windowStart = sampleProcess(o.serverPid);
+        windowStart = sampleServers(o.serverPids);
         benchCpu0 = selfCpuSeconds();
         const qint64 w0 = nowNs();
         shared.windowStartNs = w0;
         sleepFor(o.duration);
         const qint64 w1 = nowNs();
         shared.windowEndNs = w1;
-        windowEnd = sampleProcess(o.serverPid);
+        windowEnd = sampleServers(o.serverPids);
         benchCpu1 = selfCpuSeconds();
         windowNs = w1 - w0;
         shared.chatting = false;
         for (WorkerThread &w : chatWorkers)
             runOn(w.worker, [worker = w.worker] { worker->stopChat(); });
     }
-    const ProcSample end = sampleProcess(o.serverPid);
+    const ProcSample end = sampleServers(o.serverPids);
     const int held = shared.welcomed - shared.dropped;
 
     // 4. Collect, close, report.
@@ -318,6 +362,7 @@ int main(int argc, char *argv[])
             for (auto it = r.errors.cbegin(); it != r.errors.cend(); ++it)
                 total.errors[it.key()] += it.value();
             total.latencyNs.insert(total.latencyNs.end(), r.latencyNs.begin(), r.latencyNs.end());
+            total.partners.insert(total.partners.end(), r.partners.begin(), r.partners.end());
             runOn(
                 w.worker, [worker = w.worker] { worker->closeAll(); },
                 Qt::BlockingQueuedConnection);
@@ -327,6 +372,11 @@ int main(int argc, char *argv[])
         }
     }
     std::sort(total.latencyNs.begin(), total.latencyNs.end());
+    int acrossServers = 0; // matched connections whose partner is on another of the --url servers
+    for (const auto &[server, partnerId] : total.partners) {
+        const auto partner = shared.serverOfUser.constFind(partnerId);
+        acrossServers += partner != shared.serverOfUser.cend() && *partner != server;
+    }
 
     if (serverGone)
         problems << QStringLiteral("the server process is gone");
@@ -349,7 +399,11 @@ int main(int argc, char *argv[])
 
     report[QStringLiteral("ok")] = problems.isEmpty();
     report[QStringLiteral("problems")] = QJsonArray::fromStringList(problems);
-    report[QStringLiteral("url")] = o.url.toString();
+    QStringList urls;
+    for (const QUrl &url : o.urls)
+        urls.append(url.toString());
+    report[QStringLiteral("url")] = urls.join(QLatin1Char(','));
+    report[QStringLiteral("servers")] = int(o.urls.size());
     report[QStringLiteral("idle")] = o.idle;
     report[QStringLiteral("pairs")] = o.pairs;
     report[QStringLiteral("duration_s")] = o.duration;
@@ -365,6 +419,7 @@ int main(int argc, char *argv[])
     report[QStringLiteral("connect_s")] = connectS;
     report[QStringLiteral("connects_per_s")] = connectS > 0 ? connections / connectS : 0.0;
     report[QStringLiteral("pairs_matched")] = matchedPairs;
+    report[QStringLiteral("pairs_across_servers")] = acrossServers / 2;
     report[QStringLiteral("pairing_s")] = seconds(pairingNs);
     report[QStringLiteral("pairs_per_s")] = pairingNs > 0 ? matchedPairs / seconds(pairingNs) : 0.0;
     report[QStringLiteral("measured_s")] = windowS;
@@ -384,9 +439,10 @@ int main(int argc, char *argv[])
     report[QStringLiteral("errors")] = errors;
     report[QStringLiteral("bench_cpu_percent")] =
         windowS > 0 ? 100.0 * (benchCpu1 - benchCpu0) / windowS : 0.0;
-    if (o.serverPid > 0) {
+    if (!o.serverPids.isEmpty()) {
         QJsonObject server;
-        server[QStringLiteral("pid")] = double(o.serverPid);
+        server[QStringLiteral("pid")] = double(o.serverPids.first());
+        server[QStringLiteral("processes")] = int(o.serverPids.size());
         server[QStringLiteral("threads")] = end.threads;
         server[QStringLiteral("rss_start_kb")] = double(start.rssKb);
         server[QStringLiteral("rss_idle_kb")] = double(afterIdle.rssKb);
@@ -416,6 +472,11 @@ int main(int argc, char *argv[])
                                      .arg(int(shared.failed))
                                      .arg(int(shared.dropped)));
         line("connects/s", num("connects_per_s"));
+        if (o.urls.size() > 1)
+            line("pairs across servers", QStringLiteral("%1 of %2 (%3 servers)")
+                                             .arg(acrossServers / 2)
+                                             .arg(matchedPairs)
+                                             .arg(o.urls.size()));
         if (o.pairs > 0)
             line("pairs/s", QStringLiteral("%1 (%2 pairs in %3 ms)")
                                 .arg(num("pairs_per_s"))
@@ -435,7 +496,7 @@ int main(int argc, char *argv[])
                      .arg(percentile(total.latencyNs, 1.0), 0, 'f', 3));
             line("bench CPU", QStringLiteral("%1 %").arg(num("bench_cpu_percent", 1)));
         }
-        if (o.serverPid > 0) {
+        if (!o.serverPids.isEmpty()) {
             const QJsonObject s = report.value(QLatin1String("server")).toObject();
             line("server RSS start/idle/end", QStringLiteral("%1 / %2 / %3 KiB")
                                                   .arg(start.rssKb)

@@ -111,7 +111,9 @@ private:
 class Client
 {
 public:
-    explicit Client(quint16 port)
+    /// `origin`: sent as the Origin header, as a browser does (none by default: a native client).
+    explicit Client(quint16 port, const QString &origin = {})
+        : m_socket(origin)
     {
         QObject::connect(&m_socket, &QWebSocket::textMessageReceived, &m_socket,
                          [this](const QString &text) {
