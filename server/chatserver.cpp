@@ -107,7 +107,8 @@ ChatServer::~ChatServer()
     // The workers first, each destroyed on its own thread.
     for (Worker &w : m_workers) {
         ChatServer *server = w.server;
-        QMetaObject::invokeMethod(server, [server] { delete server; }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            server, [server] { delete server; }, Qt::BlockingQueuedConnection);
         w.thread->quit();
         w.thread->wait();
         delete w.thread;
@@ -1245,36 +1246,35 @@ void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)
         const std::optional<Pending> pending = takePending(ticket);
         if (!pending)
             continue;
-        std::visit(Overloaded{
-                       [this](const PendingMessage &p) {
-                           const auto room = m_rooms.find(p.message.roomId);
-                           if (room != m_rooms.end() && !p.nonceKey.isEmpty())
-                               room->pendingNonces.remove(p.nonceKey);
-                           if (room != m_rooms.end() && --room->pendingMessages == 0 &&
-                               room->remoteLeft)
-                               onRemoteLeft(*room, *room->remoteLeft);
-                           if (Session *s = sessionFor(p.sender))
-                               sendError(*s, ErrorCode::Internal,
-                                         tr("the message could not be stored; it was not sent"),
-                                         eventName(ClientEvent::SendMessage));
-                       },
-                       [this](const PendingReport &p) {
-                           if (Session *s = sessionFor(p.reporter))
-                               sendError(*s, ErrorCode::Internal,
-                                         tr("the report could not be stored"),
-                                         eventName(ClientEvent::Report));
-                       },
-                       [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
-                       [this](const PendingRoom &p) {
-                           // Without its row the room cannot hold messages: end it for both.
-                           finishRoom(p.roomId, false);
-                           if (p.acceptNode && m_cluster) // its user goes back to the queue
-                               m_cluster->sendTo(p.acceptNode,
-                                                 {{QStringLiteral("t"), QStringLiteral("requeue")},
-                                                  {QStringLiteral("to"), p.accept.value("to")}});
-                       },
-                   },
-                   *pending);
+        std::visit(
+            Overloaded{
+                [this](const PendingMessage &p) {
+                    const auto room = m_rooms.find(p.message.roomId);
+                    if (room != m_rooms.end() && !p.nonceKey.isEmpty())
+                        room->pendingNonces.remove(p.nonceKey);
+                    if (room != m_rooms.end() && --room->pendingMessages == 0 && room->remoteLeft)
+                        onRemoteLeft(*room, *room->remoteLeft);
+                    if (Session *s = sessionFor(p.sender))
+                        sendError(*s, ErrorCode::Internal,
+                                  tr("the message could not be stored; it was not sent"),
+                                  eventName(ClientEvent::SendMessage));
+                },
+                [this](const PendingReport &p) {
+                    if (Session *s = sessionFor(p.reporter))
+                        sendError(*s, ErrorCode::Internal, tr("the report could not be stored"),
+                                  eventName(ClientEvent::Report));
+                },
+                [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
+                [this](const PendingRoom &p) {
+                    // Without its row the room cannot hold messages: end it for both.
+                    finishRoom(p.roomId, false);
+                    if (p.acceptNode && m_cluster) // its user goes back to the queue
+                        m_cluster->sendTo(p.acceptNode,
+                                          {{QStringLiteral("t"), QStringLiteral("requeue")},
+                                           {QStringLiteral("to"), p.accept.value("to")}});
+                },
+            },
+            *pending);
     }
 }
 

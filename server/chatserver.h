@@ -9,9 +9,9 @@
 #include "shared/codec.h"
 
 #include <QElapsedTimer>
-#include <QThread>
 #include <QHash>
 #include <QObject>
+#include <QThread>
 #include <QTimer>
 #include <QUrl>
 #include <atomic>

@@ -400,8 +400,8 @@ void ChatServer::resumeFromCluster(Session &provisionalSession, const Resume &m)
     provisionalSession.resuming = true;
     const UserKey provisional = provisionalSession.key;
     const qint64 givenLastId = m.lastId;
-    m_cluster->claimToken(m.resumeToken, [this, provisional, givenLastId](
-                                             bool ok, std::optional<ClusterPlace> place) {
+    m_cluster->claimToken(m.resumeToken, [this, provisional,
+                                          givenLastId](bool ok, std::optional<ClusterPlace> place) {
         Session *current = sessionFor(provisional);
         if (!current || !current->connected())
             return;

@@ -184,8 +184,7 @@ ClusterStats LocalHub::stats() const
 LocalLink::LocalLink(LocalHub *hub, QObject *parent)
     : ClusterLink(parent)
     , m_hub(hub)
-{
-}
+{}
 
 bool LocalLink::start(QString *)
 {

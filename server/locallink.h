@@ -83,8 +83,8 @@ public:
     void forget(const QString &userId, const QString &token) override;
     void registerToken(const QString &token, const QString &userId) override;
     void dropToken(const QString &token) override;
-    void setPlace(const QString &userId, qint64 roomId, const QString &partnerId,
-                  int partnerNode, qint64 lastSentMessageId) override;
+    void setPlace(const QString &userId, qint64 roomId, const QString &partnerId, int partnerNode,
+                  qint64 lastSentMessageId) override;
     void claimToken(const QString &token,
                     std::function<void(bool ok, std::optional<ClusterPlace>)> callback) override;
     void sendTo(int node, const QJsonObject &message) override;

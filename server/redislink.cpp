@@ -336,7 +336,7 @@ void RedisLink::handleMatchReply(const RedisReply &reply, const MatchCallback &c
 }
 
 void RedisLink::enqueue(const QString &userId, const QStringList &interests, bool openToAnyone,
-                          MatchCallback callback)
+                        MatchCallback callback)
 {
     QList<QByteArray> args{userId.toUtf8(), num(m_node), openToAnyone ? "1" : "0"};
     for (const QString &interest : interests)
@@ -403,7 +403,7 @@ void RedisLink::setPlace(const QString &userId, qint64 roomId, const QString &pa
 }
 
 void RedisLink::claimToken(const QString &token,
-                             std::function<void(bool, std::optional<ClusterPlace>)> callback)
+                           std::function<void(bool, std::optional<ClusterPlace>)> callback)
 {
     m_commands->eval(script(kClaim), {}, {token.toUtf8(), num(m_node)},
                      [callback](const RedisReply &reply) {

@@ -63,8 +63,8 @@ struct Room {
     QString remoteUserId;
     int remoteNode = 0;
     qint64 remoteAwaySinceMs =
-        -1;            ///< its server is gone: it may resume elsewhere until the window ends
-    bool owned = true; ///< counted in this server's stats (the server that stored its row)
+        -1;                  ///< its server is gone: it may resume elsewhere until the window ends
+    bool owned = true;       ///< counted in this server's stats (the server that stored its row)
     int pendingMessages = 0; ///< submitted here, not yet committed
     /// The member elsewhere left while messages sent here were being stored: its `partner_left`
     /// waits for them (they reach the sender first, as on one server).

@@ -522,7 +522,8 @@ void TestCluster::everyAckedMessageStoredOnce()
 
 void TestCluster::redisAway()
 {
-    // A Redis of the test's own, killed and restarted on the same port.
+    // A Redis of the test's own, killed (its data gone) and restarted on the same port, under
+    // two servers with a room across them.
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     QTcpServer probe;
@@ -539,31 +540,66 @@ void TestCluster::redisAway()
     QVERIFY(redis.waitForStarted());
     QTest::qWait(300);
     const QString url = QStringLiteral("redis://127.0.0.1:%1").arg(redisPort);
-    ServerProcess s;
-    QString why;
-    QVERIFY2(s.start({"--port", "0", "--db", m_pgUrl, "--redis", url, "--rate-limit", "0"}, &why),
-             qPrintable(why));
-    QString aId;
-    auto a = welcomed(s.port(), &aId);
-    QVERIFY(a);
+    for (int i = 0; i < 2; ++i) {
+        auto s = std::make_unique<ServerProcess>();
+        QString why;
+        QVERIFY2(s->start({"--port", "0", "--db", m_pgUrl, "--redis", url, "--rate-limit", "0",
+                           "--resume-window", QString::number(kResumeWindowS)},
+                          &why),
+                 qPrintable(why));
+        m_servers.push_back(std::move(s));
+    }
+    QTest::qWait(1200); // both have beaten once
+    auto r = pair(0, 1);
+    QVERIFY(r);
+    QString cId;
+    auto c = welcomed(port(0), &cId);
+    QVERIFY(c);
+
     redis.kill();
     redis.waitForFinished();
     QTest::qWait(300);
-    // Queueing needs Redis: a clear error, and the server is still there.
-    a->send(protocol::JoinQueue{});
-    const auto error = a->waitFor<protocol::Error>();
+    // Queueing needs Redis: a clear error, and the servers are still there.
+    c->send(protocol::JoinQueue{});
+    const auto error = c->waitFor<protocol::Error>();
     QVERIFY(error);
     QCOMPARE(error->code, protocol::ErrorCode::Internal);
-    QCOMPARE(s.process().state(), QProcess::Running);
-    // Redis is back: the server reconnects by itself and queues again.
+    // A message in the room is stored and acknowledged; its relay waits for Redis.
+    const auto during = sendAcked(*r->a, QStringLiteral("while redis is away"));
+    QVERIFY(during);
+    QTest::qWait(kDeathMs + 500); // longer than a heartbeat lapse
+    QCOMPARE(server(0).process().state(), QProcess::Running);
+    QCOMPARE(server(1).process().state(), QProcess::Running);
+
+    // Redis is back, empty: the relay arrives, the room goes on both ways, nobody has left.
     redis.start(QStringLiteral("redis-server"), redisArgs);
     QVERIFY(redis.waitForStarted());
+    const auto relayed = r->b->waitFor<protocol::NewMessage>(
+        [&](const protocol::NewMessage &m) { return m.id == during->id; }, 15000);
+    QVERIFY(relayed);
+    QCOMPARE(relayed->content, QStringLiteral("while redis is away"));
+    QTest::qWait(2000); // heartbeats again
+    const auto fromB = sendAcked(*r->b, QStringLiteral("and back"));
+    QVERIFY(fromB);
+    QVERIFY(r->a->waitFor<protocol::NewMessage>(
+        [&](const protocol::NewMessage &m) { return m.id == fromB->id; }));
+    QTest::qWait(kResumeWindowS * 1000 + 500);
+    QVERIFY(r->a->all<protocol::PartnerLeft>().isEmpty());
+    QVERIFY(r->b->all<protocol::PartnerLeft>().isEmpty());
+    // Queueing works again, across the servers.
     QVERIFY(QTest::qWaitFor(
         [&] {
-            a->send(protocol::JoinQueue{});
-            return bool(a->waitFor<protocol::Waiting>({}, 500));
+            c->send(protocol::JoinQueue{});
+            return bool(c->waitFor<protocol::Waiting>({}, 500));
         },
         15000));
+    QString dId;
+    auto d = welcomed(port(1), &dId);
+    QVERIFY(d);
+    d->send(protocol::JoinQueue{});
+    const auto md = d->waitFor<protocol::Matched>();
+    QVERIFY(md);
+    QCOMPARE(md->partnerId, cId);
     redis.kill();
     redis.waitForFinished();
 }

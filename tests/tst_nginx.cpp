@@ -217,7 +217,9 @@ void TestNginx::initTestCase()
         QString why;
         QVERIFY2(s->start({"--port", "0", "--db", m_pgUrl, "--redis", m_redisUrl, "--resume-window",
                            QString::number(kResumeWindowS), "--rate-limit", "0",
-                           "--max-connections-per-address", "0"},
+                           "--max-connections-per-address", "0",
+                           // One node per process: server i is node i (nodeOf()).
+                           "--threads", "1"},
                           &why),
                  qPrintable(why));
         m_servers.push_back(std::move(s));
