@@ -469,10 +469,16 @@ void ChatServer::onBinary(Session *session)
 
 void ChatServer::send(Session &s, const ServerMessage &message)
 {
+    if (s.socket)
+        sendFrame(s, encode(message));
+}
+
+void ChatServer::sendFrame(Session &s, const QByteArray &utf8)
+{
     QWebSocket *ws = s.socket;
     if (!ws)
         return;
-    ws->sendTextMessage(encodeText(message));
+    ws->sendTextMessage(QString::fromUtf8(utf8));
     if (ws->bytesToWrite() > m_config.maxQueuedBytes) {
         qCInfo(lcServer) << "closing a client that does not read";
         closeSocket(ws, QWebSocketProtocol::CloseCodePolicyViolated, tr("not reading"));
@@ -910,13 +916,13 @@ void ChatServer::deliver(const PendingMessage &pending)
         room.byNonce.insert(pending.nonceKey, message);
     }
     room.recent.push_back(message);
-    NewMessage relayed = message;
-    relayed.nonce.clear();
+    // One serialisation for both copies: the sender's carries the nonce (its ack).
+    const NewMessageFrames frames = encodeNewMessage(message);
     qint64 sentToAll = message.id;
     for (UserKey key : room.members) {
         Session *s = sessionFor(key);
         if (s && s->connected() && s->roomId == room.id) {
-            send(*s, key == pending.sender ? message : relayed);
+            sendFrame(*s, key == pending.sender ? frames.sender : frames.partner);
             s->lastSentMessageId = std::max(s->lastSentMessageId, message.id);
         }
         // Away: resume sends it.

@@ -117,6 +117,8 @@ private:
     QString newResumeToken() const;
 
     void send(Session &s, const protocol::ServerMessage &message);
+    /// One encoded frame (UTF-8 JSON) as a text message.
+    void sendFrame(Session &s, const QByteArray &utf8);
     void sendError(Session &s, protocol::ErrorCode code, const QString &message,
                    const QString &event = {}, qint64 retryAfterMs = -1);
     void closeSocket(QWebSocket *socket, int code, const QString &reason);

@@ -1,5 +1,7 @@
 #include "server/storage.h"
 
+#include "shared/codec.h"
+
 #include <QLoggingCategory>
 #include <QSqlDatabase>
 #include <QSqlError>
@@ -41,8 +43,7 @@ using Clock = std::chrono::steady_clock;
 /// UTC ISO-8601 with milliseconds: 2026-11-23T22:41:07.123Z. An invalid time means "now".
 QString isoUtc(const QDateTime &time)
 {
-    const QDateTime utc = time.isValid() ? time.toUTC() : QDateTime::currentDateTimeUtc();
-    return utc.toString(Qt::ISODateWithMs);
+    return protocol::formatTimestamp(time.isValid() ? time : QDateTime::currentDateTimeUtc());
 }
 
 // A null QString binds as SQL NULL; NOT NULL text columns get '' instead.
