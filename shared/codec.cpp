@@ -497,13 +497,17 @@ struct Envelope {
     bool dataIsObject = true; ///< checked only once the event is known to be one of ours
 };
 
-bool readEnvelope(const QByteArray &utf8, Envelope &env, DecodeError &error)
+/// `validUtf8`: the bytes come from QString::toUtf8(), which never makes invalid UTF-8 (a lone
+/// surrogate becomes '?'), so they need no second check.
+bool readEnvelope(const QByteArray &utf8, Envelope &env, DecodeError &error, bool validUtf8 = false)
 {
-    QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
-    (void)QString(decoder.decode(utf8));
-    if (decoder.hasError()) {
-        error = {ErrorCode::BadJson, QStringLiteral("the frame is not valid UTF-8"), {}};
-        return false;
+    if (!validUtf8) {
+        QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+        (void)QString(decoder.decode(utf8));
+        if (decoder.hasError()) {
+            error = {ErrorCode::BadJson, QStringLiteral("the frame is not valid UTF-8"), {}};
+            return false;
+        }
     }
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(utf8, &parseError);
@@ -871,11 +875,12 @@ void writeFrame(QByteArray &out, const QueueLeft &, const char *)
 
 } // namespace
 
-ClientDecodeResult decodeClientFrame(const QByteArray &utf8)
+namespace {
+ClientDecodeResult decodeClient(const QByteArray &utf8, bool validUtf8)
 {
     Envelope env;
     DecodeError error;
-    if (!readEnvelope(utf8, env, error))
+    if (!readEnvelope(utf8, env, error, validUtf8))
         return error;
     const std::optional<ClientEvent> event = clientEventFromName(env.event);
     if (!event)
@@ -896,9 +901,16 @@ ClientDecodeResult decodeClientFrame(const QByteArray &utf8)
     return result;
 }
 
+} // namespace
+
+ClientDecodeResult decodeClientFrame(const QByteArray &utf8)
+{
+    return decodeClient(utf8, false);
+}
+
 ClientDecodeResult decodeClientFrame(const QString &text)
 {
-    return decodeClientFrame(text.toUtf8());
+    return decodeClient(text.toUtf8(), true);
 }
 
 ServerDecodeResult decodeServerFrame(const QByteArray &utf8)

@@ -9,6 +9,7 @@
 #include <QJsonObject>
 #include <QRandomGenerator>
 #include <QSet>
+#include <QStringDecoder>
 #include <QTest>
 
 #include <utility>
@@ -1457,6 +1458,10 @@ void TestProtocol::directEncoderRandomStrings()
             default: s += QStringLiteral("😀"); break;
             }
         }
+        // decodeClientFrame(QString) relies on this: toUtf8() makes valid UTF-8 of anything.
+        QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+        (void)QString(decoder.decode(s.toUtf8()));
+        QVERIFY(!decoder.hasError());
         for (const ServerMessage &m : everyStringField(s)) {
             const QByteArray direct = encode(m);
             QVERIFY2(direct == detail::encodeWithQJson(m),
