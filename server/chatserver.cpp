@@ -277,11 +277,6 @@ void ChatServer::onNewWebSocket()
         }
         Session *s = createSession(ws);
         ++m_connectionsByAddress[peer];
-        connect(ws, &QWebSocket::disconnected, this, [this, peer] {
-            const auto it = m_connectionsByAddress.find(peer);
-            if (it != m_connectionsByAddress.end() && --it.value() <= 0)
-                m_connectionsByAddress.erase(it);
-        });
         connect(ws, &QWebSocket::textMessageReceived, this, [this, ws](const QString &text) {
             if (Session *session = sessionFor(m_bySocket.value(ws)))
                 onText(session, text);
@@ -296,7 +291,13 @@ void ChatServer::onNewWebSocket()
                 session->pingOutstanding = false;
             }
         });
-        connect(ws, &QWebSocket::disconnected, this, [this, ws] { onDisconnected(ws); });
+        // One connection per signal: each costs ~90 bytes per socket for its lifetime.
+        connect(ws, &QWebSocket::disconnected, this, [this, ws, peer] {
+            const auto it = m_connectionsByAddress.find(peer);
+            if (it != m_connectionsByAddress.end() && --it.value() <= 0)
+                m_connectionsByAddress.erase(it);
+            onDisconnected(ws);
+        });
 
         Welcome welcome;
         welcome.userId = s->userId;
