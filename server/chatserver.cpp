@@ -280,6 +280,7 @@ void ChatServer::onNewWebSocket()
         connect(ws, &QWebSocket::textMessageReceived, this, [this, ws](const QString &text) {
             if (Session *session = sessionFor(m_bySocket.value(ws)))
                 onText(session, text);
+            flushWrites();
         });
         connect(ws, &QWebSocket::binaryMessageReceived, this, [this, ws] {
             if (Session *session = sessionFor(m_bySocket.value(ws)))
@@ -483,7 +484,24 @@ void ChatServer::sendFrame(Session &s, const QByteArray &utf8)
     if (ws->bytesToWrite() > m_config.maxQueuedBytes) {
         qCInfo(lcServer) << "closing a client that does not read";
         closeSocket(ws, QWebSocketProtocol::CloseCodePolicyViolated, tr("not reading"));
+        return;
     }
+    if (m_unflushed.empty() || m_unflushed.back() != ws)
+        m_unflushed.emplace_back(ws);
+}
+
+void ChatServer::flushWrites()
+{
+    // A flush that fails closes its socket, whose handlers may send more: take turns.
+    for (int round = 0; round < 4 && !m_unflushed.empty(); ++round) {
+        std::vector<QPointer<QWebSocket>> sockets;
+        sockets.swap(m_unflushed);
+        for (const QPointer<QWebSocket> &ws : sockets) {
+            if (ws && ws->state() == QAbstractSocket::ConnectedState)
+                ws->flush();
+        }
+    }
+    m_unflushed.clear(); // anything left goes out when its socket is next writable
 }
 
 void ChatServer::sendError(Session &s, ErrorCode code, const QString &message, const QString &event,
@@ -879,6 +897,10 @@ std::optional<ChatServer::Pending> ChatServer::takePending(quint64 ticket)
 
 void ChatServer::onCommitted(const QVector<quint64> &tickets, double seconds)
 {
+    struct FlushAtEnd {
+        ChatServer *server;
+        ~FlushAtEnd() { server->flushWrites(); }
+    } flushAtEnd{this};
     m_metrics.recordCommit(seconds);
     for (quint64 ticket : tickets) {
         const std::optional<Pending> pending = takePending(ticket);

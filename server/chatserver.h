@@ -9,12 +9,14 @@
 #include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
+#include <QPointer>
 #include <QTimer>
 #include <QUrl>
 #include <memory>
 #include <optional>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 class QWebSocket;
 class QWebSocketServer;
@@ -119,6 +121,11 @@ private:
     void send(Session &s, const protocol::ServerMessage &message);
     /// One encoded frame (UTF-8 JSON) as a text message.
     void sendFrame(Session &s, const QByteArray &utf8);
+    /// Writes what sendFrame() queued to the sockets now, rather than when the event loop next
+    /// finds them writable: one write() per socket and no epoll round trip per frame. Called at
+    /// the end of the hot handlers (a frame, a commit), never in the middle of one, since a
+    /// failed write closes its socket at once.
+    void flushWrites();
     void sendError(Session &s, protocol::ErrorCode code, const QString &message,
                    const QString &event = {}, qint64 retryAfterMs = -1);
     void closeSocket(QWebSocket *socket, int code, const QString &reason);
@@ -142,6 +149,7 @@ private:
     QHash<quint64, Pending> m_pending;
     QTimer m_sweepTimer;
     QTimer m_interestTimer;
+    std::vector<QPointer<QWebSocket>> m_unflushed; ///< written to since the last flushWrites()
     bool m_stopping = false;
 };
 
