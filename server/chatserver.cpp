@@ -466,14 +466,10 @@ void ChatServer::onNewWebSocket()
         }
         Session *s = createSession(ws);
         ++m_connectionsByAddress[peer];
-        connect(ws, &QWebSocket::disconnected, this, [this, peer] {
-            const auto it = m_connectionsByAddress.find(peer);
-            if (it != m_connectionsByAddress.end() && --it.value() <= 0)
-                m_connectionsByAddress.erase(it);
-        });
         connect(ws, &QWebSocket::textMessageReceived, this, [this, ws](const QString &text) {
             if (Session *session = sessionFor(m_bySocket.value(ws)))
                 onText(session, text);
+            flushWrites();
         });
         connect(ws, &QWebSocket::binaryMessageReceived, this, [this, ws] {
             if (Session *session = sessionFor(m_bySocket.value(ws)))
@@ -485,7 +481,13 @@ void ChatServer::onNewWebSocket()
                 session->pingOutstanding = false;
             }
         });
-        connect(ws, &QWebSocket::disconnected, this, [this, ws] { onDisconnected(ws); });
+        // One connection per signal: each costs ~90 bytes per socket for its lifetime.
+        connect(ws, &QWebSocket::disconnected, this, [this, ws, peer] {
+            const auto it = m_connectionsByAddress.find(peer);
+            if (it != m_connectionsByAddress.end() && --it.value() <= 0)
+                m_connectionsByAddress.erase(it);
+            onDisconnected(ws);
+        });
 
         Welcome welcome;
         welcome.userId = s->userId;
@@ -685,14 +687,37 @@ void ChatServer::onBinary(Session *session)
 
 void ChatServer::send(Session &s, const ServerMessage &message)
 {
+    if (s.socket)
+        sendFrame(s, encode(message));
+}
+
+void ChatServer::sendFrame(Session &s, const QByteArray &utf8)
+{
     QWebSocket *ws = s.socket;
     if (!ws)
         return;
-    ws->sendTextMessage(encodeText(message));
+    ws->sendTextMessage(QString::fromUtf8(utf8));
     if (ws->bytesToWrite() > m_config.maxQueuedBytes) {
         qCInfo(lcServer) << "closing a client that does not read";
         closeSocket(ws, QWebSocketProtocol::CloseCodePolicyViolated, tr("not reading"));
+        return;
     }
+    if (m_unflushed.empty() || m_unflushed.back() != ws)
+        m_unflushed.emplace_back(ws);
+}
+
+void ChatServer::flushWrites()
+{
+    // A flush that fails closes its socket, whose handlers may send more: take turns.
+    for (int round = 0; round < 4 && !m_unflushed.empty(); ++round) {
+        std::vector<QPointer<QWebSocket>> sockets;
+        sockets.swap(m_unflushed);
+        for (const QPointer<QWebSocket> &ws : sockets) {
+            if (ws && ws->state() == QAbstractSocket::ConnectedState)
+                ws->flush();
+        }
+    }
+    m_unflushed.clear(); // anything left goes out when its socket is next writable
 }
 
 void ChatServer::sendError(Session &s, ErrorCode code, const QString &message, const QString &event,
@@ -1170,6 +1195,7 @@ std::optional<ChatServer::Pending> ChatServer::takePending(quint64 ticket)
 
 void ChatServer::onCommitted(const QVector<quint64> &tickets, double seconds)
 {
+    const FlushAtEnd flushAtEnd{this};
     if (!m_isWorker)
         m_metrics->recordCommit(seconds);
     for (quint64 ticket : tickets) {
@@ -1213,13 +1239,13 @@ void ChatServer::deliver(const PendingMessage &pending)
         room.byNonce.insert(pending.nonceKey, message);
     }
     room.recent.push_back(message);
-    NewMessage relayed = message;
-    relayed.nonce.clear();
+    // One serialisation for both copies: the sender's carries the nonce (its ack).
+    const NewMessageFrames frames = encodeNewMessage(message);
     qint64 sentToAll = message.id;
     for (UserKey key : room.members) {
         Session *s = sessionFor(key);
         if (s && s->connected() && s->roomId == room.id) {
-            send(*s, key == pending.sender ? message : relayed);
+            sendFrame(*s, key == pending.sender ? frames.sender : frames.partner);
             s->lastSentMessageId = std::max(s->lastSentMessageId, message.id);
         }
         // Away: resume sends it.
@@ -1228,7 +1254,8 @@ void ChatServer::deliver(const PendingMessage &pending)
     }
     // The member on another server: its server keeps the message (with its nonce, for a resume
     // there) and sends it on.
-    tellRemote(room, QStringLiteral("msg"), {{"frame", QString::fromUtf8(encode(message))}});
+    if (room.remoteMember)
+        tellRemote(room, QStringLiteral("msg"), {{"frame", QString::fromUtf8(frames.sender)}});
     if (room.remoteLeft && room.pendingMessages == 0)
         onRemoteLeft(room, *room.remoteLeft);
     while (room.recent.size() > kRecentTail && room.recent.front().id <= sentToAll) {

@@ -119,6 +119,7 @@ void ChatServer::schedulePromotion()
 
 void ChatServer::onClusterMessage(const QJsonObject &m)
 {
+    const FlushAtEnd flushAtEnd{this};
     const QString type = m.value(kType).toString();
     // While stopping, what is under way in rooms still reaches its users; nothing new starts.
     if (m_stopping && (type == QLatin1String("propose") || type == QLatin1String("resume")))

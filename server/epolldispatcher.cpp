@@ -84,6 +84,7 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
 
     int handled = 0;
     if (includeNotifiers) {
+        applyDirtyDescriptors();
         const int n = ::epoll_wait(m_epollFd, m_events.data(), int(m_events.size()), timeout);
         if (n < 0 && errno != EINTR)
             qErrnoWarning("EpollEventDispatcher: epoll_wait failed");
@@ -95,12 +96,12 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
             }
             const auto it = m_descriptors.find(fd);
             if (it != m_descriptors.end())
-                markPending(it->second, m_events[size_t(i)].events);
+                markPending(fd, it->second, m_events[size_t(i)].events);
         }
         for (const int fd : m_unpollable) {
             const auto it = m_descriptors.find(fd);
             if (it != m_descriptors.end())
-                markPending(it->second, EPOLLIN | EPOLLOUT);
+                markPending(fd, it->second, EPOLLIN | EPOLLOUT);
         }
         handled += activateSocketNotifiers();
     } else {
@@ -160,14 +161,12 @@ void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
     Q_ASSERT(notifier);
     const int fd = int(notifier->socket());
     const int type = int(notifier->type());
-    m_pendingNotifiers.erase(
-        std::remove(m_pendingNotifiers.begin(), m_pendingNotifiers.end(), notifier),
-        m_pendingNotifiers.end());
     const auto it = m_descriptors.find(fd);
     if (it == m_descriptors.end() || type < 0 || type > 2 ||
         it->second.notifiers[size_t(type)] != notifier)
         return;
     it->second.notifiers[size_t(type)] = nullptr;
+    it->second.pending[size_t(type)] = false; // never activated once disabled or deleted
     updateDescriptor(fd, it->second);
 }
 
@@ -187,14 +186,47 @@ void EpollEventDispatcher::updateDescriptor(int fd, Descriptor &descriptor)
         return;
     }
     if (events == 0) {
-        // Fails harmlessly if the descriptor was closed first (close() leaves the epoll set).
+        // At once, before the descriptor can be closed and its number reused. Fails harmlessly if
+        // it was closed first (close() leaves the epoll set).
         if (descriptor.events)
             ::epoll_ctl(m_epollFd, EPOLL_CTL_DEL, fd, nullptr);
         m_descriptors.erase(fd);
         return;
     }
-    if (events == descriptor.events)
+    if (descriptor.events == 0) {
+        watch(fd, descriptor, events);
         return;
+    }
+    // A change of interest on a watched descriptor waits until the next epoll_wait(): a socket
+    // enables its write notifier for every frame and disables it once the frame is written,
+    // which, when the write happens before the loop waits again, costs no system call at all.
+    if (!descriptor.dirty) {
+        descriptor.dirty = true;
+        m_dirty.push_back(fd);
+    }
+}
+
+void EpollEventDispatcher::applyDirtyDescriptors()
+{
+    for (const int fd : m_dirty) {
+        const auto it = m_descriptors.find(fd);
+        if (it == m_descriptors.end() || !it->second.dirty)
+            continue;
+        Descriptor &descriptor = it->second;
+        descriptor.dirty = false;
+        uint32_t events = 0;
+        for (size_t type = 0; type < 3; ++type) {
+            if (descriptor.notifiers[type])
+                events |= InterestMask[type];
+        }
+        if (events != descriptor.events)
+            watch(fd, descriptor, events);
+    }
+    m_dirty.clear();
+}
+
+void EpollEventDispatcher::watch(int fd, Descriptor &descriptor, uint32_t events)
+{
     epoll_event event = {};
     event.events = events;
     event.data.fd = fd;
@@ -219,28 +251,40 @@ void EpollEventDispatcher::updateDescriptor(int fd, Descriptor &descriptor)
     }
 }
 
-void EpollEventDispatcher::markPending(Descriptor &descriptor, uint32_t revents)
+void EpollEventDispatcher::markPending(int fd, Descriptor &descriptor, uint32_t revents)
 {
     for (size_t type = 0; type < 3; ++type) {
-        QSocketNotifier *notifier = descriptor.notifiers[type];
-        if (notifier && (revents & ActivatingMask[type]) &&
-            std::find(m_pendingNotifiers.begin(), m_pendingNotifiers.end(), notifier) ==
-                m_pendingNotifiers.end())
-            m_pendingNotifiers.push_back(notifier);
+        if (descriptor.notifiers[type] && (revents & ActivatingMask[type]) &&
+            !descriptor.pending[type]) {
+            descriptor.pending[type] = true;
+            m_pendingNotifiers.emplace_back(fd, int(type));
+        }
     }
 }
 
 int EpollEventDispatcher::activateSocketNotifiers()
 {
-    // unregisterSocketNotifier() removes a notifier from this list, so one disabled or deleted
-    // by an earlier activation is never sent an event.
+    // unregisterSocketNotifier() clears a notifier's pending flag, so one disabled or deleted by
+    // an earlier activation is never sent an event. The list is taken first: a nested event loop
+    // inside an activation fills and activates its own.
+    std::vector<std::pair<int, int>> pending;
+    pending.swap(m_pendingNotifiers);
     int activated = 0;
     QEvent event(QEvent::SockAct);
-    while (!m_pendingNotifiers.empty()) {
-        QSocketNotifier *notifier = m_pendingNotifiers.front();
-        m_pendingNotifiers.erase(m_pendingNotifiers.begin());
+    for (const auto &[fd, type] : pending) {
+        const auto it = m_descriptors.find(fd);
+        if (it == m_descriptors.end() || !it->second.pending[size_t(type)])
+            continue;
+        it->second.pending[size_t(type)] = false;
+        QSocketNotifier *notifier = it->second.notifiers[size_t(type)];
+        if (!notifier)
+            continue;
         QCoreApplication::sendEvent(notifier, &event);
         ++activated;
+    }
+    if (m_pendingNotifiers.empty()) {
+        pending.clear();
+        pending.swap(m_pendingNotifiers); // keep the capacity
     }
     return activated;
 }

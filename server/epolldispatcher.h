@@ -66,8 +66,10 @@ private:
 
     struct Descriptor {
         std::array<QSocketNotifier *, 3> notifiers = {}; // Read, Write, Exception
+        std::array<bool, 3> pending = {};                // in m_pendingNotifiers, to activate
         uint32_t events = 0;                             // the mask given to epoll
         bool pollable = true; // false for regular files: epoll refuses them, poll says "ready"
+        bool dirty = false;   // in m_dirty: the mask may differ from the notifiers'
     };
 
     static qint64 now();
@@ -75,7 +77,9 @@ private:
     int waitTimeout() const;
     int activateTimers();
     void updateDescriptor(int fd, Descriptor &descriptor);
-    void markPending(Descriptor &descriptor, uint32_t revents);
+    void applyDirtyDescriptors();
+    void watch(int fd, Descriptor &descriptor, uint32_t events);
+    void markPending(int fd, Descriptor &descriptor, uint32_t revents);
     int activateSocketNotifiers();
     void drainWakeUps();
 
@@ -91,7 +95,9 @@ private:
 
     std::unordered_map<int, Descriptor> m_descriptors;
     std::vector<int> m_unpollable; // descriptors epoll refused; always reported ready
-    std::vector<QSocketNotifier *> m_pendingNotifiers;
+    std::vector<int> m_dirty;      // descriptors whose epoll mask is to be brought up to date
+    // (descriptor, notifier type) ready to be activated, in the order epoll reported them.
+    std::vector<std::pair<int, int>> m_pendingNotifiers;
     std::array<epoll_event, 256> m_events{};
 };
 

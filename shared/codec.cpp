@@ -497,13 +497,17 @@ struct Envelope {
     bool dataIsObject = true; ///< checked only once the event is known to be one of ours
 };
 
-bool readEnvelope(const QByteArray &utf8, Envelope &env, DecodeError &error)
+/// `validUtf8`: the bytes come from QString::toUtf8(), which never makes invalid UTF-8 (a lone
+/// surrogate becomes '?'), so they need no second check.
+bool readEnvelope(const QByteArray &utf8, Envelope &env, DecodeError &error, bool validUtf8 = false)
 {
-    QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
-    (void)QString(decoder.decode(utf8));
-    if (decoder.hasError()) {
-        error = {ErrorCode::BadJson, QStringLiteral("the frame is not valid UTF-8"), {}};
-        return false;
+    if (!validUtf8) {
+        QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+        (void)QString(decoder.decode(utf8));
+        if (decoder.hasError()) {
+            error = {ErrorCode::BadJson, QStringLiteral("the frame is not valid UTF-8"), {}};
+            return false;
+        }
     }
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(utf8, &parseError);
@@ -560,13 +564,323 @@ bool decodeAs(const QJsonObject &data, std::variant<Message, DecodeError> &out)
     return true;
 }
 
+// ---- server frames, written directly --------------------------------------------------------
+//
+// The server sends a few small fixed-shape frames per message; building QJsonObjects for them
+// (and formatting timestamps through QDateTime) was most of its CPU time. These write the same
+// bytes as detail::encodeWithQJson(): keys sorted as QJsonObject sorts them, strings escaped as
+// Qt's JSON writer escapes them (tst_protocol compares the two on many inputs).
+
+constexpr char kHex[] = "0123456789abcdef";
+
+#define ANONCHAT_NAME_ENTRY(type, name) name,
+constexpr const char *kServerWireNames[] = {ANONCHAT_SERVER_EVENTS(ANONCHAT_NAME_ENTRY)};
+constexpr const char *kErrorWireNames[] = {ANONCHAT_ERROR_CODES(ANONCHAT_NAME_ENTRY)};
+#undef ANONCHAT_NAME_ENTRY
+
+/// A JSON string's contents from UTF-16, as QJsonDocument::toJson() writes them: `"`, `\`
+/// and control characters escaped (\b \f \n \r \t, others \u00xx), everything else as UTF-8,
+/// a lone surrogate as \udxxx; and U+FEFF after a `"` (at the start of the string or after an
+/// escaped quote) as \ufeff, which frame() does for Qt's reader (it drops a leading raw BOM).
+void appendEscaped(QByteArray &out, QStringView s)
+{
+    const qsizetype start = out.size();
+    out.resize(start + 6 * s.size()); // the longest form of one UTF-16 unit: \uxxxx
+    char *const begin = out.data() + start;
+    char *p = begin;
+    const char16_t *src = s.utf16();
+    const char16_t *const end = src + s.size();
+    bool afterQuote = true;
+    while (src != end) {
+        const char16_t u = *src++;
+        const bool quote = u == u'"';
+        if (u < 0x80) {
+            if (u >= 0x20 && u != u'"' && u != u'\\') {
+                *p++ = char(u);
+            } else {
+                *p++ = '\\';
+                switch (u) {
+                case u'"': *p++ = '"'; break;
+                case u'\\': *p++ = '\\'; break;
+                case 0x08: *p++ = 'b'; break;
+                case 0x0c: *p++ = 'f'; break;
+                case 0x0a: *p++ = 'n'; break;
+                case 0x0d: *p++ = 'r'; break;
+                case 0x09: *p++ = 't'; break;
+                default:
+                    *p++ = 'u';
+                    *p++ = '0';
+                    *p++ = '0';
+                    *p++ = kHex[(u >> 4) & 0xf];
+                    *p++ = kHex[u & 0xf];
+                }
+            }
+        } else if (u < 0x800) {
+            *p++ = char(0xc0 | (u >> 6));
+            *p++ = char(0x80 | (u & 0x3f));
+        } else if (QChar::isHighSurrogate(u) && src != end && QChar::isLowSurrogate(*src)) {
+            const char32_t c = QChar::surrogateToUcs4(u, *src++);
+            *p++ = char(0xf0 | (c >> 18));
+            *p++ = char(0x80 | ((c >> 12) & 0x3f));
+            *p++ = char(0x80 | ((c >> 6) & 0x3f));
+            *p++ = char(0x80 | (c & 0x3f));
+        } else if (QChar::isSurrogate(u) || (u == 0xfeff && afterQuote)) {
+            *p++ = '\\';
+            *p++ = 'u';
+            *p++ = kHex[u >> 12];
+            *p++ = kHex[(u >> 8) & 0xf];
+            *p++ = kHex[(u >> 4) & 0xf];
+            *p++ = kHex[u & 0xf];
+        } else {
+            *p++ = char(0xe0 | (u >> 12));
+            *p++ = char(0x80 | ((u >> 6) & 0x3f));
+            *p++ = char(0x80 | (u & 0x3f));
+        }
+        afterQuote = quote;
+    }
+    out.resize(start + (p - begin));
+}
+
+void appendNumber(QByteArray &out, qint64 n)
+{
+    char buf[24];
+    char *end = buf + sizeof buf;
+    char *p = end;
+    // Through the unsigned magnitude, so the lowest qint64 has one too.
+    quint64 v = n < 0 ? 0 - quint64(n) : quint64(n);
+    do {
+        *--p = char('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (n < 0)
+        *--p = '-';
+    out.append(p, end - p);
+}
+
+// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days).
+void civilFromDays(qint64 days, qint64 &year, int &month, int &day)
+{
+    days += 719468;
+    const qint64 era = (days >= 0 ? days : days - 146096) / 146097;
+    const qint64 doe = days - era * 146097;                                   // [0, 146096]
+    const qint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; // [0, 399]
+    const qint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               // [0, 365]
+    const qint64 mp = (5 * doy + 2) / 153;                                    // [0, 11]
+    day = int(doy - (153 * mp + 2) / 5 + 1);
+    month = int(mp < 10 ? mp + 3 : mp - 9);
+    year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+}
+
+constexpr int kTimestampChars = 24; // 2026-11-23T22:41:07.123Z
+
+/// Writes `2026-11-23T22:41:07.123Z`; false for a year outside 1-9999 (QDate has no year 0, so
+/// earlier years are numbered differently: Qt's format then).
+bool writeTimestamp(char *p, qint64 msecs)
+{
+    constexpr qint64 kDayMs = 86400000;
+    qint64 days = msecs / kDayMs;
+    qint64 ms = msecs % kDayMs;
+    if (ms < 0) {
+        ms += kDayMs;
+        --days;
+    }
+    qint64 year = 0;
+    int month = 0;
+    int day = 0;
+    civilFromDays(days, year, month, day);
+    if (year < 1 || year > 9999)
+        return false;
+    const auto two = [](char *q, int v) {
+        q[0] = char('0' + v / 10);
+        q[1] = char('0' + v % 10);
+    };
+    two(p, int(year / 100));
+    two(p + 2, int(year % 100));
+    p[4] = '-';
+    two(p + 5, month);
+    p[7] = '-';
+    two(p + 8, day);
+    p[10] = 'T';
+    const int msOfDay = int(ms);
+    two(p + 11, msOfDay / 3600000);
+    p[13] = ':';
+    two(p + 14, msOfDay / 60000 % 60);
+    p[16] = ':';
+    two(p + 17, msOfDay / 1000 % 60);
+    p[19] = '.';
+    p[20] = char('0' + msOfDay % 1000 / 100);
+    two(p + 21, msOfDay % 100);
+    p[23] = 'Z';
+    return true;
+}
+
+void appendTimestamp(QByteArray &out, const QDateTime &time)
+{
+    char text[kTimestampChars];
+    if (time.isValid() && writeTimestamp(text, time.toMSecsSinceEpoch()))
+        out.append(text, kTimestampChars);
+    else
+        appendEscaped(out, time.toUTC().toString(Qt::ISODateWithMs));
+}
+
+// Small helpers for `"key":value` pairs; `key` is a plain ASCII literal with its punctuation.
+void appendString(QByteArray &out, const char *key, QStringView value)
+{
+    out += key;
+    out += '"';
+    appendEscaped(out, value);
+    out += '"';
+}
+void appendInt(QByteArray &out, const char *key, qint64 value)
+{
+    out += key;
+    appendNumber(out, value);
+}
+void appendStringList(QByteArray &out, const char *key, const QStringList &list)
+{
+    out += key;
+    out += '[';
+    for (qsizetype i = 0; i < list.size(); ++i) {
+        if (i)
+            out += ',';
+        out += '"';
+        appendEscaped(out, list[i]);
+        out += '"';
+    }
+    out += ']';
+}
+
+/// `new_message` data after `nonce`: `"room_id":..,"sender_id":"..","timestamp":".."`.
+void writeNewMessageTail(QByteArray &out, const NewMessage &m)
+{
+    appendInt(out, R"("room_id":)", m.roomId);
+    appendString(out, R"(,"sender_id":)", m.senderId);
+    out += R"(,"timestamp":")";
+    appendTimestamp(out, m.timestamp);
+    out += '"';
+}
+
+void writeData(QByteArray &out, const NewMessage &m)
+{
+    appendString(out, R"("content":)", m.content);
+    appendInt(out, R"(,"id":)", m.id);
+    if (!m.nonce.isEmpty())
+        appendString(out, R"(,"nonce":)", m.nonce);
+    out += ',';
+    writeNewMessageTail(out, m);
+}
+void writeData(QByteArray &out, const Welcome &m)
+{
+    appendInt(out, R"("limits":{"max_interest_chars":)", m.limits.maxInterestChars);
+    appendInt(out, R"(,"max_interests":)", m.limits.maxInterests);
+    appendInt(out, R"(,"max_message_chars":)", m.limits.maxMessageChars);
+    appendInt(out, R"(},"online":)", m.online);
+    appendInt(out, R"(,"protocol":)", m.protocol);
+    appendString(out, R"(,"resume_token":)", m.resumeToken);
+    appendString(out, R"(,"user_id":)", m.userId);
+}
+void writeData(QByteArray &out, const Waiting &m)
+{
+    appendInt(out, R"("online":)", m.online);
+    appendInt(out, R"(,"queued":)", m.queued);
+}
+void writeData(QByteArray &out, const Matched &m)
+{
+    appendStringList(out, R"("common_interests":)", m.commonInterests);
+    appendString(out, R"(,"partner_id":)", m.partnerId);
+    appendInt(out, R"(,"room_id":)", m.roomId);
+}
+void writeData(QByteArray &out, const PartnerTyping &m)
+{
+    out += m.typing ? R"("typing":true)" : R"("typing":false)";
+}
+void writeRoomOnly(QByteArray &out, qint64 roomId)
+{
+    appendInt(out, R"("room_id":)", roomId);
+}
+void writeData(QByteArray &out, const PartnerAway &m)
+{
+    writeRoomOnly(out, m.roomId);
+}
+void writeData(QByteArray &out, const PartnerBack &m)
+{
+    writeRoomOnly(out, m.roomId);
+}
+void writeData(QByteArray &out, const RoomLeft &m)
+{
+    writeRoomOnly(out, m.roomId);
+}
+void writeData(QByteArray &out, const Reported &m)
+{
+    writeRoomOnly(out, m.roomId);
+}
+void writeData(QByteArray &out, const PartnerLeft &m)
+{
+    appendString(out, R"("reason":)", leaveReasonName(m.reason));
+    appendInt(out, R"(,"room_id":)", m.roomId);
+}
+void writeData(QByteArray &out, const Resumed &m)
+{
+    out += R"("resume_token":")";
+    appendEscaped(out, m.resumeToken);
+    out += R"(","room":)";
+    if (!m.room) {
+        out += "null";
+    } else {
+        out += R"({"messages":[)";
+        bool first = true;
+        for (const NewMessage &msg : m.room->messages) {
+            out += first ? "{" : ",{";
+            first = false;
+            writeData(out, msg);
+            out += '}';
+        }
+        appendString(out, R"(],"partner_id":)", m.room->partnerId);
+        appendInt(out, R"(,"room_id":)", m.room->roomId);
+        out += '}';
+    }
+    appendString(out, R"(,"user_id":)", m.userId);
+}
+void writeData(QByteArray &out, const Stats &m)
+{
+    appendInt(out, R"("active_rooms":)", m.activeRooms);
+    appendInt(out, R"(,"online":)", m.online);
+    appendInt(out, R"(,"queued":)", m.queued);
+}
+void writeData(QByteArray &out, const Error &m)
+{
+    out += R"("code":")";
+    out += kErrorWireNames[int(m.code)];
+    out += '"';
+    if (!m.event.isEmpty())
+        appendString(out, R"(,"event":)", m.event);
+    appendString(out, R"(,"message":)", m.message);
+    if (m.retryAfterMs >= 0)
+        appendInt(out, R"(,"retry_after_ms":)", m.retryAfterMs);
+}
+
+template <typename T>
+void writeFrame(QByteArray &out, const T &m, const char *event)
+{
+    out += R"({"data":{)";
+    writeData(out, m);
+    out += R"(},"event":")";
+    out += event;
+    out += R"("})";
+}
+void writeFrame(QByteArray &out, const QueueLeft &, const char *)
+{
+    out += R"({"event":"queue_left"})"; // `data` is omitted when empty
+}
+
 } // namespace
 
-ClientDecodeResult decodeClientFrame(const QByteArray &utf8)
+namespace {
+ClientDecodeResult decodeClient(const QByteArray &utf8, bool validUtf8)
 {
     Envelope env;
     DecodeError error;
-    if (!readEnvelope(utf8, env, error))
+    if (!readEnvelope(utf8, env, error, validUtf8))
         return error;
     const std::optional<ClientEvent> event = clientEventFromName(env.event);
     if (!event)
@@ -587,9 +901,16 @@ ClientDecodeResult decodeClientFrame(const QByteArray &utf8)
     return result;
 }
 
+} // namespace
+
+ClientDecodeResult decodeClientFrame(const QByteArray &utf8)
+{
+    return decodeClient(utf8, false);
+}
+
 ClientDecodeResult decodeClientFrame(const QString &text)
 {
-    return decodeClientFrame(text.toUtf8());
+    return decodeClient(text.toUtf8(), true);
 }
 
 ServerDecodeResult decodeServerFrame(const QByteArray &utf8)
@@ -630,9 +951,54 @@ QByteArray encode(const ClientMessage &message)
 
 QByteArray encode(const ServerMessage &message)
 {
+    QByteArray out;
+    out.reserve(256);
+    const char *event = kServerWireNames[message.index()];
+    std::visit([&out, event](const auto &m) { writeFrame(out, m, event); }, message);
+    return out;
+}
+
+NewMessageFrames encodeNewMessage(const NewMessage &message)
+{
+    // The keys are sorted, so `nonce` sits between `id` and `room_id`: one prefix and one
+    // suffix, and the sender's copy has the nonce between them.
+    QByteArray prefix;
+    prefix.reserve(64 + 3 * message.content.size());
+    prefix += R"({"data":{"content":")";
+    appendEscaped(prefix, message.content);
+    prefix += R"(","id":)";
+    appendNumber(prefix, message.id);
+    prefix += ',';
+    QByteArray suffix;
+    suffix.reserve(120);
+    writeNewMessageTail(suffix, message);
+    suffix += R"(},"event":"new_message"})";
+
+    NewMessageFrames frames;
+    frames.partner.reserve(prefix.size() + suffix.size());
+    frames.partner += prefix;
+    frames.partner += suffix;
+    if (message.nonce.isEmpty()) {
+        frames.sender = frames.partner; // shared, not copied
+    } else {
+        QByteArray nonce = R"("nonce":")";
+        appendEscaped(nonce, message.nonce);
+        nonce += R"(",)";
+        frames.sender.reserve(prefix.size() + nonce.size() + suffix.size());
+        frames.sender += prefix;
+        frames.sender += nonce;
+        frames.sender += suffix;
+    }
+    return frames;
+}
+
+namespace detail {
+QByteArray encodeWithQJson(const ServerMessage &message)
+{
     return frame(eventName(eventOf(message)),
                  std::visit([](const auto &m) { return toJson(m); }, message));
 }
+} // namespace detail
 
 QString encodeText(const ClientMessage &message)
 {
@@ -658,7 +1024,10 @@ int codePointCount(QStringView text)
 
 QString formatTimestamp(const QDateTime &utc)
 {
-    return utc.toUTC().toString(Qt::ISODateWithMs);
+    char text[kTimestampChars];
+    if (!utc.isValid() || !writeTimestamp(text, utc.toMSecsSinceEpoch()))
+        return utc.toUTC().toString(Qt::ISODateWithMs);
+    return QString::fromLatin1(text, kTimestampChars);
 }
 
 QDateTime parseTimestamp(const QString &text)

@@ -32,6 +32,14 @@ ServerDecodeResult decodeServerFrame(const QString &text);
 QByteArray encode(const ClientMessage &message);
 QByteArray encode(const ServerMessage &message);
 
+/// `new_message` for its sender (with the nonce, when there is one) and for the partner (without),
+/// from one serialisation of the content: byte for byte what encode() gives for each.
+struct NewMessageFrames {
+    QByteArray sender;
+    QByteArray partner;
+};
+NewMessageFrames encodeNewMessage(const NewMessage &message);
+
 /// The same as text, for QWebSocket::sendTextMessage().
 QString encodeText(const ClientMessage &message);
 QString encodeText(const ServerMessage &message);
@@ -42,6 +50,12 @@ int codePointCount(QStringView text);
 /// `2026-11-23T22:41:07.123Z`
 QString formatTimestamp(const QDateTime &utc);
 QDateTime parseTimestamp(const QString &text);
+
+namespace detail {
+/// encode() through QJsonObject/QJsonDocument, as it was before server frames were written
+/// directly: the reference that tst_protocol compares the direct writer with.
+QByteArray encodeWithQJson(const ServerMessage &message);
+} // namespace detail
 
 /// Interests as the server compares them: trimmed, case-folded, unique, empty ones dropped.
 /// Returns false (and leaves `out` alone) when there are too many or one is too long.

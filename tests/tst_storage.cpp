@@ -294,6 +294,7 @@ private slots:
     void roomEndStored();
     void roomEndOfUnknownRoomFails();
     void reportStored();
+    void messageTextStoredAsGiven();
     void timesStoredAsUtcIsoWithMs();
     void retentionPurgesOldMessages();
     void walDataSurvivesStop();
@@ -905,6 +906,51 @@ void TestStorage::reportStored()
                                           "|| created_at FROM reports ORDER BY id")),
              (QStringList{"1|alice|bob|spam|2026-01-02T03:04:05.006Z",
                           "1|bob|alice|NULL|2026-01-02T03:04:05.006Z"}));
+}
+
+void TestStorage::messageTextStoredAsGiven()
+{
+    // The message insert binds on SQLite's own handle when it can: every value must be stored as
+    // QSqlQuery stored it (text as given, '' for a null QString, NULL for no nonce, an id of 0
+    // left to SQLite).
+    const QString file = path(QStringLiteral("chat.db"));
+    StorageWriter writer(configFor(file));
+    Recorder recorder(&writer);
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    const QDateTime at(QDate(2024, 2, 29), QTime(23, 59, 59, 999), QTimeZone::utc());
+    const QStringList contents{
+        QStringLiteral("hello"), QStringLiteral("你好 😀 \"quoted\" \\ back'slash"),
+        QStringLiteral("line\nbreak\ttab \u2028 \ufeff"), QString(500, QChar(0x5b57))};
+    writer.submit(room(1));
+    QVector<quint64> tickets;
+    for (int i = 0; i < contents.size(); ++i)
+        tickets << writer.submit(message(10 + i, 1, QStringLiteral("3f2a9c1b"), contents[i],
+                                         i % 2 ? QStringLiteral("n-%1").arg(i) : QString(), at));
+    tickets << writer.submit(message(0, 1, QString(), QStringLiteral("auto id"), {}, at));
+    settle(writer);
+    for (quint64 t : tickets)
+        QVERIFY(recorder.isCommitted(t));
+
+    Check check(file);
+    for (int i = 0; i < contents.size(); ++i) {
+        const QString where = QStringLiteral(" FROM messages WHERE id = %1").arg(10 + i);
+        QCOMPARE(check.scalar(QStringLiteral("SELECT content") + where).toString(), contents[i]);
+        QCOMPARE(check.scalar(QStringLiteral("SELECT typeof(content)") + where).toString(),
+                 QStringLiteral("text"));
+        QCOMPARE(check.scalar(QStringLiteral("SELECT IFNULL(nonce, 'NULL')") + where).toString(),
+                 i % 2 ? QStringLiteral("n-%1").arg(i) : QStringLiteral("NULL"));
+        QCOMPARE(check.scalar(QStringLiteral("SELECT timestamp") + where).toString(),
+                 QStringLiteral("2024-02-29T23:59:59.999Z"));
+        QCOMPARE(
+            check.scalar(QStringLiteral("SELECT room_id || '|' || sender_id") + where).toString(),
+            QStringLiteral("1|3f2a9c1b"));
+    }
+    QCOMPARE(check
+                 .scalar(QStringLiteral("SELECT id > 13 AND sender_id = '' AND nonce IS NULL "
+                                        "FROM messages WHERE content = 'auto id'"))
+                 .toInt(),
+             1);
 }
 
 void TestStorage::timesStoredAsUtcIsoWithMs()
