@@ -159,6 +159,8 @@ bool ChatServer::start(QString *error)
     storageConfig.sharedDatabase = !m_config.redis.isEmpty();
     m_storage = std::make_shared<StorageWriter>(storageConfig);
     m_metrics = std::make_shared<Metrics>();
+    m_budget = std::make_shared<ConnectionBudget>(m_config.maxConnections,
+                                                  m_config.maxConnectionsPerAddress);
     if (!m_storage->start(error)) {
         m_listener->close();
         return false;
@@ -238,6 +240,7 @@ bool ChatServer::startWorkers(QString *error)
                 worker->m_isWorker = true;
                 worker->m_storage = m_storage;
                 worker->m_metrics = m_metrics;
+                worker->m_budget = m_budget;
                 worker->m_hub = m_hub;
                 worker->m_adopted = new QObject(worker);
                 if (!worker->startNode(&why)) {
@@ -444,15 +447,8 @@ void ChatServer::onNewWebSocket()
         ws->setMaxAllowedIncomingMessageSize(quint64(m_config.maxFrameBytes));
         m_metrics->countConnection();
         // One address may not take the whole server (--max-connections-per-address).
-        QHostAddress peer = ws->peerAddress();
-        bool isV4 = false;
-        const quint32 v4 = peer.toIPv4Address(&isV4);
-        if (isV4)
-            peer = QHostAddress(v4); // ::ffff:a.b.c.d counts as a.b.c.d
-        const bool addressFull =
-            m_config.maxConnectionsPerAddress > 0 &&
-            m_connectionsByAddress.value(peer) >= m_config.maxConnectionsPerAddress;
-        if (m_stopping || connectionCount() >= m_config.maxConnections || addressFull) {
+        const QHostAddress peer = ws->peerAddress();
+        if (m_stopping || !m_budget->admit(peer)) {
             if (!m_stopping) {
                 m_metrics->countError(ErrorCode::ServerBusy);
                 ws->sendTextMessage(encodeText(
@@ -465,7 +461,6 @@ void ChatServer::onNewWebSocket()
             continue;
         }
         Session *s = createSession(ws);
-        ++m_connectionsByAddress[peer];
         connect(ws, &QWebSocket::textMessageReceived, this, [this, ws](const QString &text) {
             if (Session *session = sessionFor(m_bySocket.value(ws)))
                 onText(session, text);
@@ -483,11 +478,15 @@ void ChatServer::onNewWebSocket()
         });
         // One connection per signal: each costs ~90 bytes per socket for its lifetime.
         connect(ws, &QWebSocket::disconnected, this, [this, ws, peer] {
-            const auto it = m_connectionsByAddress.find(peer);
-            if (it != m_connectionsByAddress.end() && --it.value() <= 0)
-                m_connectionsByAddress.erase(it);
+            m_budget->release(peer);
             onDisconnected(ws);
         });
+        if (ws->state() != QAbstractSocket::ConnectedState) {
+            // Gone before we were listening (a worker takes it over a hop later).
+            m_budget->release(peer);
+            onDisconnected(ws);
+            continue;
+        }
 
         Welcome welcome;
         welcome.userId = s->userId;

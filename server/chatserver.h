@@ -1,6 +1,7 @@
 #pragma once
 
 #include "server/clusterlink.h"
+#include "server/connectionbudget.h"
 #include "server/locallink.h"
 #include "server/metrics.h"
 #include "server/serverconfig.h"
@@ -201,7 +202,7 @@ private:
     std::shared_ptr<Metrics> m_metrics; ///< one for every node of the process
     std::unordered_map<UserKey, std::unique_ptr<Session>> m_sessions;
     QHash<QWebSocket *, UserKey> m_bySocket;
-    QHash<QHostAddress, int> m_connectionsByAddress; ///< live WebSockets per peer address
+    std::shared_ptr<ConnectionBudget> m_budget; ///< one for every node of the process
     QHash<QString, UserKey> m_byToken;
     QHash<qint64, Room> m_rooms;
     int m_endingRooms = 0;  ///< rooms whose end is being stored (still in m_rooms)

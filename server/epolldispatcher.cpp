@@ -118,10 +118,16 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
 
 void EpollEventDispatcher::drainWakeUps()
 {
-    // Clear the flag first: a wakeUp() racing with us then writes again, at worst spuriously.
-    m_wakeUpPending.store(false, std::memory_order_release);
+    // Read first, then clear the flag. The other order loses wake-ups: a wakeUp() between the
+    // two would write after the flag was cleared, the read would take its write, and the flag,
+    // set again by it, would keep every later wakeUp() from writing while nothing wakes us.
+    // This way a wakeUp() between the two at worst writes once more (a spurious wake-up), and
+    // one that sees the flag still set posted its event before we look at the posted events.
     eventfd_t value = 0;
     [[maybe_unused]] const int r = ::eventfd_read(m_wakeFd, &value);
+    if (m_raceHook)
+        m_raceHook();
+    m_wakeUpPending.store(false, std::memory_order_release);
 }
 
 void EpollEventDispatcher::wakeUp()

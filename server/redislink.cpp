@@ -14,6 +14,7 @@ namespace anonchat::server {
 namespace {
 
 constexpr qint64 kKeyTtlSeconds = 24 * 3600; // blocks, previous partners, tokens, places
+constexpr int kMaxRelayAttempts = 10;        // a relay nobody hears is tried once per heartbeat
 
 // Shared by every script. A user's queue entry: `q` (join order), `open`, `i:<interest>`,
 // `u:<user>`.
@@ -271,6 +272,7 @@ void RedisLink::setLocalCounts(qint64 online, qint64 rooms)
 
 void RedisLink::heartbeat()
 {
+    retryUnheard();
     if (m_heartbeatInFlight)
         return;
     m_heartbeatInFlight = true;
@@ -445,11 +447,18 @@ void RedisLink::sendTo(int node, const QJsonObject &message)
     publish(node, payload);
 }
 
-void RedisLink::publish(int node, const QByteArray &payload)
+void RedisLink::publish(int node, const QByteArray &payload, int attempt)
 {
     m_commands->command({"PUBLISH", "anonchat:n:" + num(node), payload},
-                        [this, node, payload](const RedisReply &reply) {
-                            // Only a lost connection is tried again.
+                        [this, node, payload, attempt](const RedisReply &reply) {
+                            if (reply.isInteger() && reply.integer == 0 && isNodeAlive(node) &&
+                                attempt < kMaxRelayAttempts) {
+                                // Nobody listening: the node's subscription is not back yet
+                                // after a Redis restart. Again at the next heartbeat.
+                                m_unheard.push_back({node, payload, attempt + 1});
+                                return;
+                            }
+                            // Otherwise only a lost connection is tried again.
                             if (!reply.isError() || !reply.string.startsWith("redis "))
                                 return;
                             // Not published (Redis away): kept for when it is back. A relay
@@ -464,6 +473,14 @@ void RedisLink::publish(int node, const QByteArray &payload)
                             if (m_commands->isConnected())
                                 flushOutbox();
                         });
+}
+
+void RedisLink::retryUnheard()
+{
+    std::vector<Unheard> unheard;
+    unheard.swap(m_unheard);
+    for (const Unheard &u : unheard)
+        publish(u.node, u.payload, u.attempt);
 }
 
 void RedisLink::flushOutbox()

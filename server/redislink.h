@@ -8,6 +8,7 @@
 #include <QTimer>
 #include <QUrl>
 #include <deque>
+#include <vector>
 
 namespace anonchat::server {
 
@@ -85,8 +86,16 @@ private:
     int m_beats = 0;
     /// Relays that could not be published (Redis away), sent again in order once it is back.
     std::deque<QPair<int, QByteArray>> m_outbox;
-    void publish(int node, const QByteArray &payload);
+    void publish(int node, const QByteArray &payload, int attempt = 0);
     void flushOutbox();
+    void retryUnheard();
+    /// Relays published to nobody (the node's subscription not back yet), tried again.
+    struct Unheard {
+        int node = 0;
+        QByteArray payload;
+        int attempt = 0;
+    };
+    std::vector<Unheard> m_unheard;
     ClusterStats m_stats;
     bool m_heartbeatInFlight = false;
 };

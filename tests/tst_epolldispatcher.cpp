@@ -131,6 +131,7 @@ private slots:
     void eventLoopExecExit();
     void nestedEventLoops();
     void dispatcherInWorkerThread();
+    void wakeUpRacingTheDrain();
     // real sockets
     void tcpEcho();
     void webSocketRoundTrip();
@@ -707,6 +708,48 @@ void TestEpollDispatcher::dispatcherInWorkerThread()
         Qt::BlockingQueuedConnection);
     thread.quit();
     QVERIFY(thread.wait(2000));
+}
+
+// The race: another thread's wakeUp() lands while the worker takes its wake-ups. An event
+// posted after that must still wake the worker. (Taking them in the other order once kept a
+// worker of anonchat-server asleep with events posted, which hung a shutdown.)
+void TestEpollDispatcher::wakeUpRacingTheDrain()
+{
+    QThread thread;
+    auto *dispatcher = new EpollEventDispatcher;
+    bool raced = false;
+    dispatcher->setWakeUpRaceHookForTesting([dispatcher, &raced] {
+        if (raced)
+            return;
+        raced = true;
+        dispatcher->wakeUp(); // as if from another thread, right here
+    });
+    thread.setEventDispatcher(dispatcher);
+    thread.start();
+    QObject worker;
+    worker.moveToThread(&thread);
+    std::atomic<int> ran{0};
+    QMetaObject::invokeMethod(
+        &worker, [&ran] { ran.fetch_add(1); }, Qt::QueuedConnection);
+    QTRY_COMPARE_WITH_TIMEOUT(ran.load(), 1, 2000);
+    QTRY_VERIFY_WITH_TIMEOUT(raced, 2000);
+    QTest::qWait(50); // the worker is asleep again
+    QMetaObject::invokeMethod(
+        &worker, [&ran] { ran.fetch_add(1); }, Qt::QueuedConnection);
+    QElapsedTimer waited;
+    waited.start();
+    while (ran.load() < 2 && waited.elapsed() < 2000)
+        QTest::qWait(5);
+    const int ranCount = ran.load();
+    if (ranCount < 2)
+        dispatcher->interrupt(); // wakes it unconditionally, to take the worker back
+    QObject *mainObject = this;
+    QMetaObject::invokeMethod(
+        &worker, [&worker, mainObject] { worker.moveToThread(mainObject->thread()); },
+        Qt::BlockingQueuedConnection);
+    thread.quit();
+    QVERIFY(thread.wait(2000));
+    QVERIFY2(ranCount == 2, "an event posted after the race did not wake the worker");
 }
 
 void TestEpollDispatcher::tcpEcho()

@@ -1195,7 +1195,13 @@ void TestFaults::churnLeavesNothingBehind()
     for (int i = 0; i < kWarmupBatches; ++i)
         QVERIFY(churnBatch(port, serial, warmup));
     QHash<QString, double> gauges;
-    QVERIFY2(settled(port, &gauges), "the warm-up left something behind");
+    QVERIFY2(settled(port, &gauges),
+             qPrintable(QStringLiteral("the warm-up left something behind: connections %1, "
+                                       "queued %2, rooms %3, away %4")
+                            .arg(gauges.value(QStringLiteral("anonchat_connections")))
+                            .arg(gauges.value(QStringLiteral("anonchat_queued_users")))
+                            .arg(gauges.value(QStringLiteral("anonchat_active_rooms")))
+                            .arg(gauges.value(QStringLiteral("anonchat_away_users")))));
     const qint64 rssBefore = server.rssKiB();
     QVERIFY(rssBefore > 0);
 
