@@ -190,10 +190,6 @@
         <translation>LEVEL</translation>
     </message>
     <message>
-        <source>--redis is not supported by this build yet</source>
-        <translation>此版本尚不支持 --redis</translation>
-    </message>
-    <message>
         <source>invalid value for --host: &apos;%1&apos; (expected an IP address)</source>
         <translation>--host 的值无效：“%1”（应为 IP 地址）</translation>
     </message>
@@ -204,6 +200,22 @@
     <message>
         <source>invalid value for --log-level: &apos;%1&apos; (expected debug, info or warning)</source>
         <translation>--log-level 的值无效：“%1”（应为 debug、info 或 warning）</translation>
+    </message>
+    <message>
+        <source>Threads serving WebSockets (anonchat-server: the number of cores).</source>
+        <translation>处理 WebSocket 的线程数（anonchat-server 默认为 CPU 核心数）。</translation>
+    </message>
+    <message>
+        <source>invalid value for --redis: &apos;%1&apos; (%2)</source>
+        <translation>--redis 的值无效：“%1”（%2）</translation>
+    </message>
+    <message>
+        <source>--redis needs --db postgresql://... (one database shared by every server)</source>
+        <translation>--redis 需要 --db postgresql://...（所有服务器共用一个数据库）</translation>
+    </message>
+    <message>
+        <source>invalid value for --db: &apos;%1&apos; (%2; expected postgresql://user:pass@host:port/dbname)</source>
+        <translation>--db 的值无效：“%1”（%2；应为 postgresql://user:pass@host:port/dbname）</translation>
     </message>
 </context>
 <context>
@@ -797,10 +809,6 @@
 <context>
     <name>anonchat::server::ChatServer</name>
     <message>
-        <source>--db %1: PostgreSQL is not supported by this build yet</source>
-        <translation>--db %1：此版本尚不支持 PostgreSQL</translation>
-    </message>
-    <message>
         <source>--tls-cert: TLS is not available (no OpenSSL 3 library found)</source>
         <translation>--tls-cert：TLS 不可用（未找到 OpenSSL 3 库）</translation>
     </message>
@@ -875,6 +883,29 @@
     <message>
         <source>the room could not be stored</source>
         <translation>聊天室无法保存</translation>
+    </message>
+    <message>
+        <source>the database is unavailable, try again</source>
+        <translation>数据库暂时不可用，请重试</translation>
+    </message>
+    <message>
+        <source>the matching queue is unavailable, try again</source>
+        <translation>匹配队列暂时不可用，请重试</translation>
+    </message>
+    <message>
+        <source>the cluster is unavailable, try again</source>
+        <translation>服务器集群暂时不可用，请重试</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::server::RedisLink</name>
+    <message>
+        <source>--redis %1: cannot connect</source>
+        <translation>--redis %1：无法连接</translation>
+    </message>
+    <message>
+        <source>--redis %1: no answer</source>
+        <translation>--redis %1：没有响应</translation>
     </message>
 </context>
 <context>
