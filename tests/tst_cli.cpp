@@ -5,6 +5,7 @@
 // real PostgreSQL (ctest's postgres fixture: scripts/pg.sh; ANONCHAT_PG_URL_FILE names its URL).
 
 #include "shared/codec.h"
+#include "tests/support/serverprocess.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -29,149 +30,9 @@
 #include <sys/types.h>
 
 namespace protocol = anonchat::protocol;
+using namespace anonchat::test;
 
 namespace {
-
-constexpr int kStartTimeoutMs = 20000; // generous: sanitizer builds start slowly
-constexpr int kWaitMs = 10000;
-
-/// One `anonchat-server` process.
-class ServerProcess
-{
-public:
-    ServerProcess()
-    {
-        m_process.setProgram(QStringLiteral(ANONCHAT_SERVER_BINARY));
-        QObject::connect(&m_process, &QProcess::readyReadStandardOutput, &m_process,
-                         [this] { m_stdout += m_process.readAllStandardOutput(); });
-        QObject::connect(&m_process, &QProcess::readyReadStandardError, &m_process,
-                         [this] { m_stderr += m_process.readAllStandardError(); });
-    }
-    ~ServerProcess()
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
-            m_process.waitForFinished(5000);
-        }
-    }
-
-    /// Starts and waits for the URL line. False (with the output in `why`) if none came.
-    bool start(const QStringList &arguments, QString *why)
-    {
-        m_process.setArguments(arguments);
-        QElapsedTimer timer;
-        timer.start();
-        m_process.start();
-        if (!m_process.waitForStarted(kStartTimeoutMs)) {
-            *why = m_process.errorString();
-            return false;
-        }
-        (void)QTest::qWaitFor(
-            [this] { return m_stdout.contains('\n') || m_process.state() == QProcess::NotRunning; },
-            kStartTimeoutMs);
-        m_startupMs = timer.elapsed();
-        static const QRegularExpression line(
-            QStringLiteral(R"(^anonchat-server listening on http://127\.0\.0\.1:(\d+)/\n$)"));
-        const QRegularExpressionMatch match = line.match(QString::fromUtf8(m_stdout));
-        if (!match.hasMatch()) {
-            *why = QStringLiteral("stdout: '%1' stderr: '%2'")
-                       .arg(QString::fromUtf8(m_stdout), QString::fromUtf8(m_stderr));
-            return false;
-        }
-        m_port = quint16(match.captured(1).toUInt());
-        return m_port != 0;
-    }
-
-    /// Runs to the end (no clients to serve meanwhile).
-    bool run(const QStringList &arguments, int timeoutMs = kWaitMs)
-    {
-        m_process.setArguments(arguments);
-        m_process.start();
-        return m_process.waitForFinished(timeoutMs);
-    }
-
-    void signal(int signal) { ::kill(pid_t(m_process.processId()), signal); }
-    /// Waits with the event loop running, so that in-process clients can answer the server.
-    bool waitFinished(int timeoutMs = kWaitMs)
-    {
-        return QTest::qWaitFor([this] { return m_process.state() == QProcess::NotRunning; },
-                               timeoutMs);
-    }
-
-    QByteArray standardOutput()
-    {
-        m_stdout += m_process.readAllStandardOutput();
-        return m_stdout;
-    }
-    QByteArray standardError()
-    {
-        m_stderr += m_process.readAllStandardError();
-        return m_stderr;
-    }
-    quint16 port() const { return m_port; }
-    qint64 startupMs() const { return m_startupMs; }
-    QProcess &process() { return m_process; }
-
-private:
-    QProcess m_process;
-    QByteArray m_stdout;
-    QByteArray m_stderr;
-    quint16 m_port = 0;
-    qint64 m_startupMs = 0;
-};
-
-/// A WebSocket client that keeps every decoded server frame.
-class Client
-{
-public:
-    explicit Client(quint16 port)
-    {
-        QObject::connect(&m_socket, &QWebSocket::textMessageReceived, &m_socket,
-                         [this](const QString &text) {
-                             protocol::ServerDecodeResult r = protocol::decodeServerFrame(text);
-                             if (auto *m = std::get_if<protocol::ServerMessage>(&r))
-                                 m_frames.append(*m);
-                         });
-        QObject::connect(&m_socket, &QWebSocket::disconnected, &m_socket,
-                         [this] { m_disconnected = true; });
-        m_socket.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/ws").arg(port)));
-    }
-
-    template <typename T>
-    std::optional<T> waitFor(const std::function<bool(const T &)> &accept = {},
-                             int timeoutMs = kWaitMs)
-    {
-        std::optional<T> found;
-        (void)QTest::qWaitFor(
-            [&] {
-                for (const protocol::ServerMessage &m : std::as_const(m_frames)) {
-                    const T *t = std::get_if<T>(&m);
-                    if (t && (!accept || accept(*t))) {
-                        found = *t;
-                        return true;
-                    }
-                }
-                return false;
-            },
-            timeoutMs);
-        return found;
-    }
-
-    void send(const protocol::ClientMessage &message)
-    {
-        m_socket.sendTextMessage(protocol::encodeText(message));
-    }
-    bool waitDisconnected(int timeoutMs = kWaitMs)
-    {
-        return QTest::qWaitFor([this] { return m_disconnected; }, timeoutMs);
-    }
-    QWebSocket &socket() { return m_socket; }
-
-private:
-    QWebSocket m_socket;
-    QList<protocol::ServerMessage> m_frames;
-    bool m_disconnected = false;
-};
 
 /// Two clients matched in a room.
 struct Pair {
@@ -207,14 +68,6 @@ std::optional<Pair> matchedPair(quint16 port)
     return p;
 }
 
-/// Sends a message with a nonce and waits for its ack (the sender's copy with the nonce).
-std::optional<protocol::NewMessage> sendAcked(Client &client, const QString &content,
-                                              const QString &nonce)
-{
-    client.send(protocol::SendMessage{content, nonce});
-    return client.waitFor<protocol::NewMessage>(
-        [&nonce](const protocol::NewMessage &m) { return m.nonce == nonce; });
-}
 
 /// A look at a database file the server has closed, or at a postgresql:// database.
 class Database
