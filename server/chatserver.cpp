@@ -166,7 +166,7 @@ bool ChatServer::start(QString *error)
         return false;
     }
     if (m_config.threads > 1 && m_config.redis.isEmpty())
-        m_hub = std::make_shared<LocalHub>(m_config.interestWaitMs);
+        m_hub = std::make_shared<LocalHub>(m_config.threads, m_config.interestWaitMs);
     if (!startNode(error) || !startWorkers(error)) {
         m_listener->close();
         m_cluster.reset();
@@ -419,11 +419,23 @@ void ChatServer::onWebSocketRequest(QTcpSocket *socket)
         return;
     }
     // A QTcpSocket can change threads (a QWebSocket cannot): the worker makes the WebSocket.
+    // Not from here: we are inside the socket's own readyRead emission, which goes on using it
+    // (a QSslSocket decrypts on) after we return.
     ChatServer *worker = m_workers[node - 1].server;
-    socket->setParent(nullptr);
-    socket->moveToThread(m_workers[node - 1].thread);
+    QThread *thread = m_workers[node - 1].thread;
+    QPointer<QTcpSocket> guard(socket);
     QMetaObject::invokeMethod(
-        worker, [worker, socket] { worker->adoptSocket(socket); }, Qt::QueuedConnection);
+        this,
+        [worker, thread, guard] {
+            if (!guard)
+                return;
+            QTcpSocket *tcp = guard.data();
+            tcp->setParent(nullptr);
+            tcp->moveToThread(thread);
+            QMetaObject::invokeMethod(
+                worker, [worker, tcp] { worker->adoptSocket(tcp); }, Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
 }
 
 void ChatServer::adoptSocket(QTcpSocket *socket)
@@ -641,6 +653,12 @@ void ChatServer::onText(Session *session, const QString &text)
     Session &s = *session;
     const qint64 now = nowMs();
     s.lastHeardMs = now;
+    if (s.resuming) {
+        // A resume naming another server's user is under way: what this connection is, is
+        // not settled yet (clients wait for `resumed`).
+        sendError(s, ErrorCode::ResumeFailed, tr("a resume is under way; wait for its answer"));
+        return;
+    }
     s.pingOutstanding = false;
     const bool first = !s.sawFirstEvent;
     s.sawFirstEvent = true;
@@ -1255,14 +1273,14 @@ void ChatServer::deliver(const PendingMessage &pending)
     // there) and sends it on.
     if (room.remoteMember)
         tellRemote(room, QStringLiteral("msg"), {{"frame", QString::fromUtf8(frames.sender)}});
-    if (room.remoteLeft && room.pendingMessages == 0)
-        onRemoteLeft(room, *room.remoteLeft);
     while (room.recent.size() > kRecentTail && room.recent.front().id <= sentToAll) {
         const NewMessage &old = room.recent.front();
         if (!old.nonce.isEmpty())
             room.byNonce.remove(nonceKey(old.senderId, old.nonce));
         room.recent.pop_front();
     }
+    if (room.remoteLeft && room.pendingMessages == 0)
+        onRemoteLeft(room, *room.remoteLeft); // may remove `room`: last
 }
 
 void ChatServer::onFailed(const QVector<quint64> &tickets, const QString &error)

@@ -227,6 +227,8 @@ private:
         qint64 sinceMs = 0;
         int partnerNode = 0;
         qint64 lastId = -1;
+        qint64 roomId = 0;
+        QString partnerId;
     };
     QHash<QString, PendingResume>
         m_clusterResumes; ///< by user id: waiting for the partner's server

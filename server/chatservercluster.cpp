@@ -21,8 +21,11 @@ using namespace protocol;
 
 namespace {
 
-constexpr qint64 kProposalTimeoutMs = 3000; ///< an unanswered proposal: queue again
-constexpr qint64 kResumeTimeoutMs = 3000;   ///< the partner's server did not answer a resume
+/// A proposal unanswered by a live server: queue again. Long, because the answer waits for the
+/// room's row to be stored there, and a late `accept` after giving up ends the room at once.
+constexpr qint64 kProposalTimeoutMs = 30000;
+/// The partner's server did not answer a resume (clients wait 10 s for `resumed`).
+constexpr qint64 kResumeTimeoutMs = 8000;
 
 const QString kType = QStringLiteral("t");
 const QString kTo = QStringLiteral("to");
@@ -96,10 +99,11 @@ void ChatServer::onClusterMatch(UserKey key, bool ok, const std::optional<Cluste
         if (p && p->state == Session::State::Queued && p->connected() && p->proposedAtMs < 0)
             startRoom(Match{p->key, s->key, match->commonInterests});
         else
-            clusterEnqueue(*s, false); // the partner left meanwhile: try again
+            clusterEnqueue(*s, true); // the partner left meanwhile: try again
         return;
     }
     s->proposedAtMs = nowMs();
+    s->proposedNode = match->partnerNode;
     m_cluster->sendTo(match->partnerNode,
                       {{kType, "propose"},
                        {kTo, match->partnerId},
@@ -148,8 +152,17 @@ void ChatServer::onClusterMessage(const QJsonObject &m)
         return;
     }
     if (type == QLatin1String("requeue")) {
-        if (s->state == Session::State::Queued && s->connected())
+        // Taken out of the queue by a pairing that could not go on: back in, quietly (it has
+        // had its `waiting`). Queueing twice is harmless, so a duplicate is too.
+        if (s->state == Session::State::Queued && s->connected() && s->proposedAtMs < 0)
             clusterEnqueue(*s, false);
+        return;
+    }
+    if (type == QLatin1String("declined")) {
+        // Our proposal: the other side's user was gone. This one never had `waiting` yet.
+        if (s->state == Session::State::Queued && s->connected() && s->proposedAtMs >= 0 &&
+            s->proposedNode == m.value(kNode).toInt())
+            clusterEnqueue(*s, true);
         return;
     }
     const qint64 roomId = m.value(kRoom).toInteger();
@@ -167,9 +180,15 @@ void ChatServer::onProposal(const QJsonObject &m)
     Session *p = sessionFor(m.value(kTo).toString());
     bool ok = false;
     const UserKey remoteKey = from.toUInt(&ok, 16);
+    if (p && p->state == Session::State::InRoom) {
+        const auto room = m_rooms.constFind(p->roomId);
+        if (room != m_rooms.cend() && room->remoteUserId == from)
+            return; // the same proposal again (a relay sent twice): answered already
+    }
     if (!p || p->state != Session::State::Queued || !p->connected() || p->proposedAtMs >= 0 ||
         !ok || remoteKey == 0 || sessionFor(remoteKey)) {
-        m_cluster->sendTo(fromNode, {{kType, "requeue"}, {kTo, from}});
+        m_cluster->sendTo(fromNode,
+                          {{kType, "declined"}, {kTo, from}, {kNode, m_cluster->nodeId()}});
         return;
     }
     QStringList common;
@@ -210,6 +229,8 @@ void ChatServer::onProposal(const QJsonObject &m)
 void ChatServer::onAccepted(Session *s, const QJsonObject &m)
 {
     const qint64 roomId = m.value(kRoom).toInteger();
+    if (s->state == Session::State::InRoom && s->roomId == roomId)
+        return; // the same answer again (a relay sent twice)
     const QString partnerId = m.value(kFrom).toString();
     const int partnerNode = m.value(kNode).toInt();
     bool ok = false;
@@ -258,6 +279,10 @@ void ChatServer::onRoomEvent(Session &s, Room &room, const QString &type, const 
         const auto *newMessage = message ? std::get_if<NewMessage>(message) : nullptr;
         if (!newMessage)
             return;
+        for (auto it = room.recent.crbegin(); it != room.recent.crend(); ++it) {
+            if (it->id == newMessage->id)
+                return; // relayed twice (sent again after a Redis outage)
+        }
         room.recent.push_back(*newMessage);
         if (!newMessage->nonce.isEmpty())
             room.byNonce.insert(nonceKeyOf(*newMessage), *newMessage);
@@ -378,7 +403,9 @@ void ChatServer::clusterSweep(qint64 now)
     for (const auto &[roomId, remote] : expired)
         endRoom(roomId, remote, LeaveReason::Disconnected, QStringLiteral("disconnected"));
     for (const auto &[key, s] : m_sessions) {
-        if (s->proposedAtMs >= 0 && now - s->proposedAtMs >= kProposalTimeoutMs &&
+        if (s->proposedAtMs >= 0 &&
+            (now - s->proposedAtMs >= kProposalTimeoutMs ||
+             !m_cluster->isNodeAlive(s->proposedNode)) &&
             s->state == Session::State::Queued && s->connected())
             clusterEnqueue(*s, false); // the other server did not answer: queue again
     }
@@ -388,9 +415,21 @@ void ChatServer::clusterSweep(qint64 now)
             continue;
         }
         const QString userId = it.key();
+        const PendingResume pending = it.value();
         it = m_clusterResumes.erase(it);
-        if (Session *s = sessionFor(userId))
+        // The room cannot go on: the partner's server hears so, if it answers at all (it may
+        // have taken the resume and be waiting for messages that would never come).
+        m_cluster->sendTo(pending.partnerNode,
+                          {{kType, "left"},
+                           {kTo, pending.partnerId},
+                           {kFrom, userId},
+                           {kRoom, pending.roomId},
+                           {"reason", leaveReasonName(LeaveReason::Disconnected)},
+                           {"store", true}});
+        if (Session *s = sessionFor(userId)) {
+            s->resuming = false;
             sendResumed(*s, nullptr, 0, false); // the room could not be found: identity only
+        }
     }
 }
 
@@ -425,7 +464,13 @@ void ChatServer::resumeFromCluster(Session &provisionalSession, const Resume &m)
             const auto room = m_rooms.find(place->roomId);
             if (place->partnerNode == here && room != m_rooms.end() &&
                 room->remoteUserId == user.userId) {
-                // The partner is here: the room is whole on this server now.
+                // The partner is here: the room is whole on this server now, and counted here
+                // (its old server let go of it).
+                if (!room->owned && !room->ending) {
+                    room->owned = true;
+                    --m_foreignRooms;
+                }
+                room->owned = true;
                 room->remoteMember = 0;
                 room->remoteUserId.clear();
                 room->remoteNode = 0;
@@ -437,7 +482,9 @@ void ChatServer::resumeFromCluster(Session &provisionalSession, const Resume &m)
                 return;
             }
             if (place->partnerNode != here && m_cluster->isNodeAlive(place->partnerNode)) {
-                m_clusterResumes.insert(user.userId, {nowMs(), place->partnerNode, lastId});
+                m_clusterResumes.insert(user.userId, {nowMs(), place->partnerNode, lastId,
+                                                      place->roomId, place->partnerId});
+                user.resuming = true; // until the partner's server answers
                 m_cluster->sendTo(place->partnerNode, {{kType, "resume"},
                                                        {kTo, place->partnerId},
                                                        {kFrom, user.userId},
@@ -544,6 +591,7 @@ void ChatServer::completeResume(const QJsonObject &m)
     Session *user = sessionFor(userId);
     if (!user)
         return;
+    user->resuming = false;
     const QString partnerId = m.value(kFrom).toString();
     bool ok = false;
     const UserKey remoteKey = partnerId.toUInt(&ok, 16);

@@ -20,24 +20,28 @@ QString idOf(UserKey key)
 
 } // namespace
 
-LocalHub::LocalHub(qint64 interestWaitMs)
+LocalHub::LocalHub(int nodes, qint64 interestWaitMs)
     : m_matchmaker(interestWaitMs)
 {
     m_clock.start();
+    for (int i = 0; i < nodes; ++i) {
+        m_links.emplace_back(nullptr);
+        m_online.emplace_back(0);
+        m_rooms.emplace_back(0);
+    }
 }
 
 int LocalHub::addNode(LocalLink *link)
 {
-    QMutexLocker lock(&m_mutex);
-    m_links.push_back(link);
-    m_online.emplace_back(0);
-    m_rooms.emplace_back(0);
-    return int(m_links.size());
+    const int node = m_joined.fetch_add(1) + 1;
+    Q_ASSERT(node <= int(m_links.size()));
+    m_links[size_t(node - 1)].store(link);
+    return node;
 }
 
 LocalLink *LocalHub::link(int node) const
 {
-    return node >= 1 && node <= int(m_links.size()) ? m_links[size_t(node - 1)] : nullptr;
+    return node >= 1 && node <= int(m_links.size()) ? m_links[size_t(node - 1)].load() : nullptr;
 }
 
 ClusterMatch LocalHub::toClusterMatch(const Match &match, UserKey forUser)

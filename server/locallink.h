@@ -22,9 +22,11 @@ class LocalLink;
 class LocalHub
 {
 public:
-    explicit LocalHub(qint64 interestWaitMs);
+    /// For `nodes` nodes: their slots exist from the start, so that nodes already running never
+    /// see the hub's tables grow.
+    LocalHub(int nodes, qint64 interestWaitMs);
 
-    int addNode(LocalLink *link); ///< node numbers 1, 2, ...; before any traffic
+    int addNode(LocalLink *link); ///< node numbers 1, 2, ... up to `nodes`
     LocalLink *link(int node) const;
     int nodeCount() const { return int(m_links.size()); }
 
@@ -54,7 +56,8 @@ private:
     QHash<UserKey, int> m_nodeOf; ///< queued users' nodes
     QHash<QString, QString> m_tokens;
     QHash<QString, ClusterPlace> m_places;
-    std::vector<LocalLink *> m_links;
+    std::deque<std::atomic<LocalLink *>> m_links; ///< per node, null until it has joined
+    std::atomic<int> m_joined{0};
     std::deque<std::atomic<qint64>> m_online; ///< per node
     std::deque<std::atomic<qint64>> m_rooms;  ///< per node
 };

@@ -247,7 +247,7 @@ bool RedisLink::start(QString *error)
         *error = tr("--redis %1: no answer").arg(m_config.redis.toString(QUrl::RemoveUserInfo));
         return false;
     }
-    m_subscriber->subscribe("anonchat:n:" + num(m_node));
+    m_subscriber->subscribe(channel(m_node));
     m_sinceBeat.start();
     heartbeat();
     m_heartbeat.start(int(m_config.heartbeatMs));
@@ -266,8 +266,9 @@ void RedisLink::stop()
 
 void RedisLink::setLocalCounts(qint64 online, qint64 rooms)
 {
-    m_localOnline = online;
-    m_localRooms = rooms;
+    // Never negative: the heartbeat script reads them as digits.
+    m_localOnline = std::max<qint64>(0, online);
+    m_localRooms = std::max<qint64>(0, rooms);
 }
 
 void RedisLink::heartbeat()
@@ -437,6 +438,14 @@ void RedisLink::claimToken(const QString &token,
                      });
 }
 
+QByteArray RedisLink::channel(int node) const
+{
+    // Pub/sub channels are not per database: the database number keeps clusters that share one
+    // Redis (on different databases) apart.
+    const QString db = m_config.redis.path().mid(1);
+    return "anonchat:" + (db.isEmpty() ? QByteArray("0") : db.toUtf8()) + ":n:" + num(node);
+}
+
 void RedisLink::sendTo(int node, const QJsonObject &message)
 {
     const QByteArray payload = QJsonDocument(message).toJson(QJsonDocument::Compact);
@@ -444,12 +453,18 @@ void RedisLink::sendTo(int node, const QJsonObject &message)
         m_outbox.emplace_back(node, payload); // after the ones waiting, in order
         return;
     }
+    for (const Unheard &u : m_unheard) {
+        if (u.node == node) {
+            m_unheard.push_back({node, payload, 0}); // after the one to that node waiting
+            return;
+        }
+    }
     publish(node, payload);
 }
 
 void RedisLink::publish(int node, const QByteArray &payload, int attempt)
 {
-    m_commands->command({"PUBLISH", "anonchat:n:" + num(node), payload},
+    m_commands->command({"PUBLISH", channel(node), payload},
                         [this, node, payload, attempt](const RedisReply &reply) {
                             if (reply.isInteger() && reply.integer == 0 && isNodeAlive(node) &&
                                 attempt < kMaxRelayAttempts) {

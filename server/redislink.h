@@ -25,7 +25,8 @@ struct RedisReply;
  * open to anyone, `i:<interest>` queued users by interest, `u:<user>` a queued user's node and
  * interests, `b:<user>` whom a user may never meet (reports), `p:<user>` its previous partner,
  * `nodes` / `alive:<node>` the nodes and their heartbeats, `t:<token>` resume tokens,
- * `s:<user>` a user's place (node, room, partner). Channel `n:<node>` carries a node's messages.
+ * `s:<user>` a user's place (node, room, partner). Channel `anonchat:<db>:n:<node>` carries a
+ * node's messages (pub/sub channels are shared by all databases of a Redis).
  */
 class RedisLink : public ClusterLink
 {
@@ -34,7 +35,7 @@ public:
     struct Config {
         QUrl redis;
         qint64 heartbeatMs = 1000;
-        qint64 nodeTimeoutMs = 3000; ///< a heartbeat older than this: the node is dead
+        qint64 nodeTimeoutMs = 5000; ///< a heartbeat older than this: the node is dead
     };
 
     explicit RedisLink(Config config, QObject *parent = nullptr);
@@ -87,6 +88,7 @@ private:
     /// Relays that could not be published (Redis away), sent again in order once it is back.
     std::deque<QPair<int, QByteArray>> m_outbox;
     void publish(int node, const QByteArray &payload, int attempt = 0);
+    QByteArray channel(int node) const;
     void flushOutbox();
     void retryUnheard();
     /// Relays published to nobody (the node's subscription not back yet), tried again.

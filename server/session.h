@@ -37,6 +37,7 @@ struct Session {
     RateLimiter limiter;
     // In a cluster (--redis):
     qint64 proposedAtMs = -1; ///< paired with a user elsewhere, waiting for its server's answer
+    int proposedNode = 0;     ///< that server
     bool resuming = false;    ///< a `resume` naming another server's user is under way
 
     bool connected() const { return !socket.isNull(); }

@@ -24,7 +24,7 @@ using anonchat::server::RedisReply;
 namespace {
 
 constexpr int kResumeWindowS = 4;
-constexpr int kDeathMs = 3000 + 1000; // node timeout + heartbeat period
+constexpr int kDeathMs = 5000 + 1000; // node timeout + heartbeat period
 
 QString readUrl(const char *file)
 {

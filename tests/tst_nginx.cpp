@@ -28,7 +28,7 @@ namespace {
 
 constexpr int kServers = 3;
 constexpr int kResumeWindowS = 6;
-constexpr int kDeathMs = 3000 + 1000; // node timeout + heartbeat period
+constexpr int kDeathMs = 5000 + 1000; // node timeout + heartbeat period
 
 QString readUrl(const QByteArray &file)
 {
