@@ -225,11 +225,6 @@ void TestNginx::initTestCase()
         m_servers.push_back(std::move(s));
     }
 
-    // Every server knows the others after one heartbeat (1 s). Before that a resume elsewhere
-    // takes the partner's server for dead and ends the room (reported: isNodeAlive() reads the
-    // last heartbeat's list of live servers).
-    QTest::qWait(1500);
-
     m_port = freePort();
     QVERIFY(m_port != 0);
     m_origin = QStringLiteral("http://127.0.0.1:%1").arg(m_port);

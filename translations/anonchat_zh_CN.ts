@@ -896,6 +896,10 @@
         <source>the cluster is unavailable, try again</source>
         <translation>服务器集群暂时不可用，请重试</translation>
     </message>
+    <message>
+        <source>a resume is under way; wait for its answer</source>
+        <translation>正在恢复会话，请等待结果</translation>
+    </message>
 </context>
 <context>
     <name>anonchat::server::RedisLink</name>
