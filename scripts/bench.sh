@@ -6,7 +6,8 @@
 #   scripts/bench.sh --quick   a tiny run, a smoke test for CI: it never judges the numbers
 # ANONCHAT_BENCH_BUILD: the build directory (default build-test, RelWithDebInfo, as scripts/test.sh
 # builds it); it is configured and built here when needed. The raw results and the table stay in
-# $ANONCHAT_BENCH_BUILD/bench-results/.
+# $ANONCHAT_BENCH_BUILD/bench-results/. ANONCHAT_BENCH_SERVER_ARGS: extra anonchat-server flags
+# (e.g. "--threads 1"; by default it runs one thread per core).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -89,6 +90,9 @@ anonchat_flags=(--rate-limit 0)
 if "$server_bin" --help 2>/dev/null | grep -q -- '--max-connections-per-address'; then
     anonchat_flags+=(--max-connections-per-address 0)
 fi
+# Extra flags for anonchat-server, e.g. ANONCHAT_BENCH_SERVER_ARGS="--threads 1".
+read -r -a extra_flags <<<"${ANONCHAT_BENCH_SERVER_ARGS:-}"
+anonchat_flags+=("${extra_flags[@]}")
 
 now_us() { echo "${EPOCHREALTIME//[.,]/}"; }
 
