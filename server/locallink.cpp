@@ -88,8 +88,9 @@ std::optional<ClusterMatch> LocalHub::promote(const QString &userId)
             m_nodeOf.remove(match.second);
         }
     }
-    for (const auto &[target, call] : others) {
-        target->post([target, userId = call.first, match = call.second] {
+    for (const auto &other : others) {
+        LocalLink *target = other.first;
+        target->post([target, userId = other.second.first, match = other.second.second] {
             emit target->matchedElsewhere(userId, match);
         });
     }

@@ -200,7 +200,7 @@ RedisLink::RedisLink(Config config, QObject *parent)
         qCInfo(lcCluster) << "redis connected";
         flushOutbox();
     });
-    connect(m_commands, &RedisClient::disconnected, this, [this](const QString &error) {
+    connect(m_commands, &RedisClient::disconnected, this, [](const QString &error) {
         qCWarning(lcCluster).noquote() << "redis unavailable:" << error;
     });
     connect(&m_heartbeat, &QTimer::timeout, this, &RedisLink::heartbeat);
