@@ -5,6 +5,7 @@
 // real PostgreSQL (ctest's postgres fixture: scripts/pg.sh; ANONCHAT_PG_URL_FILE names its URL).
 
 #include "shared/codec.h"
+#include "tests/support/engines.h"
 #include "tests/support/serverprocess.h"
 
 #include <QDateTime>
@@ -68,7 +69,6 @@ std::optional<Pair> matchedPair(quint16 port)
     return p;
 }
 
-
 /// A look at a database file the server has closed, or at a postgresql:// database.
 class Database
 {
@@ -77,16 +77,10 @@ public:
         : m_name(QStringLiteral("tst_cli_") + QUuid::createUuid().toString(QUuid::Id128))
     {
         if (path.startsWith(QLatin1String("postgresql://"))) {
-            const QUrl url(path);
-            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_name);
-            db.setHostName(url.host());
-            db.setPort(url.port(5432));
-            db.setUserName(url.userName());
-            db.setPassword(url.password());
-            db.setDatabaseName(url.path().mid(1));
+            QSqlDatabase db = addPostgres(m_name, path);
             m_open = db.open();
             if (!m_open)
-                qWarning() << "cannot open" << url.host() << db.lastError().text();
+                qWarning() << "cannot open" << db.hostName() << db.lastError().text();
             return;
         }
         QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);

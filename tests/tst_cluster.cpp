@@ -6,6 +6,7 @@
 // acknowledged message is stored exactly once; Redis going away gives clear errors, not a crash.
 
 #include "server/redisclient.h"
+#include "tests/support/engines.h"
 #include "tests/support/serverprocess.h"
 
 #include <QFile>
@@ -25,14 +26,6 @@ namespace {
 
 constexpr int kResumeWindowS = 4;
 constexpr int kDeathMs = 5000 + 1000; // node timeout + heartbeat period
-
-QString readUrl(const char *file)
-{
-    QFile f(QString::fromLocal8Bit(file));
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    return QString::fromUtf8(f.readAll()).trimmed();
-}
 
 std::unique_ptr<Client> welcomed(quint16 port, QString *userId, QString *token = nullptr)
 {
@@ -79,7 +72,6 @@ private:
         qint64 roomId = 0;
     };
     std::optional<Room> pair(int a, int b);
-    bool flushRedis();
 
     QString m_redisUrl;
     QString m_pgUrl;
@@ -89,31 +81,17 @@ private:
 
 void TestCluster::initTestCase()
 {
-    m_redisUrl = readUrl(ANONCHAT_REDIS_URL_FILE);
+    m_redisUrl = readUrlFile(QStringLiteral(ANONCHAT_REDIS_URL_FILE));
     QVERIFY2(!m_redisUrl.isEmpty(), "no Redis: the ctest fixture redis_start did not run");
     // A database of its own on the shared fixture: FLUSHDB between cases disturbs no other suite.
     m_redisUrl += QStringLiteral("/7");
-    m_pgUrl = readUrl(qgetenv("ANONCHAT_PG_URL_FILE").constData());
+    m_pgUrl = readUrlFile(qEnvironmentVariable("ANONCHAT_PG_URL_FILE"));
     QVERIFY2(!m_pgUrl.isEmpty(), "no PostgreSQL: the ctest fixture postgres_start did not run");
-}
-
-bool TestCluster::flushRedis()
-{
-    QUrl url;
-    QString why;
-    if (!RedisClient::parseUrl(m_redisUrl, &url, &why))
-        return false;
-    RedisClient redis(url);
-    if (!redis.waitConnected(5000))
-        return false;
-    bool done = false;
-    redis.command({"FLUSHDB"}, [&done](const RedisReply &) { done = true; });
-    return QTest::qWaitFor([&done] { return done; }, 5000);
 }
 
 void TestCluster::init()
 {
-    QVERIFY(flushRedis());
+    QVERIFY(flushRedis(m_redisUrl));
 }
 
 void TestCluster::cleanup()
@@ -305,13 +283,7 @@ void TestCluster::reportBlocksAcrossServers()
     QVERIFY(mc);
     QVERIFY(mc->partnerId == r->aId || mc->partnerId == r->bId);
     // The report row names both users.
-    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), QStringLiteral("report"));
-    const QUrl url(m_pgUrl);
-    db.setHostName(url.host());
-    db.setPort(url.port(5432));
-    db.setUserName(url.userName());
-    db.setPassword(url.password());
-    db.setDatabaseName(url.path().mid(1));
+    QSqlDatabase db = addPostgres(QStringLiteral("report"), m_pgUrl);
     QVERIFY2(db.open(), qPrintable(db.lastError().text()));
     {
         QSqlQuery q(db);
@@ -494,13 +466,7 @@ void TestCluster::everyAckedMessageStoredOnce()
     }
     acked.removeDuplicates();
     QVERIFY(acked.size() >= 6 * 2 * 10 * 2 / 3); // the killed server's last acks may be lost
-    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), QStringLiteral("once"));
-    const QUrl url(m_pgUrl);
-    db.setHostName(url.host());
-    db.setPort(url.port(5432));
-    db.setUserName(url.userName());
-    db.setPassword(url.password());
-    db.setDatabaseName(url.path().mid(1));
+    QSqlDatabase db = addPostgres(QStringLiteral("once"), m_pgUrl);
     QVERIFY2(db.open(), qPrintable(db.lastError().text()));
     {
         QSqlQuery q(db);

@@ -6,6 +6,7 @@
 // on past the resume window.
 
 #include "server/redisclient.h"
+#include "tests/support/engines.h"
 #include "tests/support/serverprocess.h"
 
 #include <QDir>
@@ -29,14 +30,6 @@ namespace {
 constexpr int kServers = 3;
 constexpr int kResumeWindowS = 6;
 constexpr int kDeathMs = 5000 + 1000; // node timeout + heartbeat period
-
-QString readUrl(const QByteArray &file)
-{
-    QFile f(QString::fromLocal8Bit(file));
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    return QString::fromUtf8(f.readAll()).trimmed();
-}
 
 quint16 freePort()
 {
@@ -106,7 +99,6 @@ private slots:
     void chatThroughNginxAndSurviveAKilledServer();
 
 private:
-    bool flushRedis();
     bool writeConfig(QString *why);
     std::unique_ptr<Client> welcomed(QString *userId, QString *token);
 
@@ -120,20 +112,6 @@ private:
     QProcess m_nginxProcess;
     QByteArray m_nginxLog;
 };
-
-bool TestNginx::flushRedis()
-{
-    QUrl url;
-    QString why;
-    if (!RedisClient::parseUrl(m_redisUrl, &url, &why))
-        return false;
-    RedisClient redis(url);
-    if (!redis.waitConnected(5000))
-        return false;
-    bool done = false;
-    redis.command({"FLUSHDB"}, [&done](const RedisReply &) { done = true; });
-    return QTest::qWaitFor([&done] { return done; }, 5000);
-}
 
 // The operator's file with the test's ports, inside a main configuration that keeps every path
 // (pid, logs, temporary files) in the test's directory.
@@ -203,14 +181,14 @@ void TestNginx::initTestCase()
             QStringLiteral("nginx"),
             {QStringLiteral("/usr/sbin"), QStringLiteral("/usr/local/sbin")});
     QVERIFY2(!m_nginx.isEmpty(), "nginx not found (scripts/setup.sh --test installs it)");
-    m_redisUrl = readUrl(ANONCHAT_REDIS_URL_FILE);
+    m_redisUrl = readUrlFile(QStringLiteral(ANONCHAT_REDIS_URL_FILE));
     QVERIFY2(!m_redisUrl.isEmpty(), "no Redis: the ctest fixture redis_start did not run");
     // A database of its own on the shared fixture (tst_cluster flushes /7).
     m_redisUrl += QStringLiteral("/8");
-    m_pgUrl = readUrl(qgetenv("ANONCHAT_PG_URL_FILE"));
+    m_pgUrl = readUrlFile(qEnvironmentVariable("ANONCHAT_PG_URL_FILE"));
     QVERIFY2(!m_pgUrl.isEmpty(), "no PostgreSQL: the ctest fixture postgres_start did not run");
     QVERIFY(m_dir.isValid());
-    QVERIFY(flushRedis());
+    QVERIFY(flushRedis(m_redisUrl));
 
     for (int i = 0; i < kServers; ++i) {
         auto s = std::make_unique<ServerProcess>();

@@ -1,4 +1,5 @@
 #include "server/storage.h"
+#include "tests/support/engines.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -36,13 +37,7 @@ const bool kPostgres = qEnvironmentVariable("ANONCHAT_TEST_DB") == QLatin1String
 /// Opens a QPSQL connection called `name` to a postgresql:// URL.
 bool openPostgres(const QString &name, const QString &text, QString *error)
 {
-    const QUrl url(text);
-    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
-    db.setHostName(url.host());
-    db.setPort(url.port(5432));
-    db.setUserName(url.userName());
-    db.setPassword(url.password());
-    db.setDatabaseName(url.path().mid(1));
+    QSqlDatabase db = anonchat::test::addPostgres(name, text);
     if (db.open() && QSqlQuery(db).exec(QStringLiteral("SET client_min_messages = warning")))
         return true;
     *error = db.lastError().text();

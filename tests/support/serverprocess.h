@@ -46,9 +46,8 @@ public:
     bool start(const QStringList &arguments, QString *why)
     {
         // ctest runs some suites a second time with extra flags (e.g. `--threads 1`).
-        m_process.setArguments(arguments +
-                               qEnvironmentVariable("ANONCHAT_TEST_SERVER_ARGS")
-                                   .split(QLatin1Char(' '), Qt::SkipEmptyParts));
+        m_process.setArguments(arguments + qEnvironmentVariable("ANONCHAT_TEST_SERVER_ARGS")
+                                               .split(QLatin1Char(' '), Qt::SkipEmptyParts));
         QElapsedTimer timer;
         timer.start();
         m_process.start();
