@@ -8,6 +8,7 @@
 // The random moments come from one seed, printed first; ANONCHAT_FAULTS_SEED=N repeats a run.
 
 #include "shared/codec.h"
+#include "tests/support/serverprocess.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -41,6 +42,7 @@
 #include <vector>
 
 namespace protocol = anonchat::protocol;
+using namespace anonchat::test;
 
 #if defined(__SANITIZE_ADDRESS__)
 #define ANONCHAT_TEST_ASAN 1
@@ -58,9 +60,6 @@ namespace protocol = anonchat::protocol;
     } while (false)
 
 namespace {
-
-constexpr int kStartTimeoutMs = 30000; // generous: sanitizer builds start slowly
-constexpr int kWaitMs = 10000;
 
 /// Runs the event loop (sockets are served as their data arrives) until `done` or the timeout.
 bool waitUntil(const std::function<bool()> &done, int timeoutMs = kWaitMs)
@@ -86,187 +85,6 @@ void spin(int ms)
     QTimer::singleShot(ms, &loop, &QEventLoop::quit);
     loop.exec();
 }
-
-/// One `anonchat-server` process.
-class ServerProcess
-{
-public:
-    ServerProcess()
-    {
-        m_process.setProgram(QStringLiteral(ANONCHAT_SERVER_BINARY));
-        QObject::connect(&m_process, &QProcess::readyReadStandardOutput, &m_process,
-                         [this] { m_stdout += m_process.readAllStandardOutput(); });
-        QObject::connect(&m_process, &QProcess::readyReadStandardError, &m_process,
-                         [this] { m_stderr += m_process.readAllStandardError(); });
-    }
-    ~ServerProcess()
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
-            m_process.waitForFinished(5000);
-        }
-    }
-    ServerProcess(const ServerProcess &) = delete;
-    ServerProcess &operator=(const ServerProcess &) = delete;
-
-    void setEnvironment(const QProcessEnvironment &env) { m_process.setProcessEnvironment(env); }
-
-    /// Starts and waits for the URL line. False (with the output in `why`) if none came.
-    bool start(const QStringList &arguments, QString *why)
-    {
-        m_process.setArguments(arguments);
-        m_process.start();
-        if (!m_process.waitForStarted(kStartTimeoutMs)) {
-            *why = m_process.errorString();
-            return false;
-        }
-        (void)waitUntil(
-            [this] { return m_stdout.contains('\n') || m_process.state() == QProcess::NotRunning; },
-            kStartTimeoutMs);
-        static const QRegularExpression line(
-            QStringLiteral(R"(^anonchat-server listening on http://127\.0\.0\.1:(\d+)/\n$)"));
-        const QRegularExpressionMatch match = line.match(QString::fromUtf8(m_stdout));
-        if (!match.hasMatch()) {
-            *why = QStringLiteral("stdout: '%1' stderr: '%2'")
-                       .arg(QString::fromUtf8(m_stdout), QString::fromUtf8(m_stderr));
-            return false;
-        }
-        m_port = quint16(match.captured(1).toUInt());
-        return m_port != 0;
-    }
-
-    /// Runs to the end (no clients to serve meanwhile).
-    bool run(const QStringList &arguments, int timeoutMs = kWaitMs)
-    {
-        m_process.setArguments(arguments);
-        m_process.start();
-        return m_process.waitForFinished(timeoutMs);
-    }
-
-    void signal(int signal) { ::kill(pid(), signal); }
-    pid_t pid() const { return pid_t(m_process.processId()); }
-    bool running() const { return m_process.state() != QProcess::NotRunning; }
-    bool waitFinished(int timeoutMs = kWaitMs)
-    {
-        return waitUntil([this] { return !running(); }, timeoutMs);
-    }
-    /// Resident memory of the process in KiB (VmRSS), -1 if unknown.
-    qint64 rssKiB() const
-    {
-        QFile status(QStringLiteral("/proc/%1/status").arg(pid()));
-        if (!status.open(QIODevice::ReadOnly))
-            return -1;
-        for (const QByteArray &line : status.readAll().split('\n')) {
-            if (line.startsWith("VmRSS:"))
-                return line.mid(6).trimmed().split(' ').value(0).toLongLong();
-        }
-        return -1;
-    }
-    QByteArray standardError()
-    {
-        m_stderr += m_process.readAllStandardError();
-        return m_stderr;
-    }
-    /// What AddressSanitizer or UndefinedBehaviorSanitizer said, if anything (sanitizer builds).
-    QByteArray sanitizerReport()
-    {
-        const QByteArray err = standardError();
-        for (const char *mark :
-             {"runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer"}) {
-            const qsizetype at = err.indexOf(mark);
-            if (at >= 0)
-                return err.mid(std::max<qsizetype>(0, at - 200), 2000);
-        }
-        return {};
-    }
-    quint16 port() const { return m_port; }
-    QProcess &process() { return m_process; }
-
-private:
-    QProcess m_process;
-    QByteArray m_stdout;
-    QByteArray m_stderr;
-    quint16 m_port = 0;
-};
-
-/// A WebSocket client that keeps every decoded server frame.
-class Client
-{
-public:
-    explicit Client(quint16 port)
-    {
-        QObject::connect(&m_socket, &QWebSocket::textMessageReceived, &m_socket,
-                         [this](const QString &text) {
-                             protocol::ServerDecodeResult r = protocol::decodeServerFrame(text);
-                             if (auto *m = std::get_if<protocol::ServerMessage>(&r))
-                                 m_frames.append(*m);
-                             else
-                                 ++m_undecodable;
-                         });
-        QObject::connect(&m_socket, &QWebSocket::disconnected, &m_socket,
-                         [this] { m_disconnected = true; });
-        m_socket.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/ws").arg(port)));
-    }
-
-    template <typename T>
-    std::optional<T> find(const std::function<bool(const T &)> &accept = {}) const
-    {
-        for (const protocol::ServerMessage &m : m_frames) {
-            const T *t = std::get_if<T>(&m);
-            if (t && (!accept || accept(*t)))
-                return *t;
-        }
-        return std::nullopt;
-    }
-    template <typename T>
-    std::optional<T> waitFor(const std::function<bool(const T &)> &accept = {},
-                             int timeoutMs = kWaitMs)
-    {
-        std::optional<T> found;
-        (void)waitUntil([&] { return bool(found = find<T>(accept)); }, timeoutMs);
-        return found;
-    }
-    std::optional<protocol::Error> waitForError(protocol::ErrorCode code, int timeoutMs = kWaitMs)
-    {
-        return waitFor<protocol::Error>([code](const protocol::Error &e) { return e.code == code; },
-                                        timeoutMs);
-    }
-    template <typename T>
-    QList<T> all() const
-    {
-        QList<T> out;
-        for (const protocol::ServerMessage &m : m_frames) {
-            if (const T *t = std::get_if<T>(&m))
-                out.append(*t);
-        }
-        return out;
-    }
-
-    void send(const protocol::ClientMessage &message)
-    {
-        m_socket.sendTextMessage(protocol::encodeText(message));
-    }
-    void sendRaw(const QString &text) { m_socket.sendTextMessage(text); }
-    bool waitDisconnected(int timeoutMs = kWaitMs)
-    {
-        return waitUntil([this] { return m_disconnected; }, timeoutMs);
-    }
-    bool isDisconnected() const { return m_disconnected; }
-    const QList<protocol::ServerMessage> &frames() const { return m_frames; }
-    int undecodable() const { return m_undecodable; }
-    QWebSocket &socket() { return m_socket; }
-    QString userId() const
-    {
-        const auto w = find<protocol::Welcome>();
-        return w ? w->userId : QString();
-    }
-
-private:
-    QWebSocket m_socket;
-    QList<protocol::ServerMessage> m_frames;
-    int m_undecodable = 0;
-    bool m_disconnected = false;
-};
 
 /// A WebSocket spoken by hand over TCP: the exact close code, and a chosen source address.
 class RawWebSocket

@@ -5,11 +5,13 @@
 #include "shared/codec.h"
 
 #include <QElapsedTimer>
+#include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTest>
 #include <QUuid>
 #include <QWebSocket>
+#include <algorithm>
 #include <csignal>
 #include <functional>
 #include <optional>
@@ -19,7 +21,7 @@ namespace anonchat::test {
 
 namespace protocol = anonchat::protocol;
 
-constexpr int kStartTimeoutMs = 20000; // generous: sanitizer builds start slowly
+constexpr int kStartTimeoutMs = 30000; // generous: sanitizer builds start slowly
 constexpr int kWaitMs = 10000;
 
 /// One `anonchat-server` process.
@@ -41,6 +43,10 @@ public:
             m_process.waitForFinished(5000);
         }
     }
+    ServerProcess(const ServerProcess &) = delete;
+    ServerProcess &operator=(const ServerProcess &) = delete;
+
+    void setEnvironment(const QProcessEnvironment &env) { m_process.setProcessEnvironment(env); }
 
     /// Starts and waits for the URL line. False (with the output in `why`) if none came.
     bool start(const QStringList &arguments, QString *why)
@@ -79,7 +85,33 @@ public:
         return m_process.waitForFinished(timeoutMs);
     }
 
-    void signal(int signal) { ::kill(pid_t(m_process.processId()), signal); }
+    void signal(int signal) { ::kill(pid(), signal); }
+    pid_t pid() const { return pid_t(m_process.processId()); }
+    bool running() const { return m_process.state() != QProcess::NotRunning; }
+    /// Resident memory of the process in KiB (VmRSS), -1 if unknown.
+    qint64 rssKiB() const
+    {
+        QFile status(QStringLiteral("/proc/%1/status").arg(pid()));
+        if (!status.open(QIODevice::ReadOnly))
+            return -1;
+        for (const QByteArray &line : status.readAll().split('\n')) {
+            if (line.startsWith("VmRSS:"))
+                return line.mid(6).trimmed().split(' ').value(0).toLongLong();
+        }
+        return -1;
+    }
+    /// What AddressSanitizer or UndefinedBehaviorSanitizer said, if anything (sanitizer builds).
+    QByteArray sanitizerReport()
+    {
+        const QByteArray err = standardError();
+        for (const char *mark :
+             {"runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer"}) {
+            const qsizetype at = err.indexOf(mark);
+            if (at >= 0)
+                return err.mid(std::max<qsizetype>(0, at - 200), 2000);
+        }
+        return {};
+    }
     /// Waits with the event loop running, so that in-process clients can answer the server.
     bool waitFinished(int timeoutMs = kWaitMs)
     {
@@ -122,42 +154,38 @@ public:
                              protocol::ServerDecodeResult r = protocol::decodeServerFrame(text);
                              if (auto *m = std::get_if<protocol::ServerMessage>(&r))
                                  m_frames.append(*m);
+                             else
+                                 ++m_undecodable;
                          });
         QObject::connect(&m_socket, &QWebSocket::disconnected, &m_socket,
                          [this] { m_disconnected = true; });
         m_socket.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/ws").arg(port)));
     }
 
+    /// The first frame of type T received so far that `accept` takes.
+    template <typename T>
+    std::optional<T> find(const std::function<bool(const T &)> &accept = {}) const
+    {
+        for (const protocol::ServerMessage &m : m_frames) {
+            const T *t = std::get_if<T>(&m);
+            if (t && (!accept || accept(*t)))
+                return *t;
+        }
+        return std::nullopt;
+    }
     template <typename T>
     std::optional<T> waitFor(const std::function<bool(const T &)> &accept = {},
                              int timeoutMs = kWaitMs)
     {
         std::optional<T> found;
-        (void)QTest::qWaitFor(
-            [&] {
-                for (const protocol::ServerMessage &m : std::as_const(m_frames)) {
-                    const T *t = std::get_if<T>(&m);
-                    if (t && (!accept || accept(*t))) {
-                        found = *t;
-                        return true;
-                    }
-                }
-                return false;
-            },
-            timeoutMs);
+        (void)QTest::qWaitFor([&] { return bool(found = find<T>(accept)); }, timeoutMs);
         return found;
     }
-
-    void send(const protocol::ClientMessage &message)
+    std::optional<protocol::Error> waitForError(protocol::ErrorCode code, int timeoutMs = kWaitMs)
     {
-        m_socket.sendTextMessage(protocol::encodeText(message));
+        return waitFor<protocol::Error>([code](const protocol::Error &e) { return e.code == code; },
+                                        timeoutMs);
     }
-    bool waitDisconnected(int timeoutMs = kWaitMs)
-    {
-        return QTest::qWaitFor([this] { return m_disconnected; }, timeoutMs);
-    }
-    QWebSocket &socket() { return m_socket; }
-
     /// Every frame of type T received so far, in order.
     template <typename T>
     QList<T> all() const
@@ -170,9 +198,29 @@ public:
         return out;
     }
 
+    void send(const protocol::ClientMessage &message)
+    {
+        m_socket.sendTextMessage(protocol::encodeText(message));
+    }
+    void sendRaw(const QString &text) { m_socket.sendTextMessage(text); }
+    bool waitDisconnected(int timeoutMs = kWaitMs)
+    {
+        return QTest::qWaitFor([this] { return m_disconnected; }, timeoutMs);
+    }
+    bool isDisconnected() const { return m_disconnected; }
+    const QList<protocol::ServerMessage> &frames() const { return m_frames; }
+    int undecodable() const { return m_undecodable; }
+    QWebSocket &socket() { return m_socket; }
+    QString userId() const
+    {
+        const auto w = find<protocol::Welcome>();
+        return w ? w->userId : QString();
+    }
+
 private:
     QWebSocket m_socket;
     QList<protocol::ServerMessage> m_frames;
+    int m_undecodable = 0;
     bool m_disconnected = false;
 };
 
