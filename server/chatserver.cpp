@@ -4,6 +4,7 @@
 #include "server/redislink.h"
 
 #include <QCoreApplication>
+#include <QDeadlineTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -11,12 +12,8 @@
 #include <QRandomGenerator>
 #include <QSslSocket>
 #include <QTcpSocket>
-#include <QWebSocket>
-#include <QWebSocketServer>
 #include <algorithm>
-#ifdef Q_OS_UNIX
-#include <sys/socket.h>
-#endif
+#include <fcntl.h>
 
 Q_LOGGING_CATEGORY(lcServer, "anonchat.server", QtInfoMsg)
 
@@ -30,7 +27,9 @@ namespace {
 /// `last_id`, and nonce dedupe); those an away member has not been sent are all kept, which the
 /// rate limit bounds over the resume window.
 constexpr size_t kRecentTail = 100;
-constexpr int kCloseTryAgainLater = 1013; // not in Qt 6.4's CloseCode enum
+constexpr int kCloseTryAgainLater = 1013;
+/// A frame begun and not finished within this is a stalled client (PROTOCOL.md: 1008).
+constexpr qint64 kPartialFrameTimeoutMs = 10 * 1000;
 
 template <typename... Ts>
 struct Overloaded : Ts... {
@@ -85,6 +84,11 @@ ChatServer::ChatServer(ServerConfig config, QObject *parent)
         scheduleInterestTimer();
     });
     connect(&m_sweepTimer, &QTimer::timeout, this, &ChatServer::sweep);
+    // Frames queued outside a handler that flushes (an away partner, a timer, the cluster) go
+    // out on the next turn of the event loop: a zero timer, no system call to arm it.
+    m_flushTimer.setSingleShot(true);
+    m_flushTimer.setInterval(0);
+    connect(&m_flushTimer, &QTimer::timeout, this, &ChatServer::flushWrites);
     m_promoteTimer.setSingleShot(true);
     connect(&m_promoteTimer, &QTimer::timeout, this, [this] {
         const qint64 now = nowMs();
@@ -114,10 +118,9 @@ ChatServer::~ChatServer()
         delete w.thread;
     }
     m_workers.clear();
-    // Sockets first: they refer to sessions and to the listener's TCP sockets.
+    // Connections first: they refer to sessions.
     for (auto it = m_bySocket.cbegin(); it != m_bySocket.cend(); ++it) {
-        it.key()->disconnect(this);
-        it.key()->abort();
+        it.key()->detach();
         delete it.key();
     }
     m_bySocket.clear();
@@ -138,8 +141,7 @@ bool ChatServer::start(QString *error)
             *error = tr("--tls-cert: TLS is not available (no OpenSSL 3 library found)");
             return false;
         }
-        // The WebSocket server stays in NonSecureMode: it is handed sockets that are already
-        // encrypted, and Qt 6.4's handleConnection()/QWebSocket use a QSslSocket as it is.
+        // A WebSocket over TLS goes on through the listener's QSslSocket.
         m_listener->setSslConfiguration(serverSslConfiguration(m_config));
     }
     if (!m_listener->listen(m_config.host, m_config.port)) {
@@ -181,10 +183,6 @@ bool ChatServer::start(QString *error)
 
 bool ChatServer::startNode(QString *error)
 {
-    m_webSockets =
-        new QWebSocketServer(QStringLiteral("anonchat"), QWebSocketServer::NonSecureMode, this);
-    m_webSockets->setHandshakeTimeout(int(m_config.requestTimeoutMs));
-    connect(m_webSockets, &QWebSocketServer::newConnection, this, &ChatServer::onNewWebSocket);
     // Every node hears every commit and takes the tickets it submitted.
     connect(m_storage.get(), &StorageWriter::committed, this, &ChatServer::onCommitted,
             Qt::QueuedConnection);
@@ -242,7 +240,6 @@ bool ChatServer::startWorkers(QString *error)
                 worker->m_metrics = m_metrics;
                 worker->m_budget = m_budget;
                 worker->m_hub = m_hub;
-                worker->m_adopted = new QObject(worker);
                 if (!worker->startNode(&why)) {
                     delete worker;
                     worker = nullptr;
@@ -411,104 +408,109 @@ int ChatServer::checkUpgrade(const HttpRequest &request) const
     return 403;
 }
 
-void ChatServer::onWebSocketRequest(QTcpSocket *socket)
+void ChatServer::onWebSocketRequest(QTcpSocket *socket, const QByteArray &handshake)
 {
     const size_t node = m_nextNode++ % (m_workers.size() + 1);
-    if (node == 0) {
-        m_webSockets->handleConnection(socket);
+    ChatServer *target = node == 0 ? this : m_workers[node - 1].server;
+    if (!m_config.tlsEnabled()) {
+        // Plain TCP: the descriptor goes on alone (a copy; the QTcpSocket, with its buffers, is
+        // dropped: closing its copy neither shuts nor resets the connection).
+        const int fd = ::fcntl(int(socket->socketDescriptor()), F_DUPFD_CLOEXEC, 0);
+        const QByteArray unread = socket->readAll();
+        socket->abort();
+        socket->deleteLater(); // inside its own readyRead emission
+        if (fd < 0) {
+            qCWarning(lcServer) << "cannot take a connection:" << strerror(errno);
+            return;
+        }
+        QMetaObject::invokeMethod(
+            target,
+            [target, fd, handshake, unread] { target->adoptDescriptor(fd, handshake, unread); },
+            Qt::QueuedConnection);
         return;
     }
-    // A QTcpSocket can change threads (a QWebSocket cannot): the worker makes the WebSocket.
-    // Not from here: we are inside the socket's own readyRead emission, which goes on using it
-    // (a QSslSocket decrypts on) after we return.
-    ChatServer *worker = m_workers[node - 1].server;
-    QThread *thread = m_workers[node - 1].thread;
+    // TLS: the QSslSocket goes on, to the target's thread. Not from here: we are inside the
+    // socket's own readyRead emission, which goes on using it (it decrypts on) after we return.
+    QThread *thread = target->thread();
     QPointer<QTcpSocket> guard(socket);
     QMetaObject::invokeMethod(
         this,
-        [worker, thread, guard] {
+        [target, thread, guard, handshake] {
             if (!guard)
                 return;
             QTcpSocket *tcp = guard.data();
             tcp->setParent(nullptr);
             tcp->moveToThread(thread);
             QMetaObject::invokeMethod(
-                worker, [worker, tcp] { worker->adoptSocket(tcp); }, Qt::QueuedConnection);
+                target, [target, tcp, handshake] { target->adoptSocket(tcp, handshake); },
+                Qt::QueuedConnection);
         },
         Qt::QueuedConnection);
 }
 
-void ChatServer::adoptSocket(QTcpSocket *socket)
+void ChatServer::adoptDescriptor(int fd, const QByteArray &handshake, const QByteArray &unread)
 {
-    socket->setParent(m_adopted);
-    if (m_stopping) {
-        socket->abort();
-        socket->deleteLater();
-        return;
-    }
-    m_webSockets->handleConnection(socket);
+    acceptConnection(new WebSocketConnection(fd, handshake, unread, this,
+                                             quint64(m_config.maxFrameBytes), this));
+}
+
+void ChatServer::adoptSocket(QTcpSocket *socket, const QByteArray &handshake)
+{
+    acceptConnection(
+        new WebSocketConnection(socket, handshake, this, quint64(m_config.maxFrameBytes), this));
 }
 
 // ---- connections ----------------------------------------------------------------------------
 
-void ChatServer::onNewWebSocket()
+void ChatServer::acceptConnection(WebSocketConnection *ws)
 {
-    while (QWebSocket *ws = m_webSockets->nextPendingConnection()) {
-        ws->setParent(this);
-        ws->setMaxAllowedIncomingFrameSize(quint64(m_config.maxFrameBytes));
-        ws->setMaxAllowedIncomingMessageSize(quint64(m_config.maxFrameBytes));
-        m_metrics->countConnection();
-        // One address may not take the whole server (--max-connections-per-address).
-        const QHostAddress peer = ws->peerAddress();
-        if (m_stopping || !m_budget->admit(peer)) {
-            if (!m_stopping) {
-                m_metrics->countError(ErrorCode::ServerBusy);
-                ws->sendTextMessage(encodeText(
-                    Error{ErrorCode::ServerBusy, tr("the server is full, try again later"), {}}));
-            }
-            connect(ws, &QWebSocket::disconnected, ws, &QObject::deleteLater);
-            closeSocket(ws,
-                        m_stopping ? QWebSocketProtocol::CloseCodeGoingAway : kCloseTryAgainLater,
-                        m_stopping ? tr("server shutting down") : tr("server busy"));
-            continue;
+    m_metrics->countConnection();
+    // One address may not take the whole server (--max-connections-per-address).
+    if (m_stopping || !m_budget->admit(ws->peerAddress())) {
+        if (!m_stopping) {
+            m_metrics->countError(ErrorCode::ServerBusy);
+            ws->sendText(encode(ServerMessage(
+                Error{ErrorCode::ServerBusy, tr("the server is full, try again later"), {}})));
         }
-        Session *s = createSession(ws);
-        connect(ws, &QWebSocket::textMessageReceived, this, [this, ws](const QString &text) {
-            if (Session *session = sessionFor(m_bySocket.value(ws)))
-                onText(session, text);
-            flushWrites();
-        });
-        connect(ws, &QWebSocket::binaryMessageReceived, this, [this, ws] {
-            if (Session *session = sessionFor(m_bySocket.value(ws)))
-                onBinary(session);
-        });
-        connect(ws, &QWebSocket::pong, this, [this, ws] {
-            if (Session *session = sessionFor(m_bySocket.value(ws))) {
-                session->lastHeardMs = nowMs();
-                session->pingOutstanding = false;
-            }
-        });
-        // One connection per signal: each costs ~90 bytes per socket for its lifetime.
-        connect(ws, &QWebSocket::disconnected, this, [this, ws, peer] {
-            m_budget->release(peer);
-            onDisconnected(ws);
-        });
-        if (ws->state() != QAbstractSocket::ConnectedState) {
-            // Gone before we were listening (a worker takes it over a hop later).
-            m_budget->release(peer);
-            onDisconnected(ws);
-            continue;
-        }
+        closeSocket(ws, m_stopping ? WsCloseGoingAway : kCloseTryAgainLater,
+                    m_stopping ? tr("server shutting down") : tr("server busy"));
+        return; // not in m_bySocket: disconnected() deletes it
+    }
+    ws->setAdmitted(true);
+    Session *s = createSession(ws);
+    Welcome welcome;
+    welcome.userId = s->userId;
+    welcome.resumeToken = s->resumeToken;
+    welcome.online = connectionCount();
+    send(*s, welcome);
+    flushWrites();
+}
 
-        Welcome welcome;
-        welcome.userId = s->userId;
-        welcome.resumeToken = s->resumeToken;
-        welcome.online = connectionCount();
-        send(*s, welcome);
+void ChatServer::textReceived(WebSocketConnection *connection, const QByteArray &utf8)
+{
+    if (Session *session = sessionFor(m_bySocket.value(connection)))
+        onText(session, utf8);
+    if (m_frameHook)
+        m_frameHook(connection->peerPort(), utf8);
+    flushWrites();
+}
+
+void ChatServer::binaryReceived(WebSocketConnection *connection)
+{
+    if (Session *session = sessionFor(m_bySocket.value(connection)))
+        onBinary(session);
+    flushWrites();
+}
+
+void ChatServer::pongReceived(WebSocketConnection *connection)
+{
+    if (Session *session = sessionFor(m_bySocket.value(connection))) {
+        session->lastHeardMs = nowMs();
+        session->pingOutstanding = false;
     }
 }
 
-Session *ChatServer::createSession(QWebSocket *socket)
+Session *ChatServer::createSession(WebSocketConnection *socket)
 {
     auto session = std::make_unique<Session>();
     UserKey key = 0;
@@ -570,9 +572,11 @@ QString ChatServer::newResumeToken() const
         bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
 }
 
-void ChatServer::onDisconnected(QWebSocket *socket)
+void ChatServer::disconnected(WebSocketConnection *socket)
 {
     socket->deleteLater();
+    if (socket->admitted())
+        m_budget->release(socket->peerAddress());
     const auto it = m_bySocket.find(socket);
     if (it == m_bySocket.end())
         return; // replaced by a resume, or never a session
@@ -613,12 +617,17 @@ void ChatServer::onDisconnected(QWebSocket *socket)
 void ChatServer::sweep()
 {
     const qint64 now = nowMs();
-    QVector<QWebSocket *> dead;
+    QVector<WebSocketConnection *> dead;
     QVector<UserKey> expired;
+    const qint64 monotonic = QDeadlineTimer::current().deadline();
     for (const auto &[key, s] : m_sessions) {
         if (s->connected()) {
             const qint64 silent = now - s->lastHeardMs;
-            if (silent >= m_config.pingTimeoutMs) {
+            const qint64 incomplete = s->socket->incompleteSinceMs();
+            if (incomplete >= 0 && monotonic - incomplete >= kPartialFrameTimeoutMs) {
+                qCDebug(lcServer) << "a frame not finished in time, closing";
+                closeSocket(s->socket, WsClosePolicyViolated, tr("frame not finished in time"));
+            } else if (silent >= m_config.pingTimeoutMs) {
                 dead.append(s->socket);
             } else if (silent >= m_config.pingIntervalMs && !s->pingOutstanding) {
                 s->pingOutstanding = true;
@@ -628,9 +637,9 @@ void ChatServer::sweep()
             expired.append(key);
         }
     }
-    for (QWebSocket *ws : dead) {
+    for (WebSocketConnection *ws : dead) {
         qCDebug(lcServer) << "no pong within the timeout, dropping";
-        ws->abort(); // emits disconnected: the user becomes away
+        ws->abort(); // disconnected() follows: the user becomes away
     }
     for (UserKey key : expired) {
         Session *s = sessionFor(key);
@@ -646,7 +655,7 @@ void ChatServer::sweep()
 
 // ---- frames ---------------------------------------------------------------------------------
 
-void ChatServer::onText(Session *session, const QString &text)
+void ChatServer::onText(Session *session, const QByteArray &utf8)
 {
     if (m_stopping)
         return; // storage is closed; the client reconnects to the next server and resumes
@@ -663,12 +672,12 @@ void ChatServer::onText(Session *session, const QString &text)
     const bool first = !s.sawFirstEvent;
     s.sawFirstEvent = true;
 
-    ClientDecodeResult decoded = decodeClientFrame(text);
+    // The connection has checked the UTF-8.
+    ClientDecodeResult decoded = decodeCheckedClientFrame(utf8);
     if (const auto *error = std::get_if<DecodeError>(&decoded)) {
         sendError(s, error->code, error->message, error->event);
         if (s.connected() && s.limiter.strike(now))
-            closeSocket(s.socket, QWebSocketProtocol::CloseCodePolicyViolated,
-                        tr("too many invalid frames"));
+            closeSocket(s.socket, WsClosePolicyViolated, tr("too many invalid frames"));
         return;
     }
     const ClientMessage &message = std::get<ClientMessage>(decoded);
@@ -676,8 +685,7 @@ void ChatServer::onText(Session *session, const QString &text)
     if (const qint64 retry = s.limiter.check(limitKind(event), now)) {
         sendError(s, ErrorCode::RateLimited, tr("slow down"), eventName(event), retry);
         if (s.connected() && s.limiter.strike(now))
-            closeSocket(s.socket, QWebSocketProtocol::CloseCodePolicyViolated,
-                        tr("rate limit exceeded"));
+            closeSocket(s.socket, WsClosePolicyViolated, tr("rate limit exceeded"));
         return;
     }
     if (event == ClientEvent::Resume) {
@@ -698,8 +706,7 @@ void ChatServer::onBinary(Session *session)
     s.lastHeardMs = nowMs();
     sendError(s, ErrorCode::BadFrame, tr("binary frames are not supported; send JSON text"));
     if (s.connected() && s.limiter.strike(nowMs()))
-        closeSocket(s.socket, QWebSocketProtocol::CloseCodePolicyViolated,
-                    tr("too many invalid frames"));
+        closeSocket(s.socket, WsClosePolicyViolated, tr("too many invalid frames"));
 }
 
 void ChatServer::send(Session &s, const ServerMessage &message)
@@ -710,31 +717,33 @@ void ChatServer::send(Session &s, const ServerMessage &message)
 
 void ChatServer::sendFrame(Session &s, const QByteArray &utf8)
 {
-    QWebSocket *ws = s.socket;
+    WebSocketConnection *ws = s.socket;
     if (!ws)
         return;
-    ws->sendTextMessage(QString::fromUtf8(utf8));
+    ws->sendText(utf8);
     if (ws->bytesToWrite() > m_config.maxQueuedBytes) {
         qCInfo(lcServer) << "closing a client that does not read";
-        closeSocket(ws, QWebSocketProtocol::CloseCodePolicyViolated, tr("not reading"));
+        closeSocket(ws, WsClosePolicyViolated, tr("not reading"));
         return;
     }
-    if (m_unflushed.empty() || m_unflushed.back() != ws)
+    if (m_unflushed.empty() || m_unflushed.back() != ws) {
+        if (m_unflushed.empty() && !m_flushTimer.isActive())
+            m_flushTimer.start(); // a frame sent outside the handlers that flush at their end
         m_unflushed.emplace_back(ws);
+    }
 }
 
 void ChatServer::flushWrites()
 {
-    // A flush that fails closes its socket, whose handlers may send more: take turns.
-    for (int round = 0; round < 4 && !m_unflushed.empty(); ++round) {
-        std::vector<QPointer<QWebSocket>> sockets;
-        sockets.swap(m_unflushed);
-        for (const QPointer<QWebSocket> &ws : sockets) {
-            if (ws && ws->state() == QAbstractSocket::ConnectedState)
-                ws->flush();
-        }
+    // A failed write reports disconnected() later, from the event loop: nothing re-enters here.
+    // What a socket does not take now goes out when it is next writable.
+    std::vector<QPointer<WebSocketConnection>> sockets;
+    sockets.swap(m_unflushed);
+    for (const QPointer<WebSocketConnection> &ws : sockets) {
+        if (ws)
+            ws->flush();
     }
-    m_unflushed.clear(); // anything left goes out when its socket is next writable
+    m_flushTimer.stop();
 }
 
 void ChatServer::sendError(Session &s, ErrorCode code, const QString &message, const QString &event,
@@ -744,71 +753,11 @@ void ChatServer::sendError(Session &s, ErrorCode code, const QString &message, c
     send(s, Error{code, message, event, retryAfterMs});
 }
 
-void ChatServer::closeSocket(QWebSocket *socket, int code, const QString &reason)
+void ChatServer::closeSocket(WebSocketConnection *socket, int code, const QString &reason)
 {
-    if (socket->property("anonchat_closing").toBool())
-        return;
-    socket->setProperty("anonchat_closing", true);
-    socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), reason);
-    // A peer that never answers the close handshake is cut off.
-    QPointer<QWebSocket> guard(socket);
-    QTimer::singleShot(2000, this, [guard] {
-        if (guard)
-            guard->abort();
-    });
-}
-
-// QWebSocket::close() closes the TCP socket right after its close frame. A client still sending
-// at that moment leaves unread bytes at the server, the kernel answers with a reset, and the close
-// frame may never leave (tst_faults: clients streaming through a SIGTERM saw no 1001). So the
-// close frame goes out by hand, only our sending side is shut (FIN after the frame), and Qt
-// completes the close when the client's answer arrives, with nothing left unread.
-bool ChatServer::closeGoingAway(QWebSocket *socket, QTcpSocket *tcp, const QString &reason)
-{
-#ifdef Q_OS_UNIX
-    if (socket->property("anonchat_closing").toBool() ||
-        tcp->state() != QAbstractSocket::ConnectedState)
-        return false;
-    socket->setProperty("anonchat_closing", true);
-    QByteArray text = reason.toUtf8();
-    if (text.size() > 123)
-        text.clear();
-    const int code = QWebSocketProtocol::CloseCodeGoingAway;
-    QByteArray frame;
-    frame += char(0x88); // FIN, opcode close; a server's frames are not masked
-    frame += char(2 + text.size());
-    frame += char(code >> 8);
-    frame += char(code & 0xff);
-    frame += text;
-    tcp->write(frame); // through TLS too, on a QSslSocket
-    auto *tls = qobject_cast<QSslSocket *>(tcp);
-    const auto unsent = [tcp, tls] {
-        return tcp->bytesToWrite() + (tls ? tls->encryptedBytesToWrite() : 0);
-    };
-    const auto shutWrite = [tcp, unsent] {
-        if (unsent() == 0 && tcp->state() == QAbstractSocket::ConnectedState)
-            ::shutdown(int(tcp->socketDescriptor()), SHUT_WR);
-    };
-    tcp->flush();
-    if (unsent() == 0) {
-        shutWrite();
-    } else {
-        connect(tcp, &QTcpSocket::bytesWritten, this, shutWrite);
-        if (tls)
-            connect(tls, &QSslSocket::encryptedBytesWritten, this, shutWrite);
-    }
-    QPointer<QWebSocket> guard(socket);
-    QTimer::singleShot(2000, this, [guard] {
-        if (guard)
-            guard->abort();
-    });
-    return true;
-#else
-    Q_UNUSED(socket);
-    Q_UNUSED(tcp);
-    Q_UNUSED(reason);
-    return false;
-#endif
+    // The close frame, then FIN; the connection reads on until the client answers (a client
+    // still sending meets no reset that could swallow the frame), at most two seconds.
+    socket->close(code, reason);
 }
 
 Waiting ChatServer::waitingInfo() const
@@ -979,12 +928,12 @@ void ChatServer::handle(Session &s, const Resume &m)
                   eventName(ClientEvent::Resume));
         return;
     }
-    QWebSocket *ws = s.socket;
+    WebSocketConnection *ws = s.socket;
     // The old connection may not have been noticed dead yet: this one replaces it.
     if (old->socket) {
-        QWebSocket *stale = old->socket;
+        WebSocketConnection *stale = old->socket;
         m_bySocket.remove(stale);
-        closeSocket(stale, QWebSocketProtocol::CloseCodeNormal, tr("resumed elsewhere"));
+        closeSocket(stale, WsCloseNormal, tr("resumed elsewhere"));
     }
     m_byToken.remove(old->resumeToken);
     if (m_cluster)
@@ -1402,20 +1351,10 @@ void ChatServer::endRoomsForShutdown()
 
 void ChatServer::closeAllGoingAway()
 {
-    const QList<QWebSocket *> sockets = m_bySocket.keys();
-    // The TCP socket under each WebSocket is still the listener's (or, on a worker, the
-    // adopter's) child (see closeGoingAway()).
-    QHash<QPair<QHostAddress, quint16>, QTcpSocket *> tcpByPeer;
-    if (QObject *owner = m_listener ? static_cast<QObject *>(m_listener) : m_adopted) {
-        const auto children = owner->findChildren<QTcpSocket *>(Qt::FindDirectChildrenOnly);
-        for (QTcpSocket *tcp : children)
-            tcpByPeer.insert({tcp->peerAddress(), tcp->peerPort()}, tcp);
-    }
-    for (QWebSocket *ws : sockets) {
-        QTcpSocket *tcp = tcpByPeer.value({ws->peerAddress(), ws->peerPort()});
-        if (!tcp || !closeGoingAway(ws, tcp, tr("server shutting down")))
-            closeSocket(ws, QWebSocketProtocol::CloseCodeGoingAway, tr("server shutting down"));
-    }
+    const QList<WebSocketConnection *> sockets = m_bySocket.keys();
+    for (WebSocketConnection *ws : sockets)
+        closeSocket(ws, WsCloseGoingAway, tr("server shutting down"));
+    flushWrites();
 }
 
 } // namespace anonchat::server

@@ -7,6 +7,7 @@
 #include "server/serverconfig.h"
 #include "server/session.h"
 #include "server/storage.h"
+#include "server/websocketconnection.h"
 #include "shared/codec.h"
 
 #include <QElapsedTimer>
@@ -25,8 +26,6 @@
 #include <variant>
 #include <vector>
 
-class QWebSocket;
-class QWebSocketServer;
 class QTcpSocket;
 
 namespace anonchat::server {
@@ -40,7 +39,7 @@ struct HttpResponse;
  * sessions, rooms and matchmaker; and the storage writer whose commits gate every relay.
  * Runs on the thread that created it; the same class runs headless and inside the desktop app.
  */
-class ChatServer : public QObject
+class ChatServer : public QObject, private WebSocketConnection::Handler
 {
     Q_OBJECT
 public:
@@ -66,6 +65,12 @@ public:
     const Metrics &metrics() const { return *m_metrics; }
     /// Nodes serving WebSockets in this process (`--threads`).
     int threadCount() const { return int(m_workers.size()) + 1; }
+
+    /// Tests: called after each text frame from a client has been handled.
+    void setFrameHookForTesting(std::function<void(quint16 peerPort, const QByteArray &utf8)> hook)
+    {
+        m_frameHook = std::move(hook);
+    }
 
 signals:
     void stopped();
@@ -95,11 +100,15 @@ private:
 
     HttpResponse handleHttp(const HttpRequest &request);
     int checkUpgrade(const HttpRequest &request) const;
-    void onWebSocketRequest(QTcpSocket *socket);
-    void onNewWebSocket();
-    void onText(Session *session, const QString &text);
+    void onWebSocketRequest(QTcpSocket *socket, const QByteArray &handshake);
+    void acceptConnection(WebSocketConnection *connection);
+    // WebSocketConnection::Handler
+    void textReceived(WebSocketConnection *connection, const QByteArray &utf8) override;
+    void binaryReceived(WebSocketConnection *connection) override;
+    void pongReceived(WebSocketConnection *connection) override;
+    void disconnected(WebSocketConnection *connection) override;
+    void onText(Session *session, const QByteArray &utf8);
     void onBinary(Session *session);
-    void onDisconnected(QWebSocket *socket);
     std::optional<Pending> takePending(quint64 ticket);
     void onCommitted(const QVector<quint64> &tickets, double seconds);
     void onFailed(const QVector<quint64> &tickets, const QString &error);
@@ -155,7 +164,10 @@ private:
 
     bool startNode(QString *error);
     bool startWorkers(QString *error);
-    void adoptSocket(QTcpSocket *socket);
+    /// Takes a plain connection's descriptor (upgraded; `handshake` not yet written).
+    void adoptDescriptor(int fd, const QByteArray &handshake, const QByteArray &unread);
+    /// Takes a TLS connection's socket, moved to this thread.
+    void adoptSocket(QTcpSocket *socket, const QByteArray &handshake);
     /// Runs `call` on each worker's thread and waits for it.
     void forEachWorker(const std::function<void(ChatServer &)> &call);
     void endRoomsForShutdown();
@@ -167,7 +179,7 @@ private:
     void removeRoom(QHash<qint64, Room>::iterator it);
     void markEnding(Room &room);
 
-    Session *createSession(QWebSocket *socket);
+    Session *createSession(WebSocketConnection *socket);
     void destroySession(UserKey key, bool forgetInCluster = true);
     Session *sessionFor(const QString &userId) const;
     Session *sessionFor(UserKey key) const;
@@ -176,10 +188,9 @@ private:
     void send(Session &s, const protocol::ServerMessage &message);
     /// One encoded frame (UTF-8 JSON) as a text message.
     void sendFrame(Session &s, const QByteArray &utf8);
-    /// Writes what sendFrame() queued to the sockets now, rather than when the event loop next
-    /// finds them writable: one write() per socket and no epoll round trip per frame. Called at
-    /// the end of the hot handlers (a frame, a commit), never in the middle of one, since a
-    /// failed write closes its socket at once.
+    /// Writes what sendFrame() queued to the sockets: one write() per socket for all the frames
+    /// a handler queued for it. Called at the end of the hot handlers (a frame, a commit); what
+    /// other code queues goes out on the next turn of the event loop (m_flushTimer).
     void flushWrites();
     /// Flushes the writes of one event handler when it returns.
     struct FlushAtEnd {
@@ -188,20 +199,18 @@ private:
     };
     void sendError(Session &s, protocol::ErrorCode code, const QString &message,
                    const QString &event = {}, qint64 retryAfterMs = -1);
-    void closeSocket(QWebSocket *socket, int code, const QString &reason);
-    bool closeGoingAway(QWebSocket *socket, QTcpSocket *tcp, const QString &reason);
+    void closeSocket(WebSocketConnection *socket, int code, const QString &reason);
     qint64 nowMs() const { return m_clock.elapsed(); }
     protocol::Waiting waitingInfo() const;
 
     ServerConfig m_config;
     QElapsedTimer m_clock;
     HttpListener *m_listener = nullptr;
-    QWebSocketServer *m_webSockets = nullptr;
     std::shared_ptr<StorageWriter> m_storage; ///< one for every node of the process
     Matchmaker m_matchmaker;
     std::shared_ptr<Metrics> m_metrics; ///< one for every node of the process
     std::unordered_map<UserKey, std::unique_ptr<Session>> m_sessions;
-    QHash<QWebSocket *, UserKey> m_bySocket;
+    QHash<WebSocketConnection *, UserKey> m_bySocket;
     std::shared_ptr<ConnectionBudget> m_budget; ///< one for every node of the process
     QHash<QString, UserKey> m_byToken;
     QHash<qint64, Room> m_rooms;
@@ -217,7 +226,6 @@ private:
     std::shared_ptr<LocalHub> m_hub;
     bool m_isWorker = false;
     size_t m_nextNode = 0;
-    QObject *m_adopted = nullptr; ///< a worker's owner of the TCP sockets handed to it
     std::atomic<qint64> m_awayUsers{0};
     QHash<quint64, Pending> m_pending;
     std::unique_ptr<ClusterLink> m_cluster;
@@ -234,7 +242,10 @@ private:
         m_clusterResumes; ///< by user id: waiting for the partner's server
     QTimer m_sweepTimer;
     QTimer m_interestTimer;
-    std::vector<QPointer<QWebSocket>> m_unflushed; ///< written to since the last flushWrites()
+    QTimer m_flushTimer;
+    std::function<void(quint16, const QByteArray &)> m_frameHook;
+    std::vector<QPointer<WebSocketConnection>>
+        m_unflushed; ///< written to since the last flushWrites()
     bool m_stopping = false;
 };
 

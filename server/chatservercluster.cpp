@@ -11,7 +11,6 @@
 
 #include <QJsonArray>
 #include <QLoggingCategory>
-#include <QWebSocket>
 
 Q_DECLARE_LOGGING_CATEGORY(lcServer)
 
@@ -502,7 +501,7 @@ void ChatServer::resumeFromCluster(Session &provisionalSession, const Resume &m)
 
 Session &ChatServer::adoptIdentity(Session &provisional, const QString &userId)
 {
-    QWebSocket *ws = provisional.socket;
+    WebSocketConnection *ws = provisional.socket;
     const UserKey oldKey = provisional.key;
     auto user = std::make_unique<Session>();
     user->key = userId.toUInt(nullptr, 16);
@@ -528,9 +527,9 @@ void ChatServer::onMoved(const QJsonObject &m)
     if (!s)
         return;
     const UserKey key = s->key;
-    if (QWebSocket *ws = s->socket) {
+    if (WebSocketConnection *ws = s->socket) {
         m_bySocket.remove(ws);
-        closeSocket(ws, QWebSocketProtocol::CloseCodeNormal, tr("resumed elsewhere"));
+        closeSocket(ws, WsCloseNormal, tr("resumed elsewhere"));
     }
     if (s->state == Session::State::Queued)
         m_cluster->dequeue(s->userId);

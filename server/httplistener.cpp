@@ -1,5 +1,7 @@
 #include "server/httplistener.h"
 
+#include "server/websocketconnection.h"
+
 #include <QFile>
 #include <QLoggingCategory>
 #include <QPointer>
@@ -272,9 +274,32 @@ void HttpListener::readRequest(QTcpSocket *socket)
                     false);
             return;
         }
+        // The handshake (RFC 6455 4.2.1); no subprotocol or extension is offered.
+        if (request.header("sec-websocket-version") != "13") {
+            HttpResponse r = plain(426, "unsupported WebSocket version");
+            r.headers.emplace_back("Sec-WebSocket-Version", "13");
+            respond(socket, r, false);
+            return;
+        }
+        const QByteArray key = request.header("sec-websocket-key");
+        const auto decodedKey =
+            QByteArray::fromBase64Encoding(key, QByteArray::AbortOnBase64DecodingErrors);
+        bool upgradeToken = false;
+        for (const QByteArray &token : request.header("connection").split(','))
+            upgradeToken = upgradeToken || token.trimmed().toLower() == "upgrade";
+        if (!decodedKey || decodedKey.decoded.size() != 16 || !upgradeToken ||
+            !request.header("host").size()) {
+            respond(socket, plain(400, "bad WebSocket handshake"), false);
+            return;
+        }
         finish(socket);
         disconnect(socket, nullptr, this, nullptr);
-        emit webSocketRequest(socket);
+        socket->read(end + 4);
+        emit webSocketRequest(socket, "HTTP/1.1 101 Switching Protocols\r\n"
+                                      "Upgrade: websocket\r\n"
+                                      "Connection: Upgrade\r\n"
+                                      "Sec-WebSocket-Accept: " +
+                                          webSocketAccept(key) + "\r\n\r\n");
         return;
     }
 

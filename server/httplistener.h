@@ -42,16 +42,18 @@ QByteArray serialiseHttpResponse(const HttpResponse &response, bool headOnly);
 /**
  * The one listening socket (PROTOCOL.md, "HTTP on the same port"). A QTcpServer with a listen
  * backlog of 1024 (QWebSocketServer's own is fixed at 50) that reads each request head with
- * limits (size and time) by peeking, so a WebSocket upgrade can be handed on with its bytes
- * still unread. Plain requests are answered by the handler and the connection closed.
+ * limits (size and time). A WebSocket upgrade (RFC 6455 4.2: version 13, a 16-byte key,
+ * `Connection: upgrade`) is checked here and handed on with its 101 response
+ * (WebSocketConnection writes it). Plain requests are answered by the handler and the
+ * connection closed.
  *
  * Qt 6.4 has no public HTTP request parser outside the QHttpServer preview, so the request
  * line and header fields are parsed here, strictly and with limits.
  *
  * With an SSL configuration every connection is a QSslSocket in server mode: the time limit runs
  * from accept(), so it covers the TLS handshake too; the head is peeked decrypted, and an upgrade
- * hands the encrypted QSslSocket on (QWebSocketServer::handleConnection() and QWebSocket work on
- * it as on a plain one). A client speaking plain HTTP fails the handshake and is dropped.
+ * hands the encrypted QSslSocket on. A client speaking plain HTTP fails the handshake and is
+ * dropped.
  */
 class HttpListener : public QTcpServer
 {
@@ -80,8 +82,9 @@ public:
     int pendingRequests() const { return m_pending; }
 
 signals:
-    /// A checked WebSocket upgrade request; its bytes are still unread in `socket`.
-    void webSocketRequest(QTcpSocket *socket);
+    /// A checked WebSocket upgrade request, its head read from `socket`; `handshake` is the
+    /// 101 response to write first.
+    void webSocketRequest(QTcpSocket *socket, const QByteArray &handshake);
 
 protected:
     void incomingConnection(qintptr descriptor) override;

@@ -11,9 +11,9 @@
 #include <deque>
 #include <optional>
 
-class QWebSocket;
-
 namespace anonchat::server {
+
+class WebSocketConnection;
 
 /// One user: its identity, its state in the queue or a room, and its socket while connected.
 /// A dropped user keeps its Session (socket null, `awaySinceMs` set) for the resume window.
@@ -23,7 +23,7 @@ struct Session {
     UserKey key = 0;
     QString userId;
     QString resumeToken;
-    QPointer<QWebSocket> socket; ///< null while away
+    QPointer<WebSocketConnection> socket; ///< null while away
     State state = State::Idle;
     qint64 roomId = 0;
     QStringList interests;

@@ -913,6 +913,11 @@ ClientDecodeResult decodeClientFrame(const QString &text)
     return decodeClient(text.toUtf8(), true);
 }
 
+ClientDecodeResult decodeCheckedClientFrame(const QByteArray &utf8)
+{
+    return decodeClient(utf8, true);
+}
+
 ServerDecodeResult decodeServerFrame(const QByteArray &utf8)
 {
     Envelope env;

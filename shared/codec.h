@@ -22,6 +22,8 @@ using ServerDecodeResult = std::variant<ServerMessage, DecodeError>;
 /// ("Message rules", field types and sizes) is checked here; the server acts only on what passes.
 ClientDecodeResult decodeClientFrame(const QByteArray &utf8);
 ClientDecodeResult decodeClientFrame(const QString &text);
+/// The same for bytes already known to be valid UTF-8 (the server's WebSocket layer checks).
+ClientDecodeResult decodeCheckedClientFrame(const QByteArray &utf8);
 
 /// Decodes one text frame from the server, for clients. Fields of the wrong type are
 /// `invalid_data`; unknown keys are ignored.
