@@ -28,8 +28,6 @@ namespace {
 /// rate limit bounds over the resume window.
 constexpr size_t kRecentTail = 100;
 constexpr int kCloseTryAgainLater = 1013;
-/// A frame begun and not finished within this is a stalled client (PROTOCOL.md: 1008).
-constexpr qint64 kPartialFrameTimeoutMs = 10 * 1000;
 
 template <typename... Ts>
 struct Overloaded : Ts... {
@@ -624,7 +622,8 @@ void ChatServer::sweep()
         if (s->connected()) {
             const qint64 silent = now - s->lastHeardMs;
             const qint64 incomplete = s->socket->incompleteSinceMs();
-            if (incomplete >= 0 && monotonic - incomplete >= kPartialFrameTimeoutMs) {
+            // A frame begun and not finished in time (PROTOCOL.md: 10 s, like a request head).
+            if (incomplete >= 0 && monotonic - incomplete >= m_config.requestTimeoutMs) {
                 qCDebug(lcServer) << "a frame not finished in time, closing";
                 closeSocket(s->socket, WsClosePolicyViolated, tr("frame not finished in time"));
             } else if (silent >= m_config.pingTimeoutMs) {

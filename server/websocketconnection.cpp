@@ -292,12 +292,11 @@ void WebSocketConnection::onWritable()
         return;
     if (m_finishWhenFlushed) {
         finish();
-    } else if (m_shutWhenFlushed && !m_writeShut) {
+    } else if (m_shutWhenFlushed && !m_writeShut && m_fd >= 0) {
+        // FIN after the close frame; the client's answer is still read. (Not under TLS: the
+        // QSslSocket ends itself when its descriptor is shut behind its back.)
         m_writeShut = true;
-        // FIN after the close frame; the client's answer is still read.
-        const int fd = m_socket ? int(m_socket->socketDescriptor()) : m_fd;
-        if (fd >= 0)
-            ::shutdown(fd, SHUT_WR);
+        ::shutdown(m_fd, SHUT_WR);
     }
 }
 

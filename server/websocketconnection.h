@@ -69,8 +69,8 @@ QByteArray webSocketAccept(const QByteArray &key);
  * Plain TCP works on the descriptor itself (a read notifier always, a write notifier only while
  * output waits); TLS works through the QSslSocket that did the handshake. Text messages arrive
  * whole (fragments joined) and checked as UTF-8; ping is answered; the close handshake sends a
- * close frame, then FIN, and waits up to two seconds for the client's answer. A frame over the
- * limit is refused from its head (1009), invalid UTF-8 closes with 1007, anything else not
+ * close frame, then (plain TCP) FIN, and waits up to two seconds for the client's answer. A frame
+ * over the limit is refused from its head (1009), invalid UTF-8 closes with 1007, anything else not
  * RFC 6455 with 1002.
  *
  * Events go to one Handler, not to signals: no connection objects per socket. The handler's

@@ -900,6 +900,10 @@
         <source>a resume is under way; wait for its answer</source>
         <translation>正在恢复会话，请等待结果</translation>
     </message>
+    <message>
+        <source>frame not finished in time</source>
+        <translation>数据帧未在规定时间内发送完毕</translation>
+    </message>
 </context>
 <context>
     <name>anonchat::server::RedisLink</name>
