@@ -56,6 +56,7 @@ if ((quick)); then
         "pp-small|20 pairs ping-pong|--pairs 20 --duration 2 --warmup 0.5"
         "pp-large|50 pairs ping-pong|--pairs 50 --duration 2 --warmup 0.5"
         "rate|50 pairs at 5 msg/s per user|--pairs 50 --rate 5 --duration 2 --warmup 0.5"
+        "one|1 pair, no idle|--pairs 1 --duration 2 --warmup 0.5"
         "idle|200 idle + 1 pair|--idle 200 --idle-measure 1 --pairs 1 --duration 2 --warmup 0.5"
         "join|200 users joining at once|--pairs 100 --duration 0"
     )
@@ -64,6 +65,7 @@ else
         "pp-small|200 pairs ping-pong|--pairs 200 --duration 10 --warmup 2"
         "pp-large|500 pairs ping-pong|--pairs 500 --duration 10 --warmup 2"
         "rate|500 pairs at 5 msg/s per user|--pairs 500 --rate 5 --duration 10 --warmup 2"
+        "one|1 pair, no idle|--pairs 1 --duration 10 --warmup 2"
         "idle|10k idle + 1 pair|--idle 10000 --idle-measure 3 --pairs 1 --duration 10 --warmup 2"
         "join|10k users joining at once|--pairs 5000 --duration 0"
     )

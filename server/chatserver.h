@@ -151,7 +151,8 @@ private:
     void onAccepted(Session *s, const QJsonObject &m);
     void onMoved(const QJsonObject &m);
     void onRoomEvent(Session &s, Room &room, const QString &type, const QJsonObject &m);
-    void tellRemote(const Room &room, const QString &type, QJsonObject message = {});
+    void tellRemote(const Room &room, const QString &type, QJsonObject message = {},
+                    const std::optional<RelayedMessage> &relayed = std::nullopt);
     /// The member elsewhere left: the one here hears partner_left, once its messages are stored.
     void onRemoteLeft(Room &room, protocol::LeaveReason reason);
     void resumeFromCluster(Session &s, const protocol::Resume &m);

@@ -273,9 +273,17 @@ void ChatServer::onAccepted(Session *s, const QJsonObject &m)
 void ChatServer::onRoomEvent(Session &s, Room &room, const QString &type, const QJsonObject &m)
 {
     if (type == QLatin1String("msg")) {
-        const ServerDecodeResult decoded = decodeServerFrame(m.value("frame").toString());
-        const auto *message = std::get_if<ServerMessage>(&decoded);
-        const auto *newMessage = message ? std::get_if<NewMessage>(message) : nullptr;
+        // From a thread of this process: decoded already, and its frame made.
+        const RelayedMessage *local = m_cluster->relayedMessage();
+        if (local && local->message.id != m.value("mid").toInteger(-1))
+            local = nullptr;
+        ServerDecodeResult decoded = DecodeError{};
+        const NewMessage *newMessage = local ? &local->message : nullptr;
+        if (!local) {
+            decoded = decodeServerFrame(m.value("frame").toString());
+            const auto *message = std::get_if<ServerMessage>(&decoded);
+            newMessage = message ? std::get_if<NewMessage>(message) : nullptr;
+        }
         if (!newMessage)
             return;
         for (auto it = room.recent.crbegin(); it != room.recent.crend(); ++it) {
@@ -285,11 +293,15 @@ void ChatServer::onRoomEvent(Session &s, Room &room, const QString &type, const 
         room.recent.push_back(*newMessage);
         if (!newMessage->nonce.isEmpty())
             room.byNonce.insert(nonceKeyOf(*newMessage), *newMessage);
-        NewMessage relayed = *newMessage;
-        relayed.nonce.clear();
         if (s.connected()) {
-            send(s, relayed);
-            s.lastSentMessageId = std::max(s.lastSentMessageId, relayed.id);
+            if (local) {
+                sendFrame(s, local->partnerFrame);
+            } else {
+                NewMessage relayed = *newMessage;
+                relayed.nonce.clear();
+                send(s, relayed);
+            }
+            s.lastSentMessageId = std::max(s.lastSentMessageId, newMessage->id);
         }
         // Bounded as deliver() bounds it: the tail, and what an away member was not sent.
         while (room.recent.size() > 100 && room.recent.front().id <= s.lastSentMessageId) {
@@ -339,7 +351,8 @@ void ChatServer::onRemoteLeft(Room &room, LeaveReason reason)
     updatePlace(*s);
 }
 
-void ChatServer::tellRemote(const Room &room, const QString &type, QJsonObject message)
+void ChatServer::tellRemote(const Room &room, const QString &type, QJsonObject message,
+                            const std::optional<RelayedMessage> &relayed)
 {
     if (!m_cluster || !room.remoteMember)
         return;
@@ -349,7 +362,10 @@ void ChatServer::tellRemote(const Room &room, const QString &type, QJsonObject m
     message.insert(kFrom, QStringLiteral("%1").arg(localKey, 8, 16, QLatin1Char('0')));
     message.insert(kRoom, room.id);
     message.insert(kNode, m_cluster->nodeId());
-    m_cluster->sendTo(room.remoteNode, message);
+    if (relayed)
+        m_cluster->sendMessageTo(room.remoteNode, message, *relayed);
+    else
+        m_cluster->sendTo(room.remoteNode, message);
 }
 
 void ChatServer::updatePlace(const Session &s)

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "shared/messages.h"
+
+#include <QByteArray>
 #include <QHash>
 #include <QJsonObject>
 #include <QObject>
@@ -32,6 +35,13 @@ struct ClusterPlace {
     QString partnerId;
     int partnerNode = 0;
     qint64 lastSentMessageId = -1; ///< as of its last drop, for a `resume` without `last_id`
+};
+
+/// A stored message relayed to the node of its room's other member, as that node's copy needs
+/// it: decoded (with the sender's nonce, for a resume there) and as the partner's frame.
+struct RelayedMessage {
+    protocol::NewMessage message;
+    QByteArray partnerFrame;
 };
 
 /**
@@ -88,6 +98,17 @@ public:
     // ---- relay ----
     /// Sends `message` to node `node` (one hop). `message["t"]` names its kind.
     virtual void sendTo(int node, const QJsonObject &message) = 0;
+    /// Sends a relayed message: `message` as sendTo() does (its "frame" is what a server in
+    /// another process decodes). Within one process (LocalLink) `relayed` goes along, and the
+    /// receiver finds it in relayedMessage() while received() is emitted: no second decode and
+    /// encode of each message for a room across two threads.
+    virtual void sendMessageTo(int node, const QJsonObject &message, const RelayedMessage &relayed)
+    {
+        Q_UNUSED(relayed);
+        sendTo(node, message);
+    }
+    /// During a received() emission for a message sent with sendMessageTo() in this process: it.
+    const RelayedMessage *relayedMessage() const { return m_relayed; }
 
 signals:
     void received(const QJsonObject &message);
@@ -99,6 +120,9 @@ signals:
     void queueLost();
     /// A pairing made for one of this node's users while handling another node's call.
     void matchedElsewhere(const QString &userId, const ClusterMatch &match);
+
+protected:
+    const RelayedMessage *m_relayed = nullptr;
 };
 
 } // namespace anonchat::server

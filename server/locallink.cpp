@@ -266,4 +266,15 @@ void LocalLink::sendTo(int node, const QJsonObject &message)
         target->post([target, message] { emit target->received(message); });
 }
 
+void LocalLink::sendMessageTo(int node, const QJsonObject &message, const RelayedMessage &relayed)
+{
+    if (LocalLink *target = m_hub->link(node)) {
+        target->post([target, message, relayed] {
+            target->m_relayed = &relayed;
+            emit target->received(message);
+            target->m_relayed = nullptr;
+        });
+    }
+}
+
 } // namespace anonchat::server

@@ -91,6 +91,8 @@ public:
     void claimToken(const QString &token,
                     std::function<void(bool ok, std::optional<ClusterPlace>)> callback) override;
     void sendTo(int node, const QJsonObject &message) override;
+    void sendMessageTo(int node, const QJsonObject &message,
+                       const RelayedMessage &relayed) override;
 
     /// From the hub, on any thread: runs on this node's thread.
     void post(std::function<void()> call);

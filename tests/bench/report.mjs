@@ -63,7 +63,7 @@ for (const [name] of scenarios) {
 }
 
 const has = (name) => title[name] !== undefined;
-for (const name of ['pp-small', 'pp-large', 'rate', 'idle']) {
+for (const name of ['pp-small', 'pp-large', 'rate', 'one', 'idle']) {
   if (!has(name)) continue;
   const t = title[name];
   row(`${t}: **server CPU µs per delivered message**`, name, 'lower', (r) => r.server?.cpu_us_per_message);
@@ -72,6 +72,21 @@ for (const name of ['pp-small', 'pp-large', 'rate', 'idle']) {
   row(`${t}: latency p99 ms`, name, 'lower', (r) => r.latency_ms.p99);
   row(`${t}: server CPU %`, name, '', (r) => r.server?.cpu_percent, 0);
   row(`${t}: load generator CPU %`, name, '', (r) => r.bench_cpu_percent, 0);
+}
+if (has('one') && has('idle')) {
+  // Flat cost per message: with 10,000 idle connections open against none, each server's own.
+  const flat = servers.map((s) => {
+    const x = load('idle', s)?.server?.cpu_us_per_message;
+    const y = load('one', s)?.server?.cpu_us_per_message;
+    return typeof x === 'number' && typeof y === 'number' && y > 0 ? x / y : null;
+  });
+  rows.push([
+    'CPU per message with 10k idle ÷ with none (each server its own)',
+    flat[0] === null ? 'n/a' : fmtRatio(flat[0]),
+    flat[1] === null ? 'n/a' : fmtRatio(flat[1]),
+    'n/a',
+    'lower',
+  ]);
 }
 if (has('idle')) {
   const t = title.idle;
