@@ -754,8 +754,9 @@ void ChatServer::sendError(Session &s, ErrorCode code, const QString &message, c
 
 void ChatServer::closeSocket(WebSocketConnection *socket, int code, const QString &reason)
 {
-    // The close frame, then FIN; the connection reads on until the client answers (a client
-    // still sending meets no reset that could swallow the frame), at most two seconds.
+    // The close frame (then FIN, on plain TCP); the connection reads on until the client
+    // answers (a client still sending meets no reset that could swallow the frame), at most two
+    // seconds.
     socket->close(code, reason);
 }
 

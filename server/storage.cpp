@@ -851,7 +851,17 @@ bool StorageWriter::Private::Writer::initialize(QString *error)
     } else {
         QString mode;
         if (!pragma(QStringLiteral("PRAGMA journal_mode = WAL"), &mode, &why) ||
-            !pragma(QStringLiteral("PRAGMA synchronous = FULL"), nullptr, &why))
+            !pragma(QStringLiteral("PRAGMA synchronous = FULL"), nullptr, &why) ||
+            // Every message dirties a leaf of each messages index in its own room: with many
+            // rooms chatting, those pages outgrow SQLite's default 2 MiB page cache and each
+            // insert reads them back from the file (~3 preads per message at 200 rooms). Up to
+            // 32 MiB, filled only as the database is used.
+            !pragma(QStringLiteral("PRAGMA cache_size = -32768"), nullptr, &why) ||
+            // A checkpoint copies every page changed since the last one into the database and
+            // syncs it; the hot index pages change with every group, so checkpointing every
+            // 8,192 WAL pages instead of 1,000 copies them ~8 times less often (the WAL may
+            // reach 32 MiB).
+            !pragma(QStringLiteral("PRAGMA wal_autocheckpoint = 8192"), nullptr, &why))
             return fail(why);
         if (mode.compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0 &&
             mode.compare(QLatin1String("memory"), Qt::CaseInsensitive) != 0) {
