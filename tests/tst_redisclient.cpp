@@ -1,5 +1,5 @@
-#include "server/epolldispatcher.h"
 #include "server/redisclient.h"
+#include "tests/support/dispatcher.h"
 
 #include <QCoreApplication>
 #include <QCryptographicHash>
@@ -687,19 +687,10 @@ void TestRedisClient::destroyInsideCallbacks()
     QCOMPARE(call(publisher, {"PING"}).string, QByteArray("PONG"));
 }
 
+// ctest runs the suite twice: on Qt's default dispatcher and on anonchat-server's own one,
+// where the hiredis adapter's socket notifiers live in an epoll set.
 int main(int argc, char *argv[])
 {
-    // ctest runs the suite twice: on Qt's default dispatcher and on anonchat-server's own one,
-    // where the hiredis adapter's socket notifiers live in an epoll set.
-    const bool epoll = qgetenv("ANONCHAT_TEST_DISPATCHER") == "epoll";
-    if (epoll)
-        QCoreApplication::setEventDispatcher(new EpollEventDispatcher);
-    QCoreApplication app(argc, argv);
-    if (epoll && !qobject_cast<EpollEventDispatcher *>(QAbstractEventDispatcher::instance())) {
-        qCritical("the epoll dispatcher is not installed");
-        return 1;
-    }
-    TestRedisClient test;
-    return QTest::qExec(&test, argc, argv);
+    return anonchat::test::runOnChosenDispatcher<TestRedisClient>(argc, argv);
 }
 #include "tst_redisclient.moc"

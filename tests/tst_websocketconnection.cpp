@@ -4,8 +4,8 @@
 // UTF-8 checking, the size limit, the protocol errors, the close handshake both ways, the single
 // disconnected() event, backpressure, and the pure helpers (header parser, unmask, server frames,
 // Sec-WebSocket-Accept). Only the descriptor constructor is tested (TLS goes through tst_tls).
-#include "server/epolldispatcher.h"
 #include "server/websocketconnection.h"
+#include "tests/support/dispatcher.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
@@ -1545,20 +1545,10 @@ void TestWebSocketConnection::destructorClosesDescriptor()
     QCOMPARE(f.handler.disconnects, 0);
 }
 
+// ctest runs the suite twice: on Qt's default dispatcher and on anonchat-server's own one.
 int main(int argc, char *argv[])
 {
-    // With ANONCHAT_TEST_DISPATCHER=epoll, the suite runs on anonchat-server's own dispatcher
-    // (as in production), else on Qt's default one.
-    const bool epoll = qgetenv("ANONCHAT_TEST_DISPATCHER") == "epoll";
-    if (epoll)
-        QCoreApplication::setEventDispatcher(new EpollEventDispatcher);
-    QCoreApplication app(argc, argv);
-    if (epoll && !qobject_cast<EpollEventDispatcher *>(QAbstractEventDispatcher::instance())) {
-        qCritical("the epoll dispatcher is not installed");
-        return 1;
-    }
-    TestWebSocketConnection test;
-    return QTest::qExec(&test, argc, argv);
+    return anonchat::test::runOnChosenDispatcher<TestWebSocketConnection>(argc, argv);
 }
 
 #include "tst_websocketconnection.moc"
