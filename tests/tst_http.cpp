@@ -900,19 +900,42 @@ void TestHttp::webSocketOrigin()
 
 void TestHttp::webSocketBadHandshake()
 {
-    // Upgrade asked for, but not a valid handshake: refused by the WebSocket layer, not crashed.
-    for (const QByteArray &request :
-         {QByteArray("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\n\r\n"),
-          QByteArray("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 7\r\n\r\n")}) {
+    // Upgrade asked for, but not a valid RFC 6455 handshake (4.2.1): refused, not crashed. Another
+    // version is told which one we speak (426 + Sec-WebSocket-Version: 13, 4.4); a missing or
+    // malformed key, or no `upgrade` token in Connection, is a bad request.
+    const QByteArray start = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n";
+    const QByteArray key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    const struct {
+        QByteArray request;
+        int status;
+    } cases[] = {
+        {start + "Connection: Upgrade\r\n\r\n", 426},
+        {start + "Connection: Upgrade\r\n" + key + "Sec-WebSocket-Version: 7\r\n\r\n", 426},
+        {start + "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n", 400},
+        {start + "Connection: Upgrade\r\nSec-WebSocket-Key: c2hvcnQ=\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n",
+         400},
+        {start + "Connection: keep-alive\r\n" + key + "Sec-WebSocket-Version: 13\r\n\r\n", 400},
+    };
+    for (const auto &c : cases) {
         RawClient client(m_port);
         QVERIFY(client.waitConnected());
-        client.write(request);
+        client.write(c.request);
         QVERIFY(client.waitClosed(kRequestTimeoutMs + kWaitMs));
-        QVERIFY2(client.reply().status != 101, client.received().left(300).constData());
+        QCOMPARE(client.reply().status, c.status);
+        if (c.status == 426)
+            QCOMPARE(client.reply().header("sec-websocket-version"), QByteArray("13"));
     }
+    // The same with everything right is accepted, with the key's answer.
+    RawClient client(m_port);
+    QVERIFY(client.waitConnected());
+    client.write(start + "Connection: keep-alive, Upgrade\r\n" + key +
+                 "Sec-WebSocket-Version: 13\r\n\r\n");
+    QTRY_VERIFY(client.received().contains("\r\n\r\n"));
+    QVERIFY2(client.received().startsWith("HTTP/1.1 101 "),
+             client.received().left(200).constData());
+    QVERIFY(client.received().contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    client.socket().abort();
     QVERIFY(serverStillAnswers());
 }
 
