@@ -191,6 +191,8 @@ WebSocketConnection::WebSocketConnection(QTcpSocket *socket, const QByteArray &h
     connect(socket, &QTcpSocket::disconnected, this, &WebSocketConnection::finish);
     m_in = socket->readAll();
     init(handshake);
+    if (socket->state() != QAbstractSocket::ConnectedState) // gone during the hand-over
+        QMetaObject::invokeMethod(this, &WebSocketConnection::finish, Qt::QueuedConnection);
 }
 
 void WebSocketConnection::init(const QByteArray &handshake)
@@ -216,11 +218,12 @@ WebSocketConnection::~WebSocketConnection()
 
 qint64 WebSocketConnection::bytesToWrite() const
 {
+    qint64 queued = m_out.size();
     if (m_socket) {
         const auto *tls = qobject_cast<const QSslSocket *>(m_socket);
-        return m_socket->bytesToWrite() + (tls ? tls->encryptedBytesToWrite() : 0);
+        queued += m_socket->bytesToWrite() + (tls ? tls->encryptedBytesToWrite() : 0);
     }
-    return m_out.size();
+    return queued;
 }
 
 void WebSocketConnection::sendText(QByteArrayView utf8)
