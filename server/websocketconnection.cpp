@@ -377,13 +377,13 @@ bool WebSocketConnection::consume(char *data, qsizetype size)
         if (parsed == WsParse::NeedMore)
             break;
         if (parsed == WsParse::ProtocolError) {
-            failConnection(WsCloseProtocolError, QStringLiteral("protocol error"));
+            failConnection(WsCloseProtocolError, tr("not a valid WebSocket frame"));
             m_discardInput = true;
             alive = false;
             break;
         }
         if (parsed == WsParse::TooBig) {
-            failConnection(WsCloseTooBig, QStringLiteral("message too big"));
+            failConnection(WsCloseTooBig, tr("message too big"));
             const quint64 frame = quint64(header.headerBytes) + header.length;
             const quint64 have = quint64(size - pos);
             m_skip = frame > have ? frame - have : 0;
@@ -432,7 +432,7 @@ bool WebSocketConnection::onFrame(const WsFrameHeader &header, char *payload)
     case WsOpcode::Text:
     case WsOpcode::Binary:
         if (m_messageOpcode != WsOpcode::Continuation) {
-            failConnection(WsCloseProtocolError, QStringLiteral("a message inside a message"));
+            failConnection(WsCloseProtocolError, tr("a new message inside a fragmented one"));
             m_discardInput = true;
             return false;
         }
@@ -444,7 +444,7 @@ bool WebSocketConnection::onFrame(const WsFrameHeader &header, char *payload)
         return deliver(header.opcode, payload, length);
     case WsOpcode::Continuation: {
         if (m_messageOpcode == WsOpcode::Continuation) {
-            failConnection(WsCloseProtocolError, QStringLiteral("a continuation of nothing"));
+            failConnection(WsCloseProtocolError, tr("a continuation frame with no message"));
             m_discardInput = true;
             return false;
         }
@@ -470,19 +470,19 @@ bool WebSocketConnection::onFrame(const WsFrameHeader &header, char *payload)
     case WsOpcode::Close: {
         int code = WsCloseNormal;
         if (length == 1) {
-            failConnection(WsCloseProtocolError, QStringLiteral("bad close frame"));
+            failConnection(WsCloseProtocolError, tr("invalid close frame"));
             m_discardInput = true;
             return false;
         }
         if (length >= 2) {
             code = qFromBigEndian<quint16>(payload);
             if (!isValidCloseCode(code)) {
-                failConnection(WsCloseProtocolError, QStringLiteral("bad close code"));
+                failConnection(WsCloseProtocolError, tr("invalid close code"));
                 m_discardInput = true;
                 return false;
             }
             if (!QUtf8StringView(payload + 2, length - 2).isValidUtf8()) {
-                failConnection(WsCloseInvalidData, QStringLiteral("close reason not UTF-8"));
+                failConnection(WsCloseInvalidData, tr("the close reason is not UTF-8"));
                 m_discardInput = true;
                 return false;
             }
@@ -511,7 +511,7 @@ bool WebSocketConnection::deliver(WsOpcode opcode, const char *data, qsizetype s
         return true; // closing: what the client still sends is read and dropped
     if (opcode == WsOpcode::Text) {
         if (!QUtf8StringView(data, size).isValidUtf8()) {
-            failConnection(WsCloseInvalidData, QStringLiteral("not UTF-8"));
+            failConnection(WsCloseInvalidData, tr("the text is not UTF-8"));
             return true; // the stream is still in step: the client's close is read
         }
         if (m_handler)
