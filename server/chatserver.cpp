@@ -1221,9 +1221,8 @@ void ChatServer::deliver(const PendingMessage &pending)
     // The member on another server: its server keeps the message (with its nonce, for a resume
     // there) and sends it on.
     if (room.remoteMember) {
-        tellRemote(room, QStringLiteral("msg"),
-                   {{"frame", QString::fromUtf8(frames.sender)}, {"mid", message.id}},
-                   RelayedMessage{message, frames.partner});
+        tellRemote(room, QStringLiteral("msg"), {{"mid", message.id}},
+                   RelayedMessage{message, frames.partner, frames.sender});
     }
     while (room.recent.size() > kRecentTail && room.recent.front().id <= sentToAll) {
         const NewMessage &old = room.recent.front();

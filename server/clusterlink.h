@@ -37,11 +37,13 @@ struct ClusterPlace {
     qint64 lastSentMessageId = -1; ///< as of its last drop, for a `resume` without `last_id`
 };
 
-/// A stored message relayed to the node of its room's other member, as that node's copy needs
-/// it: decoded (with the sender's nonce, for a resume there) and as the partner's frame.
+/// A stored message relayed to the node of its room's other member: decoded (with the sender's
+/// nonce, for a resume there), as the partner's frame, and as the sender's (what a node in
+/// another process decodes).
 struct RelayedMessage {
     protocol::NewMessage message;
     QByteArray partnerFrame;
+    QByteArray senderFrame;
 };
 
 /**
@@ -98,13 +100,13 @@ public:
     // ---- relay ----
     /// Sends `message` to node `node` (one hop). `message["t"]` names its kind.
     virtual void sendTo(int node, const QJsonObject &message) = 0;
-    /// Sends a relayed message: `message` as sendTo() does (its "frame" is what a server in
-    /// another process decodes). Within one process (LocalLink) `relayed` goes along, and the
-    /// receiver finds it in relayedMessage() while received() is emitted: no second decode and
-    /// encode of each message for a room across two threads.
-    virtual void sendMessageTo(int node, const QJsonObject &message, const RelayedMessage &relayed)
+    /// Sends a relayed message. To another process: `message` with the sender's frame as its
+    /// "frame", which the receiver decodes. Within one process (LocalLink) `relayed` itself goes
+    /// along, and the receiver finds it in relayedMessage() while received() is emitted: no
+    /// serialisation, decode and encode of each message for a room across two threads.
+    virtual void sendMessageTo(int node, QJsonObject message, const RelayedMessage &relayed)
     {
-        Q_UNUSED(relayed);
+        message.insert(QLatin1String("frame"), QString::fromUtf8(relayed.senderFrame));
         sendTo(node, message);
     }
     /// During a received() emission for a message sent with sendMessageTo() in this process: it.

@@ -266,7 +266,7 @@ void LocalLink::sendTo(int node, const QJsonObject &message)
         target->post([target, message] { emit target->received(message); });
 }
 
-void LocalLink::sendMessageTo(int node, const QJsonObject &message, const RelayedMessage &relayed)
+void LocalLink::sendMessageTo(int node, QJsonObject message, const RelayedMessage &relayed)
 {
     if (LocalLink *target = m_hub->link(node)) {
         target->post([target, message, relayed] {

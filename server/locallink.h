@@ -91,8 +91,7 @@ public:
     void claimToken(const QString &token,
                     std::function<void(bool ok, std::optional<ClusterPlace>)> callback) override;
     void sendTo(int node, const QJsonObject &message) override;
-    void sendMessageTo(int node, const QJsonObject &message,
-                       const RelayedMessage &relayed) override;
+    void sendMessageTo(int node, QJsonObject message, const RelayedMessage &relayed) override;
 
     /// From the hub, on any thread: runs on this node's thread.
     void post(std::function<void()> call);
