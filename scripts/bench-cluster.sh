@@ -10,25 +10,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-quick=0
-case "${1:-}" in
-"") ;;
---quick) quick=1 ;;
-*)
-    echo "usage: scripts/bench-cluster.sh [--quick]" >&2
-    exit 2
-    ;;
-esac
-
-build=${ANONCHAT_BENCH_BUILD:-$root/build-test}
-server_bin=$build/server/anonchat-server
-bench_bin=$build/tests/bench/anonchat-bench
-if [[ ! -f $build/CMakeCache.txt ]]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${ANONCHAT_BUILD_TYPE:-RelWithDebInfo}" \
-        >/dev/null
-fi
-cmake --build "$build" -j"$(nproc)" --target anonchat-server anonchat-bench >/dev/null
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+# shellcheck source=scripts/bench-common.sh
+. "$root/scripts/bench-common.sh"
+bench_setup scripts/bench-cluster.sh "$@"
 
 if ((quick)); then
     load=(--pairs 20 --duration 2 --warmup 0.5)

@@ -11,27 +11,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-quick=0
-case "${1:-}" in
-"") ;;
---quick) quick=1 ;;
-*)
-    echo "usage: scripts/bench.sh [--quick]" >&2
-    exit 2
-    ;;
-esac
-
-build=${ANONCHAT_BENCH_BUILD:-$root/build-test}
-server_bin=$build/server/anonchat-server
-bench_bin=$build/tests/bench/anonchat-bench
+# shellcheck source=scripts/bench-common.sh
+. "$root/scripts/bench-common.sh"
 
 # ---- build and dependencies -------------------------------------------------------------------
-if [[ ! -f $build/CMakeCache.txt ]]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${ANONCHAT_BUILD_TYPE:-RelWithDebInfo}" \
-        >/dev/null
-fi
-cmake --build "$build" -j"$(nproc)" --target anonchat-server anonchat-bench
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+bench_setup scripts/bench.sh "$@"
 sanitized=$(sed -n 's/^ANONCHAT_[AU][A-Z]*SAN:BOOL=//p' "$build/CMakeCache.txt" | grep -c ON || true)
 
 # The baseline runs from a copy in the build directory, so node_modules stays out of the sources.
