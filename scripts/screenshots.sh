@@ -5,8 +5,7 @@
 # Builds anonchat-screenshot (client/tools/screenshot.cpp: the app's own MainWindow, hosting its
 # server as `anonchat` does, chatting with a scripted stranger over the WebSocket) and runs it on
 # a real X server (Xvfb) once per language and theme; it types into the window and grabs the
-# window from the X server. Needs xvfb, xauth and the fonts for CJK and emoji (installed here if
-# missing, like scripts/setup.sh does).
+# window from the X server. Xvfb, xauth and the CJK and emoji fonts come from scripts/setup.sh.
 #   scripts/screenshots.sh [BUILD_DIR]      (default: build-screenshots)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,16 +13,6 @@ build=${1:-$root/build-screenshots}
 out=$root/docs/screenshots
 
 "$root/scripts/setup.sh" --test
-missing=()
-for p in xvfb xauth fonts-wqy-microhei fonts-noto-color-emoji; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    sudo=""
-    [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
 
 if [[ -f "$build/CMakeCache.txt" ]]; then # an existing build keeps its settings
     cmake -S "$root" -B "$build" -DANONCHAT_BUILD_TESTS=ON >/dev/null

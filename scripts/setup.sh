@@ -6,7 +6,10 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config
           qt6-base-dev qt6-websockets-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
-          qt6-translations-l10n libqt6sql6-sqlite libqt6sql6-psql libgl-dev libhiredis-dev libsqlite3-dev)
+          qt6-translations-l10n libqt6sql6-sqlite libqt6sql6-psql libgl-dev libhiredis-dev libsqlite3-dev
+          # Text the app shows: Latin, Chinese (the zh_CN interface and users' messages) and emoji.
+          # Without them Chinese renders as empty boxes and tst_mainwindow's wrapping test fails.
+          fontconfig fonts-dejavu-core fonts-noto-cjk fonts-noto-color-emoji)
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(chromium xvfb xauth sqlite3 clang libclang-rt-14-dev openssl postgresql redis-server nginx)
     command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -22,6 +22,7 @@
 #include <QClipboard>
 #include <QDialogButtonBox>
 #include <QFile>
+#include <QFontDatabase>
 #include <QInputMethodEvent>
 #include <QLabel>
 #include <QLineEdit>
@@ -514,6 +515,10 @@ private slots:
 
     void delegateWrapsCjkAndEmoji()
     {
+        // Chinese text only wraps by its real width when a CJK font is installed; without one
+        // every character is the same empty box and the rows below come out too short.
+        QVERIFY2(!QFontDatabase::families(QFontDatabase::SimplifiedChinese).isEmpty(),
+                 "no font for Simplified Chinese: install fonts-noto-cjk (scripts/setup.sh does)");
         QFont font = QApplication::font();
         const int viewWidth = 420;
         const int max = MessageDelegate::maxTextWidth(viewWidth);
@@ -566,7 +571,11 @@ private slots:
         QVERIFY(QTest::qWaitForWindowExposed(&view));
         const QRect shortRow = view.visualRect(model.index(1));
         const QRect longRow = view.visualRect(model.index(2));
-        QVERIFY(longRow.height() > shortRow.height() * 2);
+        QVERIFY2(longRow.height() > shortRow.height() * 2,
+                 qPrintable(QStringLiteral("a 120-character Chinese row is %1 px high, a short one "
+                                           "%2 px (fonts: fonts-noto-cjk, fonts-noto-color-emoji)")
+                                .arg(longRow.height())
+                                .arg(shortRow.height())));
         for (int row = 0; row < model.count(); ++row)
             QVERIFY(view.visualRect(model.index(row)).width() <= view.viewport()->width());
         QVERIFY(!view.viewport()->grab().toImage().isNull());

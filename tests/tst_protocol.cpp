@@ -1,13 +1,17 @@
-// Conformance tests of the protocol library (shared/) against PROTOCOL.md: names, decoding and
+// Conformance tests of the protocol library (shared/) against docs/PROTOCOL.md: the document's
+// tables of events, error codes, leave reasons and limits read from the file itself; decoding and
 // validation of every client event, the error code of every refused frame, and round trips of
 // every event through encode() and the decoders.
 
 #include "shared/codec.h"
 
+#include <QFile>
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QSet>
 #include <QStringDecoder>
 #include <QTest>
@@ -227,6 +231,50 @@ QStringList sorted(QStringList list)
     return list;
 }
 
+/// A table of docs/PROTOCOL.md, the contract this suite holds the code to.
+struct ProtocolTable {
+    QStringList keys;               ///< the first column's `name`s, in the document's order
+    QHash<QString, QString> second; ///< key -> the second column's text
+    QStringList faults;             ///< rows that do not have the expected shape
+};
+
+/// The first table under the line `heading` in docs/PROTOCOL.md. Each row's first cell must be a
+/// single backticked name: anything else is a fault, so a reworded table cannot pass unread.
+ProtocolTable protocolTable(const QString &heading)
+{
+    ProtocolTable table;
+    QFile file(QStringLiteral(ANONCHAT_SOURCE_DIR "/docs/PROTOCOL.md"));
+    if (!file.open(QIODevice::ReadOnly | QIODevice::Text)) {
+        table.faults << QStringLiteral("cannot read ") + file.fileName();
+        return table;
+    }
+    const QStringList lines = QString::fromUtf8(file.readAll()).split(QLatin1Char('\n'));
+    qsizetype i = lines.indexOf(heading);
+    if (i < 0) {
+        table.faults << QStringLiteral("no heading '%1'").arg(heading);
+        return table;
+    }
+    while (++i < lines.size() && !lines[i].startsWith(QLatin1Char('|'))) {
+        if (lines[i].startsWith(QLatin1Char('#'))) // the next section: no table here
+            break;
+    }
+    for (i += 2; i < lines.size() && lines[i].startsWith(QLatin1Char('|')); ++i) { // past header
+        const QStringList cells = lines[i].split(QLatin1Char('|'));
+        const QString first = cells.value(1).trimmed();
+        static const QRegularExpression name(QStringLiteral("^`([a-z0-9_]+)`$"));
+        const QRegularExpressionMatch m = name.match(first);
+        if (!m.hasMatch() || cells.size() < 4) {
+            table.faults << lines[i];
+            continue;
+        }
+        table.keys << m.captured(1);
+        table.second.insert(m.captured(1), cells.value(2).trimmed());
+    }
+    if (table.keys.isEmpty())
+        table.faults << QStringLiteral("no rows under '%1'").arg(heading);
+    return table;
+}
+
 const QString kEmoji = QStringLiteral("😀"); // U+1F600: a surrogate pair in UTF-16
 const QString kCjk = QStringLiteral("字");  // one BMP code point
 const QString kIdeographicSpace = QStringLiteral("\u3000");
@@ -409,6 +457,7 @@ class TestProtocol : public QObject
 private slots:
     void nameTablesComplete();
     void wireNamesMatchProtocol();
+    void limitsMatchProtocol();
     void decodeClientValid_data();
     void decodeClientValid();
     void decodeClientErrors_data();
@@ -499,19 +548,13 @@ void TestProtocol::nameTablesComplete()
 
 void TestProtocol::wireNamesMatchProtocol()
 {
-    // Copied by hand from PROTOCOL.md, in its order: this is the conformance check of the tables.
-    const QStringList protocolClientEvents{"join_queue", "leave_queue",      "send_message",
-                                           "typing",     "leave_room_event", "next",
-                                           "report",     "resume",           "get_stats"};
-    const QStringList protocolServerEvents{
-        "welcome",        "waiting",      "queue_left",   "matched",      "new_message",
-        "partner_typing", "partner_away", "partner_back", "partner_left", "room_left",
-        "resumed",        "reported",     "stats",        "error"};
-    const QStringList protocolErrorCodes{
-        "bad_json",         "bad_frame",   "unknown_event",   "invalid_data", "message_empty",
-        "message_too_long", "not_in_room", "already_in_room", "not_in_queue", "rate_limited",
-        "resume_failed",    "server_busy", "internal"};
-    const QStringList protocolLeaveReasons{"left", "next", "disconnected"};
+    // The tables of docs/PROTOCOL.md, read from the document itself, against shared/events.h.
+    const ProtocolTable clientTable = protocolTable(QStringLiteral("## Client → server events"));
+    const ProtocolTable serverTable = protocolTable(QStringLiteral("## Server → client events"));
+    const ProtocolTable errorTable = protocolTable(QStringLiteral("## Errors"));
+    const ProtocolTable reasonTable = protocolTable(QStringLiteral("### Leave reasons"));
+    for (const ProtocolTable *t : {&clientTable, &serverTable, &errorTable, &reasonTable})
+        QVERIFY2(t->faults.isEmpty(), qPrintable(t->faults.join(QLatin1Char('\n'))));
 
     QStringList clientEvents;
     for (int i = 0; i < kClientEventCount; ++i)
@@ -527,28 +570,49 @@ void TestProtocol::wireNamesMatchProtocol()
          {LeaveReason::Left, LeaveReason::Next, LeaveReason::Disconnected})
         leaveReasons << leaveReasonName(reason);
 
-    // Sorted first, so that a difference shows as a name and not as an order.
-    QCOMPARE(sorted(clientEvents), sorted(protocolClientEvents));
-    QCOMPARE(sorted(serverEvents), sorted(protocolServerEvents));
-    QCOMPARE(sorted(errorCodes), sorted(protocolErrorCodes));
-    QCOMPARE(leaveReasons, protocolLeaveReasons);
-    QCOMPARE(clientEvents, protocolClientEvents);
-    QCOMPARE(serverEvents, protocolServerEvents);
-    QCOMPARE(errorCodes, protocolErrorCodes);
+    // Sorted first, so that a difference shows as a name and not as an order; then the order,
+    // which the document keeps as the tables of events.h have it.
+    QCOMPARE(sorted(clientEvents), sorted(clientTable.keys));
+    QCOMPARE(sorted(serverEvents), sorted(serverTable.keys));
+    QCOMPARE(sorted(errorCodes), sorted(errorTable.keys));
+    QCOMPARE(clientEvents, clientTable.keys);
+    QCOMPARE(serverEvents, serverTable.keys);
+    QCOMPARE(errorCodes, errorTable.keys);
+    QCOMPARE(leaveReasons, reasonTable.keys);
+}
 
-    QCOMPARE(kClientEventCount, int(protocolClientEvents.size()));
-    QCOMPARE(kServerEventCount, int(protocolServerEvents.size()));
-    QCOMPARE(kErrorCodeCount, int(protocolErrorCodes.size()));
+void TestProtocol::limitsMatchProtocol()
+{
+    const ProtocolTable limits = protocolTable(QStringLiteral("## Limits"));
+    QVERIFY2(limits.faults.isEmpty(), qPrintable(limits.faults.join(QLatin1Char('\n'))));
+    const QHash<QString, qint64> code{
+        {QStringLiteral("protocol"), kProtocolVersion},
+        {QStringLiteral("max_message_chars"), kMaxMessageChars},
+        {QStringLiteral("max_interests"), kMaxInterests},
+        {QStringLiteral("max_interest_chars"), kMaxInterestChars},
+        {QStringLiteral("max_nonce_chars"), kMaxNonceChars},
+        {QStringLiteral("max_report_reason_chars"), kMaxReportReasonChars},
+        {QStringLiteral("max_resume_token_chars"), kMaxResumeTokenChars},
+        {QStringLiteral("max_frame_bytes"), kMaxFrameBytes},
+        {QStringLiteral("typing_expiry_ms"), kTypingExpiryMs},
+    };
+    QCOMPARE(sorted(limits.keys), sorted(code.keys()));
+    for (const QString &name : limits.keys) {
+        bool ok = false;
+        const qint64 documented = limits.second.value(name).toLongLong(&ok);
+        QVERIFY2(ok, qPrintable(name + QStringLiteral(": not a number in the document")));
+        QCOMPARE(documented, code.value(name));
+    }
 
-    // The numbers of PROTOCOL.md.
-    QCOMPARE(kProtocolVersion, 1);
-    QCOMPARE(kMaxMessageChars, 500);
-    QCOMPARE(kMaxInterests, 5);
-    QCOMPARE(kMaxInterestChars, 32);
-    QCOMPARE(kMaxNonceChars, 64);
-    QCOMPARE(kMaxReportReasonChars, 200);
-    QCOMPARE(kMaxFrameBytes, qint64(16 * 1024));
-    QCOMPARE(kTypingExpiryMs, 6000);
+    // welcome.data.limits carries the first three, under the same names.
+    const QJsonObject welcome = QJsonDocument::fromJson(encode(Welcome{})).object();
+    const QJsonObject sent =
+        welcome.value(QLatin1String("data")).toObject().value(QLatin1String("limits")).toObject();
+    QCOMPARE(sent.keys(),
+             (QStringList{QStringLiteral("max_interest_chars"), QStringLiteral("max_interests"),
+                          QStringLiteral("max_message_chars")}));
+    for (const QString &name : sent.keys())
+        QCOMPARE(qint64(sent.value(name).toInt()), code.value(name));
 }
 
 void TestProtocol::decodeClientValid_data()

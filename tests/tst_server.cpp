@@ -1,4 +1,4 @@
-// End-to-end tests of the WebSocket protocol (../shared/PROTOCOL.md) against a real in-process
+// End-to-end tests of the WebSocket protocol (docs/PROTOCOL.md) against a real in-process
 // ChatServer: a real SQLite file, real QWebSocket clients, and raw TCP clients where Qt's own
 // client hides what is on the wire (close code 1013, unanswered pings, refused handshakes).
 

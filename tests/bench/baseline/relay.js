@@ -1,6 +1,6 @@
 'use strict';
 // The baseline of scripts/bench.sh: what a developer would write instead of anonchat-server. A
-// minimal relay on the `ws` package speaking the same events (../../../shared/PROTOCOL.md):
+// minimal relay on the `ws` package speaking the same events (docs/PROTOCOL.md):
 // welcome, join_queue -> waiting / matched (FIFO pairing), send_message -> new_message to both
 // (nonce echoed to the sender), typing, leave_room_event, next, leave_queue, get_stats. It stores
 // nothing: no database, no resume, no rate limits, no interests, no reports.
