@@ -157,4 +157,5 @@ load_after=$(uptime | sed 's/.*load average: //')
 } >"$results/table.md"
 node "$root/tests/bench/report.mjs" "$results" >>"$results/table.md" || status=1
 cat "$results/table.md"
+echo "chart (docs/performance.md), with the data kept in the repo: cd $root && d=docs/bench-data/$(date +%F) && mkdir -p \$d && cp $results/{*.json,startup.*,scenarios,table.md} \$d/ && node scripts/perf-chart.mjs \$d docs/performance.svg"
 exit "$status"

@@ -1,28 +1,11 @@
 // Prints the table of scripts/bench.sh from the JSON lines anonchat-bench wrote into DIR:
 // DIR/<scenario>.<server>.json, DIR/startup.<server> (start-up times in ms, one per line),
-// DIR/scenarios (the scenario names and titles, "name<TAB>title" per line).
+// DIR/scenarios (the scenario names and titles, "name<TAB>title" per line); read by results.mjs.
 //   node tests/bench/report.mjs DIR
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { loadResult, readScenarios, servers, startupMs } from './results.mjs';
 
 const dir = process.argv[2];
-const servers = ['anonchat', 'baseline'];
-
-function load(scenario, server) {
-  const file = join(dir, `${scenario}.${server}.json`);
-  if (!existsSync(file)) return null;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8').trim().split('\n').pop());
-  } catch {
-    return null;
-  }
-}
-
-function median(values) {
-  if (!values.length) return null;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
-}
+const load = (scenario, server) => loadResult(dir, scenario, server);
 
 function fmt(v, digits) {
   if (v === null || v === undefined || Number.isNaN(v)) return 'n/a';
@@ -49,10 +32,7 @@ function row(label, scenario, better, get, digits) {
   rows.push([label, fmt(a, digits), fmt(b, digits), ratio, better]);
 }
 
-const scenarios = readFileSync(join(dir, 'scenarios'), 'utf8')
-  .trim()
-  .split('\n')
-  .map((l) => l.split('\t'));
+const scenarios = readScenarios(dir);
 const title = Object.fromEntries(scenarios);
 for (const [name] of scenarios) {
   for (const s of servers) {
@@ -104,11 +84,7 @@ if (has('join')) {
   row(`${t}: connects/s`, 'join', 'higher', (r) => r.connects_per_s, 0);
 }
 {
-  const startup = servers.map((s) => {
-    const f = join(dir, `startup.${s}`);
-    if (!existsSync(f)) return null;
-    return median(readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map(Number));
-  });
+  const startup = servers.map((s) => startupMs(dir, s));
   const [a, b] = startup;
   rows.push([
     'start-up to printed URL, ms (median)',
