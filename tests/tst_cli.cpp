@@ -11,8 +11,10 @@
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QSet>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -254,12 +256,36 @@ void TestCli::help()
     QVERIFY(server.run({"--help"}));
     QCOMPARE(server.process().exitStatus(), QProcess::NormalExit);
     QCOMPARE(server.process().exitCode(), 0);
-    const QByteArray text = server.standardOutput();
-    for (const char *flag :
-         {"--host", "--port", "--db", "--redis", "--tls-cert", "--tls-key", "--allowed-origin",
-          "--max-connections", "--rate-limit", "--resume-window", "--interest-wait",
-          "--retention-days", "--log-level"})
-        QVERIFY2(text.contains(flag), flag);
+    const QString text = QString::fromUtf8(server.standardOutput());
+
+    // The flags --help offers are exactly those of docs/PROTOCOL.md's command-line table.
+    QSet<QString> offered;
+    static const QRegularExpression option(QStringLiteral("^\\s+(?:-\\w, )?--([a-z-]+)"),
+                                           QRegularExpression::MultilineOption);
+    for (auto it = option.globalMatch(text); it.hasNext();)
+        offered.insert(it.next().captured(1));
+    offered.remove(QStringLiteral("help"));
+    offered.remove(QStringLiteral("help-all"));
+    offered.remove(QStringLiteral("version"));
+
+    QFile doc(QStringLiteral(ANONCHAT_SOURCE_DIR "/docs/PROTOCOL.md"));
+    QVERIFY(doc.open(QIODevice::ReadOnly | QIODevice::Text));
+    const QString protocol = QString::fromUtf8(doc.readAll());
+    const qsizetype from = protocol.indexOf(QStringLiteral("## Server command line"));
+    QVERIFY(from >= 0);
+    const QString section =
+        protocol.mid(from, protocol.indexOf(QStringLiteral("\n## "), from + 1) - from);
+    QSet<QString> documented;
+    static const QRegularExpression row(QStringLiteral("^\\| `--([a-z-]+)"),
+                                        QRegularExpression::MultilineOption);
+    for (auto it = row.globalMatch(section); it.hasNext();)
+        documented.insert(it.next().captured(1));
+    QVERIFY(documented.size() >= 10);
+    QStringList offeredList = offered.values();
+    QStringList documentedList = documented.values();
+    offeredList.sort();
+    documentedList.sort();
+    QCOMPARE(offeredList, documentedList);
 }
 
 void TestCli::badFlags_data()
