@@ -17,7 +17,8 @@ int main(int argc, char *argv[])
     QApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("anonchat"));
     QCoreApplication::setApplicationVersion(QStringLiteral(ANONCHAT_VERSION));
-    QGuiApplication::setDesktopFileName(QStringLiteral("anonchat"));
+    // The installed .desktop file (cmake/Packaging.cmake): Wayland matches the window to it.
+    QGuiApplication::setDesktopFileName(QStringLiteral("io.github.anonchat.Anonchat"));
 
     AppSettings settings;
     LanguageManager languages;

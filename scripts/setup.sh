@@ -11,7 +11,7 @@ packages=(build-essential cmake ninja-build pkg-config
           # Without them Chinese renders as empty boxes and tst_mainwindow's wrapping test fails.
           fontconfig fonts-dejavu-core fonts-noto-cjk fonts-noto-color-emoji)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(chromium xvfb xauth sqlite3 clang libclang-rt-14-dev openssl postgresql redis-server nginx)
+    packages+=(chromium xvfb xauth sqlite3 clang libclang-rt-14-dev openssl postgresql redis-server nginx lintian dpkg-dev desktop-file-utils appstream man-db file systemd)
     command -v node >/dev/null 2>&1 || packages+=(nodejs)
     command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
