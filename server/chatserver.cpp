@@ -140,7 +140,7 @@ std::shared_ptr<ConnectionBudget> ChatServer::makeBudget() const
         const long long reserve = 64 + 4LL * m_config.threads;
         maxOpen = int(std::clamp<long long>(files - reserve, 16, std::numeric_limits<int>::max()));
         // WebSockets leave room for requests (the page, /healthz) even when they are all taken.
-        const int forWebSockets = maxOpen - std::max(8, maxOpen / 8);
+        const int forWebSockets = maxOpen - std::clamp(maxOpen / 8, 8, 1024);
         qCInfo(lcServer).nospace()
             << "open-file limit " << files << ": at most " << maxOpen << " sockets open";
         if (maxWebSockets > forWebSockets) {
