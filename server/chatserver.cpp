@@ -140,20 +140,26 @@ std::shared_ptr<ConnectionBudget> ChatServer::makeBudget() const
         const long long reserve = 64 + 4LL * m_config.threads;
         maxOpen = int(std::clamp<long long>(files - reserve, 16, std::numeric_limits<int>::max()));
         // WebSockets leave room for requests (the page, /healthz) even when they are all taken.
-        const int forWebSockets = maxOpen - std::clamp(maxOpen / 8, 8, 1024);
-        qCInfo(lcServer).nospace()
-            << "open-file limit " << files << ": at most " << maxOpen << " sockets open";
-        if (maxWebSockets > forWebSockets) {
-            qCWarning(lcServer).nospace()
-                << "--max-connections " << maxWebSockets << " lowered to " << forWebSockets
-                << ": the open-file limit is " << files << " (" << reserve
-                << " kept for the server's files, " << maxOpen - forWebSockets
-                << " for requests beside the WebSockets)";
-            maxWebSockets = forWebSockets;
-        }
+        maxWebSockets = std::min(maxWebSockets, maxOpen - std::clamp(maxOpen / 8, 8, 1024));
     }
     return std::make_shared<ConnectionBudget>(maxWebSockets, m_config.maxConnectionsPerAddress,
                                               maxOpen);
+}
+
+void ChatServer::logLimits() const
+{
+    const long long files = openFileLimit();
+    if (files <= 0)
+        return;
+    qCInfo(lcServer).nospace() << "open-file limit " << files << ": at most " << m_budget->maxOpen()
+                               << " sockets open, " << m_budget->maxTotal()
+                               << " of them WebSockets";
+    if (m_budget->maxTotal() < m_config.maxConnections)
+        qCWarning(lcServer).nospace()
+            << "--max-connections " << m_config.maxConnections << " lowered to "
+            << m_budget->maxTotal() << ": the open-file limit is " << files << " ("
+            << files - m_budget->maxOpen() << " kept for the server's files, "
+            << m_budget->maxOpen() - m_budget->maxTotal() << " for requests beside the WebSockets)";
 }
 
 bool ChatServer::start(QString *error)
@@ -206,6 +212,7 @@ bool ChatServer::start(QString *error)
         m_storage->stop();
         return false;
     }
+    logLimits();
     qCInfo(lcServer).noquote() << "serving" << url().toString() << "database"
                                << StorageWriter::displayName(m_config.database) << "threads"
                                << m_workers.size() + 1;

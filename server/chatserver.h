@@ -103,6 +103,8 @@ private:
     /// The budget of the process: `--max-connections` lowered to what the open-file limit
     /// allows (logged), and the sockets it allows in all.
     std::shared_ptr<ConnectionBudget> makeBudget() const;
+    /// Logs the figures of makeBudget() (once started: a failed start prints one line only).
+    void logLimits() const;
     void onWebSocketRequest(QTcpSocket *socket, const QByteArray &handshake);
     void acceptConnection(WebSocketConnection *connection);
     // WebSocketConnection::Handler

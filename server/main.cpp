@@ -59,16 +59,15 @@ int main(int argc, char *argv[])
         return 2;
     }
 
+    ChatServer server(config);
+    if (!server.start(&error)) {
+        std::fprintf(stderr, "anonchat-server: %s\n", qPrintable(error));
+        return 2; // with that one line only
+    }
     if (files.now != files.before)
         qCInfo(lcMain) << "open-file limit raised from" << files.before << "to" << files.now;
     else
         qCInfo(lcMain) << "open-file limit" << files.now << "(the hard limit)";
-
-    ChatServer server(config);
-    if (!server.start(&error)) {
-        std::fprintf(stderr, "anonchat-server: %s\n", qPrintable(error));
-        return 2;
-    }
     ShutdownSignals shutdownSignals;
     QObject::connect(&shutdownSignals, &ShutdownSignals::received, &server, &ChatServer::shutdown);
     QObject::connect(&server, &ChatServer::stopped, &app, [] { QCoreApplication::exit(0); });
