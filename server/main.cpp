@@ -64,10 +64,9 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "anonchat-server: %s\n", qPrintable(error));
         return 2; // with that one line only
     }
+    // (The server has logged the limit in force and what it allows.)
     if (files.now != files.before)
         qCInfo(lcMain) << "open-file limit raised from" << files.before << "to" << files.now;
-    else
-        qCInfo(lcMain) << "open-file limit" << files.now << "(the hard limit)";
     ShutdownSignals shutdownSignals;
     QObject::connect(&shutdownSignals, &ShutdownSignals::received, &server, &ChatServer::shutdown);
     QObject::connect(&server, &ChatServer::stopped, &app, [] { QCoreApplication::exit(0); });
