@@ -4,6 +4,7 @@
 #include "client/ui/commandline.h"
 #include "client/ui/languagemanager.h"
 #include "client/ui/mainwindow.h"
+#include "server/filelimit.h"
 #include "server/shutdownsignals.h"
 
 #include <QApplication>
@@ -14,6 +15,8 @@ using namespace anonchat::client;
 
 int main(int argc, char *argv[])
 {
+    // The hosted server's connections are descriptors (it logs the figure when it starts).
+    server::raiseOpenFileLimit();
     QApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("anonchat"));
     QCoreApplication::setApplicationVersion(QStringLiteral(ANONCHAT_VERSION));

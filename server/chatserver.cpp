@@ -1,5 +1,6 @@
 #include "server/chatserver.h"
 
+#include "server/filelimit.h"
 #include "server/httplistener.h"
 #include "server/redislink.h"
 
@@ -14,6 +15,7 @@
 #include <QTcpSocket>
 #include <algorithm>
 #include <fcntl.h>
+#include <limits>
 
 Q_LOGGING_CATEGORY(lcServer, "anonchat.server", QtInfoMsg)
 
@@ -127,10 +129,49 @@ ChatServer::~ChatServer()
         m_storage->stop();
 }
 
+std::shared_ptr<ConnectionBudget> ChatServer::makeBudget() const
+{
+    int maxWebSockets = m_config.maxConnections;
+    int maxOpen = std::numeric_limits<int>::max();
+    const long long files = openFileLimit();
+    if (files > 0) {
+        // Kept for the server's own files: the database and its journal, each thread's epoll and
+        // wake-up descriptors, Redis and PostgreSQL connections, the logs.
+        const long long reserve = 64 + 4LL * m_config.threads;
+        maxOpen = int(std::clamp<long long>(files - reserve, 16, std::numeric_limits<int>::max()));
+        // WebSockets leave room for requests (the page, /healthz) even when they are all taken.
+        maxWebSockets = std::min(maxWebSockets, maxOpen - std::clamp(maxOpen / 8, 8, 1024));
+    }
+    return std::make_shared<ConnectionBudget>(maxWebSockets, m_config.maxConnectionsPerAddress,
+                                              maxOpen);
+}
+
+void ChatServer::logLimits() const
+{
+    const long long files = openFileLimit();
+    if (files <= 0)
+        return;
+    qCInfo(lcServer).nospace() << "open-file limit " << files << ": at most " << m_budget->maxOpen()
+                               << " sockets open, " << m_budget->maxTotal()
+                               << " of them WebSockets";
+    if (m_budget->maxTotal() < m_config.maxConnections)
+        qCWarning(lcServer).nospace()
+            << "--max-connections " << m_config.maxConnections << " lowered to "
+            << m_budget->maxTotal() << ": the open-file limit is " << files << " ("
+            << files - m_budget->maxOpen() << " kept for the server's files, "
+            << m_budget->maxOpen() - m_budget->maxTotal() << " for requests beside the WebSockets)";
+}
+
 bool ChatServer::start(QString *error)
 {
+    m_budget = makeBudget();
+    m_originLog.setInterval(m_config.refusalLogIntervalMs);
+    m_awayCapLog.setInterval(m_config.refusalLogIntervalMs);
     m_listener =
         new HttpListener({m_config.maxRequestHeaderBytes, m_config.requestTimeoutMs}, this);
+    m_listener->setBudget(m_budget);
+    m_listener->setHostGuard(HostGuard(m_config.host, m_config.allowedOrigins));
+    m_listener->setRefusalLogInterval(m_config.refusalLogIntervalMs);
     m_listener->setHandler([this](const HttpRequest &r) { return handleHttp(r); });
     m_listener->setUpgradeCheck([this](const HttpRequest &r) { return checkUpgrade(r); });
     connect(m_listener, &HttpListener::webSocketRequest, this, &ChatServer::onWebSocketRequest);
@@ -142,7 +183,7 @@ bool ChatServer::start(QString *error)
         // A WebSocket over TLS goes on through the listener's QSslSocket.
         m_listener->setSslConfiguration(serverSslConfiguration(m_config));
     }
-    if (!m_listener->listen(m_config.host, m_config.port)) {
+    if (!m_listener->start(m_config.host, m_config.port)) {
         *error = tr("cannot listen on %1 port %2: %3")
                      .arg(m_config.host.toString())
                      .arg(m_config.port)
@@ -159,20 +200,19 @@ bool ChatServer::start(QString *error)
     storageConfig.sharedDatabase = !m_config.redis.isEmpty();
     m_storage = std::make_shared<StorageWriter>(storageConfig);
     m_metrics = std::make_shared<Metrics>();
-    m_budget = std::make_shared<ConnectionBudget>(m_config.maxConnections,
-                                                  m_config.maxConnectionsPerAddress);
     if (!m_storage->start(error)) {
-        m_listener->close();
+        m_listener->stop();
         return false;
     }
     if (m_config.threads > 1 && m_config.redis.isEmpty())
         m_hub = std::make_shared<LocalHub>(m_config.threads, m_config.interestWaitMs);
     if (!startNode(error) || !startWorkers(error)) {
-        m_listener->close();
+        m_listener->stop();
         m_cluster.reset();
         m_storage->stop();
         return false;
     }
+    logLimits();
     qCInfo(lcServer).noquote() << "serving" << url().toString() << "database"
                                << StorageWriter::displayName(m_config.database) << "threads"
                                << m_workers.size() + 1;
@@ -383,7 +423,7 @@ HttpResponse ChatServer::handleHttp(const HttpRequest &request)
     return r;
 }
 
-int ChatServer::checkUpgrade(const HttpRequest &request) const
+int ChatServer::checkUpgrade(const HttpRequest &request)
 {
     if (m_stopping)
         return 503;
@@ -402,7 +442,10 @@ int ChatServer::checkUpgrade(const HttpRequest &request) const
         if (o == a)
             return 0;
     }
-    qCInfo(lcServer) << "refused a WebSocket from a foreign origin";
+    int suppressed = 0;
+    if (m_originLog.shouldLog(request.peer, nowMs(), &suppressed))
+        qCInfo(lcServer).nospace() << "refused a WebSocket from a foreign origin; " << suppressed
+                                   << " more from that address were refused unlogged since";
     return 403;
 }
 
@@ -521,6 +564,7 @@ Session *ChatServer::createSession(WebSocketConnection *socket)
     session->userId = QStringLiteral("%1").arg(key, 8, 16, QLatin1Char('0'));
     session->resumeToken = newResumeToken();
     session->socket = socket;
+    session->address = addressKey(socket->peerAddress());
     session->lastHeardMs = nowMs();
     session->limiter = RateLimiter(m_config.rateLimit, nowMs());
     m_byToken.insert(session->resumeToken, key);
@@ -538,6 +582,7 @@ void ChatServer::destroySession(UserKey key, bool forgetInCluster)
     auto it = m_sessions.find(key);
     if (it == m_sessions.end())
         return;
+    uncountAway(*it->second);
     m_byToken.remove(it->second->resumeToken);
     if (!m_cluster)
         m_matchmaker.forget(key);
@@ -602,7 +647,9 @@ void ChatServer::disconnected(WebSocketConnection *socket)
         // A connection that never did anything has nothing to resume: free it now, so bare
         // connection churn keeps no memory for the resume window.
         destroySession(key);
-    } else if (s->state == Session::State::InRoom) {
+        return;
+    }
+    if (s->state == Session::State::InRoom) {
         setTyping(*s, false);
         updatePlace(*s); // what it was sent, for a resume elsewhere
         if (Session *partner = partnerInRoom(*s))
@@ -610,6 +657,60 @@ void ChatServer::disconnected(WebSocketConnection *socket)
         else if (const auto room = m_rooms.constFind(s->roomId); room != m_rooms.cend())
             tellRemote(*room, QStringLiteral("away"));
     }
+    countAway(*s); // last: may destroy it
+}
+
+void ChatServer::countAway(Session &s)
+{
+    if (s.awayCounted)
+        return;
+    s.awayCounted = true;
+    QList<UserKey> &fromAddress = m_awayByAddress[s.address];
+    fromAddress.append(s.key);
+    const int cap = m_config.maxConnectionsPerAddress;
+    if (m_budget->addAway(s.address) <= cap || cap <= 0)
+        return;
+    // Over the cap: the longest away of this address on this node goes, one without a room
+    // first, so that a real user behind a busy NAT keeps a chat while churn loses identities.
+    UserKey victim = fromAddress.first();
+    for (const UserKey candidate : std::as_const(fromAddress)) {
+        const Session *c = sessionFor(candidate);
+        if (c && c->state != Session::State::InRoom) {
+            victim = candidate;
+            break;
+        }
+    }
+    int suppressed = 0;
+    if (m_awayCapLog.shouldLog(s.address, nowMs(), &suppressed))
+        qCInfo(lcServer).nospace()
+            << "an address has more than " << cap
+            << " users away (--max-connections-per-address): dropped the longest away; "
+            << suppressed << " more dropped unlogged since";
+    expireAway(victim);
+}
+
+void ChatServer::uncountAway(Session &s)
+{
+    if (!s.awayCounted)
+        return;
+    s.awayCounted = false;
+    m_budget->removeAway(s.address);
+    const auto it = m_awayByAddress.find(s.address);
+    if (it != m_awayByAddress.end()) {
+        it->removeOne(s.key);
+        if (it->isEmpty())
+            m_awayByAddress.erase(it);
+    }
+}
+
+void ChatServer::expireAway(UserKey key)
+{
+    Session *s = sessionFor(key);
+    if (!s || s->connected())
+        return;
+    if (s->state == Session::State::InRoom)
+        endRoom(s->roomId, key, LeaveReason::Disconnected, QStringLiteral("disconnected"));
+    destroySession(key);
 }
 
 void ChatServer::sweep()
@@ -640,14 +741,8 @@ void ChatServer::sweep()
         qCDebug(lcServer) << "no pong within the timeout, dropping";
         ws->abort(); // disconnected() follows: the user becomes away
     }
-    for (UserKey key : expired) {
-        Session *s = sessionFor(key);
-        if (!s || s->connected())
-            continue;
-        if (s->state == Session::State::InRoom)
-            endRoom(s->roomId, key, LeaveReason::Disconnected, QStringLiteral("disconnected"));
-        destroySession(key);
-    }
+    for (UserKey key : expired)
+        expireAway(key);
     if (m_cluster)
         clusterSweep(now);
 }
@@ -948,6 +1043,8 @@ void ChatServer::handle(Session &s, const Resume &m)
     old->sawFirstEvent = true;
     const bool wasAway = old->awaySinceMs >= 0;
     old->awaySinceMs = -1;
+    uncountAway(*old);
+    old->address = addressKey(ws->peerAddress());
     m_bySocket.insert(ws, old->key);
     destroySession(s.key); // the provisional identity from this connection's welcome
 
@@ -1282,7 +1379,7 @@ void ChatServer::shutdown()
     m_stopping = true;
     qCInfo(lcServer) << "shutting down";
     if (m_listener)
-        m_listener->close();
+        m_listener->stop();
     const auto stopTimers = [](ChatServer &node) {
         node.m_stopping = true;
         node.m_sweepTimer.stop();

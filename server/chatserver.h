@@ -99,7 +99,12 @@ private:
     using Pending = std::variant<PendingMessage, PendingReport, PendingRoom, PendingRoomEnd>;
 
     HttpResponse handleHttp(const HttpRequest &request);
-    int checkUpgrade(const HttpRequest &request) const;
+    int checkUpgrade(const HttpRequest &request);
+    /// The budget of the process: `--max-connections` lowered to what the open-file limit
+    /// allows (logged), and the sockets it allows in all.
+    std::shared_ptr<ConnectionBudget> makeBudget() const;
+    /// Logs the figures of makeBudget() (once started: a failed start prints one line only).
+    void logLimits() const;
     void onWebSocketRequest(QTcpSocket *socket, const QByteArray &handshake);
     void acceptConnection(WebSocketConnection *connection);
     // WebSocketConnection::Handler
@@ -182,6 +187,13 @@ private:
 
     Session *createSession(WebSocketConnection *socket);
     void destroySession(UserKey key, bool forgetInCluster = true);
+    /// An away session ends (the resume window, or the away cap): its room ends `disconnected`.
+    void expireAway(UserKey key);
+    /// Counts `s`, just gone away, against the away cap of its address (--max-connections-per-
+    /// address), and drops the oldest away session of that address on this node when over:
+    /// one without a room first (it has only an identity to lose). May destroy `s`.
+    void countAway(Session &s);
+    void uncountAway(Session &s);
     Session *sessionFor(const QString &userId) const;
     Session *sessionFor(UserKey key) const;
     QString newResumeToken() const;
@@ -213,6 +225,10 @@ private:
     std::unordered_map<UserKey, std::unique_ptr<Session>> m_sessions;
     QHash<WebSocketConnection *, UserKey> m_bySocket;
     std::shared_ptr<ConnectionBudget> m_budget; ///< one for every node of the process
+    /// This node's away sessions counted in m_budget, by address, the longest away first.
+    QHash<QHostAddress, QList<UserKey>> m_awayByAddress;
+    RefusalLog m_originLog; ///< refused Origins, logged at most once an interval per address
+    RefusalLog m_awayCapLog;
     QHash<QString, UserKey> m_byToken;
     QHash<qint64, Room> m_rooms;
     int m_endingRooms = 0;  ///< rooms whose end is being stored (still in m_rooms)

@@ -524,6 +524,7 @@ Session &ChatServer::adoptIdentity(Session &provisional, const QString &userId)
     user->userId = userId;
     user->resumeToken = newResumeToken();
     user->socket = ws;
+    user->address = provisional.address;
     user->lastHeardMs = nowMs();
     user->sawFirstEvent = true;
     user->everMatched = true;

@@ -1,13 +1,21 @@
 #include "server/httplistener.h"
 
+#include "server/connectionbudget.h"
 #include "server/websocketconnection.h"
 
 #include <QFile>
 #include <QLoggingCategory>
 #include <QPointer>
+#include <QSocketNotifier>
 #include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimer>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcHttp, "anonchat.http", QtInfoMsg)
 
@@ -48,6 +56,28 @@ bool isToken(const QByteArray &s)
             return false;
     }
     return true;
+}
+
+/// A Host value's characters (RFC 3986 host and port: reg-name, IP literal, ":" port).
+bool isHostValue(const QByteArray &value)
+{
+    for (char c : value) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || QByteArrayView("-._~%!$&'()*+,;=:[]").contains(c);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/// The peer of an accepted descriptor; null if it cannot be had.
+QHostAddress peerOf(qintptr descriptor)
+{
+    sockaddr_storage address{};
+    socklen_t length = sizeof(address);
+    if (::getpeername(int(descriptor), reinterpret_cast<sockaddr *>(&address), &length) != 0)
+        return {};
+    return QHostAddress(reinterpret_cast<const sockaddr *>(&address));
 }
 
 HttpResponse plain(int status, const QByteArray &text)
@@ -107,6 +137,8 @@ bool parseHttpRequestHead(const QByteArray &head, HttpRequest &request)
             if ((uchar(c) < 0x20 && c != '\t') || uchar(c) == 0x7f)
                 return false; // no control characters in a field value (RFC 9110 5.5)
         }
+        if (name == "host" && (request.headers.contains(name) || !isHostValue(value)))
+            return false; // one Host, and a valid one (RFC 9112 3.2: else 400)
         if (!request.headers.contains(name))
             request.headers.insert(name, value);
     }
@@ -165,16 +197,187 @@ HttpListener::HttpListener(Limits limits, QObject *parent)
     , m_limits(limits)
 {
     setListenBacklogSize(1024);
+    m_clock.start();
+    m_reserveFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+HttpListener::~HttpListener()
+{
+    stop();
+    // The sockets still here go with the QObject children, their places with us.
+    for (QTcpSocket *socket : m_places.keys())
+        releasePlace(socket);
+    if (m_reserveFd >= 0)
+        ::close(m_reserveFd);
+}
+
+void HttpListener::refuse(qintptr descriptor, const QHostAddress &peer, bool addressFull)
+{
+    if (!m_tls) {
+        // One write, never waited for: what does not fit in the socket's buffer is lost.
+        HttpResponse r =
+            plain(503, addressFull ? "too many connections from your address" : "server busy");
+        r.headers.emplace_back("Retry-After", "5");
+        const QByteArray bytes = serialiseHttpResponse(r, false);
+        (void)!::send(int(descriptor), bytes.constData(), size_t(bytes.size()),
+                      MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    ::close(int(descriptor));
+    int suppressed = 0;
+    // The process-wide refusal is logged under the null address: once per interval in all.
+    if (!m_refusalLog.shouldLog(addressFull ? peer : QHostAddress(), m_clock.elapsed(),
+                                &suppressed))
+        return;
+    if (addressFull) {
+        qCInfo(lcHttp).nospace() << "refused a connection: its address already has "
+                                 << (m_budget ? m_budget->maxPerAddress() : 0)
+                                 << " connections sending a request "
+                                    "(--max-connections-per-address); "
+                                 << suppressed << " more from it were refused unlogged";
+    } else {
+        qCWarning(lcHttp).nospace()
+            << "refused a connection: " << (m_budget ? m_budget->maxOpen() : 0)
+            << " sockets open, the most the open-file limit allows, and all of them WebSockets; "
+            << suppressed << " more were refused unlogged";
+    }
+}
+
+void HttpListener::takePlace(QTcpSocket *socket, const QHostAddress &peer)
+{
+    if (!m_budget)
+        return;
+    const quint64 serial = m_nextSerial++;
+    m_places.insert(socket, Place{peer, serial});
+    m_placesInOrder.emplace(serial, socket);
+    connect(socket, &QObject::destroyed, this, [this, socket] { releasePlace(socket); });
+}
+
+void HttpListener::releasePlace(QTcpSocket *socket)
+{
+    const auto it = m_places.find(socket);
+    if (it == m_places.end())
+        return;
+    m_placesInOrder.erase(it->serial);
+    m_budget->releasePending(it->peer);
+    m_places.erase(it);
+}
+
+bool HttpListener::dropOldest()
+{
+    if (m_placesInOrder.empty())
+        return false;
+    QTcpSocket *socket = m_placesInOrder.begin()->second;
+    qCDebug(lcHttp) << "out of sockets: dropping the oldest connection that is no WebSocket";
+    releasePlace(socket);
+    finish(socket);
+    disconnect(socket, nullptr, this, nullptr);
+    socket->abort();
+    socket->deleteLater();
+    return true;
+}
+
+void HttpListener::refuseBacklog()
+{
+    if (m_reserveFd < 0)
+        return;
+    ::close(m_reserveFd);
+    // The descriptor freed takes each waiting connection in turn, to close it at once: its client
+    // hears a close instead of waiting in the backlog.
+    const int listening = int(socketDescriptor());
+    for (int i = 0; i < 1024; ++i) {
+        const int fd = ::accept4(listening, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0)
+            break;
+        ::close(fd);
+    }
+    m_reserveFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+bool HttpListener::start(const QHostAddress &address, quint16 port)
+{
+    if (!listen(address, port))
+        return false;
+    pauseAccepting(); // for good: acceptWaiting() does it
+    m_acceptNotifier = new QSocketNotifier(socketDescriptor(), QSocketNotifier::Read, this);
+    connect(m_acceptNotifier, &QSocketNotifier::activated, this, &HttpListener::acceptWaiting);
+    return true;
+}
+
+void HttpListener::stop()
+{
+    delete m_acceptNotifier; // before its descriptor is closed
+    m_acceptNotifier = nullptr;
+    close();
+}
+
+void HttpListener::acceptWaiting()
+{
+    const int listening = int(socketDescriptor());
+    // Bounded: a flood of connections does not starve the rest of the event loop.
+    for (int i = 0; i < 256 && m_acceptNotifier; ++i) {
+        const int fd = ::accept4(listening, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0) {
+            incomingConnection(fd);
+            continue;
+        }
+        const int error = errno;
+        if (error == EINTR || error == ECONNABORTED || error == EPROTO)
+            continue; // that one connection is gone; others may wait
+        if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+            // Linux reserves the new descriptor before it looks at the queue: EMFILE also when
+            // nothing waits, and then nothing is to be done.
+            pollfd waiting{listening, POLLIN, 0};
+            if (::poll(&waiting, 1, 0) <= 0 || !(waiting.revents & POLLIN))
+                return;
+            if (outOfDescriptors(error))
+                continue;
+            m_acceptNotifier->setEnabled(false);
+            QTimer::singleShot(100, this, [this] {
+                if (m_acceptNotifier)
+                    m_acceptNotifier->setEnabled(true);
+            });
+        }
+        return; // EAGAIN: nothing more waits
+    }
+}
+
+bool HttpListener::outOfDescriptors(int error)
+{
+    const bool freed = dropOldest();
+    if (!freed)
+        refuseBacklog();
+    if (m_lastAcceptErrorLogMs < 0 || m_clock.elapsed() - m_lastAcceptErrorLogMs >= 60000) {
+        m_lastAcceptErrorLogMs = m_clock.elapsed();
+        qCWarning(lcHttp).nospace() << "cannot accept connections: " << strerror(error) << "; "
+                                    << (freed ? "dropped the oldest connection sending a request"
+                                              : "closed the waiting connections")
+                                    << " (logged at most once a minute)";
+    }
+    return freed;
 }
 
 void HttpListener::incomingConnection(qintptr descriptor)
 {
+    const QHostAddress peer = peerOf(descriptor);
+    if (m_budget) {
+        using Verdict = ConnectionBudget::Verdict;
+        Verdict verdict = m_budget->admitPending(peer);
+        if (verdict == Verdict::ProcessFull && dropOldest())
+            verdict = m_budget->admitPending(peer);
+        if (verdict != Verdict::Admitted) {
+            refuse(descriptor, peer, verdict == Verdict::AddressFull);
+            return;
+        }
+    }
     QSslSocket *tls = m_tls ? new QSslSocket(this) : nullptr;
     QTcpSocket *socket = tls ? tls : new QTcpSocket(this);
     if (!socket->setSocketDescriptor(descriptor)) {
         delete socket;
+        if (m_budget)
+            m_budget->releasePending(peer);
         return;
     }
+    takePlace(socket, peer);
     // Small frames go out at once: without this, a second frame to the same client (the
     // partner's copy after an ack) waits for the first one's delayed ACK (~40 ms).
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
@@ -234,6 +437,9 @@ void HttpListener::respond(QTcpSocket *socket, const HttpResponse &response, boo
     disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
     socket->write(serialiseHttpResponse(response, headOnly));
     socket->disconnectFromHost(); // after the bytes are written
+    // A client that does not read its answer holds the connection no longer than a request may
+    // take (the timer goes with the socket).
+    QTimer::singleShot(int(m_limits.timeoutMs), socket, [socket] { socket->abort(); });
 }
 
 void HttpListener::readRequest(QTcpSocket *socket)
@@ -253,6 +459,7 @@ void HttpListener::readRequest(QTcpSocket *socket)
         respond(socket, plain(400, "bad request"), false);
         return;
     }
+    request.peer = socket->peerAddress();
     const bool isGet = request.method == "GET";
     const bool isHead = request.method == "HEAD";
 
@@ -263,6 +470,8 @@ void HttpListener::readRequest(QTcpSocket *socket)
             respond(socket, r, isHead);
             return;
         }
+        if (refuseHost(socket, request))
+            return;
         if (!request.header("upgrade").toLower().contains("websocket")) {
             HttpResponse r = plain(426, "this is the WebSocket endpoint");
             r.headers.emplace_back("Upgrade", "websocket");
@@ -293,6 +502,7 @@ void HttpListener::readRequest(QTcpSocket *socket)
             return;
         }
         finish(socket);
+        releasePlace(socket); // a WebSocket now: its place is the ChatServer's to take
         disconnect(socket, nullptr, this, nullptr);
         socket->read(end + 4);
         emit webSocketRequest(socket, "HTTP/1.1 101 Switching Protocols\r\n"
@@ -309,8 +519,23 @@ void HttpListener::readRequest(QTcpSocket *socket)
         respond(socket, r, false);
         return;
     }
+    if (refuseHost(socket, request))
+        return;
     socket->read(end + 4);
     respond(socket, m_handler ? m_handler(request) : staticResource(request.path), isHead);
+}
+
+bool HttpListener::refuseHost(QTcpSocket *socket, const HttpRequest &request)
+{
+    if (m_hostGuard.allows(request.header("host")))
+        return false;
+    int suppressed = 0;
+    if (m_hostLog.shouldLog(request.peer, m_clock.elapsed(), &suppressed))
+        qCInfo(lcHttp).nospace() << "refused a request for a host that is not this loopback "
+                                    "server's (DNS rebinding?); "
+                                 << suppressed << " more from that address were refused unlogged";
+    respond(socket, plain(403, "host not allowed"), request.method == "HEAD");
+    return true;
 }
 
 } // namespace anonchat::server

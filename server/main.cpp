@@ -1,18 +1,24 @@
 // anonchat-server: the headless server. Everything but the command line is in anonchat_server_core.
 #include "server/chatserver.h"
 #include "server/epolldispatcher.h"
+#include "server/filelimit.h"
 #include "server/serverconfig.h"
 #include "server/shutdownsignals.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QLoggingCategory>
 #include <QThread>
 #include <cstdio>
 
 using namespace anonchat::server;
 
+Q_LOGGING_CATEGORY(lcMain, "anonchat.server", QtInfoMsg)
+
 int main(int argc, char *argv[])
 {
+    // Every connection is a descriptor: take all the system allows (before any thread starts).
+    const OpenFileLimit files = raiseOpenFileLimit();
     // epoll keeps a wake-up O(ready sockets), not O(open sockets); ANONCHAT_DISPATCHER=qt
     // falls back on Qt's own dispatcher.
     if (qEnvironmentVariable("ANONCHAT_DISPATCHER") != QLatin1String("qt"))
@@ -56,8 +62,11 @@ int main(int argc, char *argv[])
     ChatServer server(config);
     if (!server.start(&error)) {
         std::fprintf(stderr, "anonchat-server: %s\n", qPrintable(error));
-        return 2;
+        return 2; // with that one line only
     }
+    // (The server has logged the limit in force and what it allows.)
+    if (files.now != files.before)
+        qCInfo(lcMain) << "open-file limit raised from" << files.before << "to" << files.now;
     ShutdownSignals shutdownSignals;
     QObject::connect(&shutdownSignals, &ShutdownSignals::received, &server, &ChatServer::shutdown);
     QObject::connect(&server, &ChatServer::stopped, &app, [] { QCoreApplication::exit(0); });

@@ -51,6 +51,9 @@ struct ServerConfig {
     qint64 maxRequestHeaderBytes = 8 * 1024;
     qint64 maxFrameBytes = 16 * 1024;
     qint64 maxQueuedBytes = 1024 * 1024; ///< a client that does not read is closed past this
+    /// A refusal (foreign Origin or Host, an address over its limits) is logged at most this
+    /// often per address.
+    qint64 refusalLogIntervalMs = 60 * 1000;
     /// Prefix of this instance's database connection names (several servers in one process).
     QString instanceName = QStringLiteral("anonchat");
 };

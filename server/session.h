@@ -5,6 +5,7 @@
 #include "shared/messages.h"
 
 #include <QHash>
+#include <QHostAddress>
 #include <QPointer>
 #include <QString>
 #include <QStringList>
@@ -32,6 +33,9 @@ struct Session {
     bool typing = false;        ///< what the partner was last told
     qint64 lastSentMessageId = 0;
     qint64 awaySinceMs = -1;
+    /// addressKey() of the last connection, for the per-address cap on away sessions.
+    QHostAddress address;
+    bool awayCounted = false; ///< counted in ConnectionBudget::addAway()
     qint64 lastHeardMs = 0;
     bool pingOutstanding = false;
     RateLimiter limiter;

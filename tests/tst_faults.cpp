@@ -37,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include <vector>
@@ -458,6 +459,7 @@ private slots:
     void churnLeavesNothingBehind();
     void hostileJson();
     void perAddressLimit();
+    void descriptorLimit();
     void privacy();
 
 private:
@@ -1218,6 +1220,77 @@ void TestFaults::perAddressLimit()
     const auto m = metrics(port);
     QCOMPARE(m.value(QStringLiteral("anonchat_errors_total{code=\"server_busy\"}")), 2.0);
     QCOMPARE(m.value(QStringLiteral("anonchat_connections")), 4.0); // 2 + again + 127.0.0.2
+    server.signal(SIGTERM);
+    QVERIFY(server.waitFinished());
+    CHECK_NO_SANITIZER_REPORT(server);
+    QCOMPARE(server.process().exitCode(), 0);
+}
+
+// Started under an open-file limit of 256 (soft and hard: it cannot raise it), the server logs the
+// figure and lowers --max-connections to fit. 300 idle TCP connections from three addresses (the
+// per-address limit off) then hold more sockets than it may open: the oldest unfinished ones
+// make room, so /healthz answers from a fresh connection meanwhile and a WebSocket client gets
+// its welcome; once the idle ones close the server is whole. It used to run out of descriptors
+// and spin on EMFILE (Qt 6.4's QTcpServer retries at once), serving no new client until idle
+// connections timed out one by one.
+void TestFaults::descriptorLimit()
+{
+    constexpr int kLimit = 256;
+    constexpr int kIdle = 300;
+    ServerProcess server;
+    server.process().setChildProcessModifier([] {
+        const rlimit limit{kLimit, kLimit};
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    });
+    QString why;
+    QVERIFY2(server.start({"--port", "0", "--db", freshDbPath(), "--max-connections-per-address",
+                           "0", "--threads", "2"},
+                          &why),
+             qPrintable(why));
+    const quint16 port = server.port();
+    QVERIFY2(waitUntil([&] { return server.standardError().contains("open-file limit 256"); }),
+             server.standardError().constData());
+    QVERIFY2(server.standardError().contains("--max-connections 20000 lowered to "),
+             server.standardError().constData());
+
+    int connected = 0;
+    int closed = 0;
+    QElapsedTimer sinceIdle; // all of this well within the 10 s an unfinished request may take
+    sinceIdle.start();
+    std::vector<std::unique_ptr<QTcpSocket>> idle;
+    for (int i = 0; i < kIdle; ++i) {
+        auto socket = std::make_unique<QTcpSocket>();
+        QObject::connect(socket.get(), &QTcpSocket::connected, [&connected] { ++connected; });
+        QObject::connect(socket.get(), &QTcpSocket::disconnected, [&closed] { ++closed; });
+        QVERIFY(socket->bind(QHostAddress(QStringLiteral("127.0.0.%1").arg(1 + i % 3))));
+        socket->connectToHost(QHostAddress(QHostAddress::LocalHost), port);
+        idle.push_back(std::move(socket));
+    }
+    // The server holds what it may (256 - 72 kept for its own files), and closed the oldest of
+    // the others to make room for the newer, at once (not when their request time ran out).
+    QVERIFY2(waitUntil([&] { return connected == kIdle && closed >= kIdle - (kLimit - 72); }, 3000),
+             qPrintable(QStringLiteral("%1 connected, %2 closed").arg(connected).arg(closed)));
+
+    QElapsedTimer timer;
+    timer.start();
+    const HttpReply health = httpGet(port, "/healthz");
+    const qint64 healthMs = timer.elapsed();
+    QCOMPARE(health.status, 200);
+    QVERIFY2(healthMs < 2000, QByteArray::number(healthMs));
+    Client client(port);
+    QVERIFY(client.waitFor<protocol::Welcome>({}, 2000));
+    QVERIFY2(sinceIdle.elapsed() < 8000, QByteArray::number(sinceIdle.elapsed()));
+    QVERIFY(server.running());
+    qInfo("open-file limit %d: %d idle connections, %d of them closed by the server; /healthz "
+          "answered in %lld ms meanwhile",
+          kLimit, kIdle, closed, healthMs);
+
+    idle.clear();
+    QVERIFY(waitUntil([&] {
+        const auto m = metrics(port);
+        return m.value(QStringLiteral("anonchat_connections"), -1) == 1;
+    }));
+    QCOMPARE(httpGet(port, "/healthz").status, 200);
     server.signal(SIGTERM);
     QVERIFY(server.waitFinished());
     CHECK_NO_SANITIZER_REPORT(server);

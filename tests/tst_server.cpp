@@ -641,6 +641,7 @@ private slots:
     void rateLimitZero();
     void frameTooLarge();
     void serverBusy();
+    void awaySessionsCappedPerAddress();
     void keepAlive();
     void storageFailure();
     void shutdown();
@@ -2139,6 +2140,51 @@ void TstServer::serverBusy()
     QCOMPARE(m.value(QStringLiteral("anonchat_errors_total{code=\"server_busy\"}"), -1), 2.0);
     QUIET(b);
     QUIET(d);
+}
+
+// Away sessions kept for the resume window are capped per address (--max-connections-per-address,
+// here 3): rounds of connect, get_stats, drop from one address used to leave one away session
+// each. Over the cap the longest away without a room goes first, so a user who lost its
+// connection in a chat keeps its room through the churn and resumes it.
+void TstServer::awaySessionsCappedPerAddress()
+{
+    QVERIFY(startServer([](ServerConfig &c) {
+        c.resumeWindowMs = 60 * 1000;
+        c.maxConnectionsPerAddress = 3;
+    }));
+    TestClient a(QStringLiteral("A")), b(QStringLiteral("B"));
+    qint64 room = 0;
+    PAIR(a, b, room);
+    a.drop();
+    TAKE_NEXT(b, "partner_away", nullptr);
+    QStringList churnTokens;
+    for (int i = 0; i < 10; ++i) {
+        TestClient churn(QStringLiteral("churn %1").arg(i));
+        OPEN(churn);
+        QJsonObject s;
+        STATS(churn, &s); // it did something: it has an identity worth keeping
+        churnTokens.append(churn.token());
+        churn.drop();
+        // One at a time, as a client looping would (and below the WebSocket limit of 3).
+        QTRY_VERIFY_WITH_TIMEOUT(m_server->connectionCount() == 1, kWait);
+    }
+    const QHash<QString, double> m = metricsNow();
+    QCOMPARE(m.value(QStringLiteral("anonchat_away_users"), -1), 3.0);
+
+    // The user in a room is still there, room and all.
+    TestClient a2(QStringLiteral("A2"));
+    OPEN(a2);
+    a2.send(proto::Resume{a.token()});
+    QJsonObject resumed;
+    TAKE_NEXT(a2, "resumed", &resumed);
+    QCOMPARE(str(resumed, "user_id"), a.userId());
+    QCOMPARE(roomIdOf(resumed.value(QLatin1String("room")).toObject()), room);
+    TAKE_NEXT(b, "partner_back", nullptr);
+    // The first of the churn went when the cap was passed.
+    TestClient c0(QStringLiteral("C0"));
+    OPEN(c0);
+    c0.send(proto::Resume{churnTokens.first()});
+    TAKE_ERROR(c0, "resume_failed", nullptr);
 }
 
 void TstServer::keepAlive()
