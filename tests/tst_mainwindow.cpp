@@ -648,6 +648,12 @@ private slots:
         QCOMPARE(parseCommandLine({"anonchat", "--help"}, options, &message), ParseOutcome::Exit);
         for (const char *flag : {"--connect", "--lang", "--port", "--host", "--db"})
             QVERIFY2(message.contains(QLatin1String(flag)), flag);
+        // --help lists --help-all: it prints the help too, and never opens the window.
+        QVERIFY(message.contains(QLatin1String("--help-all")));
+        QString helpAll;
+        QCOMPARE(parseCommandLine({"anonchat", "--help-all"}, options, &helpAll),
+                 ParseOutcome::Exit);
+        QCOMPARE(helpAll, message);
     }
 
     void closingStopsTheLocalServer()

@@ -61,7 +61,7 @@ ParseOutcome parseCommandLine(const QStringList &arguments, LaunchOptions &optio
         *message = parser.errorText();
         return ParseOutcome::Error;
     }
-    if (parser.isSet(help)) {
+    if (parser.isSet(help) || parser.isSet(QStringLiteral("help-all"))) {
         *message = parser.helpText();
         return ParseOutcome::Exit;
     }

@@ -118,8 +118,6 @@ check_man() { # program, man page
     flags=$("$root/usr/bin/$1" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
     [[ $(wc -l <<<"$flags") -ge 10 ]] || fail "$1 --help lists too few flags: $flags"
     for flag in $flags; do
-        # anonchat's --help-all is Qt's, listed by --help but not handled by its parser.
-        [[ $1 == anonchat && $flag == --help-all ]] && continue
         grep -qE -- "$flag([^a-z-]|\$)" <<<"$text" || fail "$page does not document $flag"
     done
 }
