@@ -662,13 +662,14 @@ void ChatServer::disconnected(WebSocketConnection *socket)
 
 void ChatServer::countAway(Session &s)
 {
-    if (s.awayCounted)
+    // Without a cap (behind a proxy every user has one address) nothing is kept per address.
+    if (s.awayCounted || m_config.maxConnectionsPerAddress <= 0)
         return;
     s.awayCounted = true;
     QList<UserKey> &fromAddress = m_awayByAddress[s.address];
     fromAddress.append(s.key);
     const int cap = m_config.maxConnectionsPerAddress;
-    if (m_budget->addAway(s.address) <= cap || cap <= 0)
+    if (m_budget->addAway(s.address) <= cap)
         return;
     // Over the cap: the longest away of this address on this node goes, one without a room
     // first, so that a real user behind a busy NAT keeps a chat while churn loses identities.
