@@ -7,7 +7,9 @@
 # ANONCHAT_BENCH_BUILD: the build directory (default build-test, RelWithDebInfo, as scripts/test.sh
 # builds it); it is configured and built here when needed. The raw results and the table stay in
 # $ANONCHAT_BENCH_BUILD/bench-results/. ANONCHAT_BENCH_SERVER_ARGS: extra anonchat-server flags
-# (e.g. "--threads 1"; by default it runs one thread per core).
+# (e.g. "--threads 1"; by default it runs one thread per core). ANONCHAT_BENCH_PREVIOUS: another
+# anonchat-server binary (an earlier commit's build) run through the same loads in the same run, a
+# column of its own; ANONCHAT_BENCH_PREVIOUS_LABEL names it in the table (default: its path).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -88,10 +90,11 @@ start_server() {
     local kind=$1 fifo=$tmp/stdout line t0 t1
     mkfifo "$fifo"
     t0=$(now_us)
-    if [[ $kind == anonchat ]]; then
-        local db
+    if [[ $kind == anonchat || $kind == previous ]]; then
+        local db bin=$server_bin
+        [[ $kind == previous ]] && bin=$previous_bin
         db=$(mktemp -u "$tmp/chat-XXXXXX.db")
-        "$server_bin" --port 0 --db "$db" "${anonchat_flags[@]}" >"$fifo" 2>>"$results/$kind.log" &
+        "$bin" --port 0 --db "$db" "${anonchat_flags[@]}" >"$fifo" 2>>"$results/$kind.log" &
     else
         node "$baseline/relay.js" 0 >"$fifo" 2>>"$results/$kind.log" &
     fi
@@ -126,6 +129,17 @@ stop_server() {
     server_pid=""
 }
 
+kinds=(anonchat baseline)
+previous_bin=${ANONCHAT_BENCH_PREVIOUS:-}
+if [[ -n $previous_bin ]]; then
+    [[ -x $previous_bin ]] || {
+        echo "bench: ANONCHAT_BENCH_PREVIOUS=$previous_bin is not an executable" >&2
+        exit 2
+    }
+    kinds=(anonchat previous baseline)
+    echo "${ANONCHAT_BENCH_PREVIOUS_LABEL:-$previous_bin}" >"$results/previous.label"
+fi
+
 echo "== anonchat vs Node.js relay ($( ((quick)) && echo quick || echo full) run) =="
 load_before=$(uptime | sed 's/.*load average: //')
 printf '' >"$results/scenarios"
@@ -133,7 +147,7 @@ status=0
 for s in "${scenarios[@]}"; do
     IFS='|' read -r name title flags <<<"$s"
     printf '%s\t%s\n' "$name" "$title" >>"$results/scenarios"
-    for kind in anonchat baseline; do
+    for kind in "${kinds[@]}"; do
         start_server "$kind"
         echo "-- $title: $kind"
         # shellcheck disable=SC2086 # flags are words on purpose
@@ -157,5 +171,5 @@ load_after=$(uptime | sed 's/.*load average: //')
 } >"$results/table.md"
 node "$root/tests/bench/report.mjs" "$results" >>"$results/table.md" || status=1
 cat "$results/table.md"
-echo "chart (docs/performance.md), with the data kept in the repo: cd $root && d=docs/bench-data/$(date +%F) && mkdir -p \$d && cp $results/{*.json,startup.*,scenarios,table.md} \$d/ && node scripts/perf-chart.mjs \$d docs/performance.svg"
+echo "chart (docs/performance.md), with the data kept in the repo: cd $root && d=docs/bench-data/$(date +%F) && mkdir -p \$d && cp $results/{*.json,startup.*,scenarios,table.md$([[ -n $previous_bin ]] && echo ,previous.label)} \$d/ && node scripts/perf-chart.mjs \$d docs/performance.svg"
 exit "$status"

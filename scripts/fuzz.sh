@@ -34,7 +34,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:symbolize=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 status=0
-for name in fuzz_frame fuzz_http fuzz_interests fuzz_websocket; do
+for name in fuzz_frame fuzz_http fuzz_interests; do
     what=${name#fuzz_}
     work="$build/fuzz-run/$name"
     rm -rf "$work"

@@ -5,7 +5,7 @@
 // DIR/table.md (written by scripts/bench.sh), when present, gives the machine and load lines.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { loadResult, readScenarios, servers } from '../tests/bench/results.mjs';
+import { loadResult, previousLabel, readScenarios, serversOf } from '../tests/bench/results.mjs';
 
 const [dir, out] = process.argv.slice(2);
 if (!dir || !out) {
@@ -21,8 +21,13 @@ const panels = [
   { title: 'Server CPU time per delivered message', unit: 'µs', get: (r) => r.server?.cpu_us_per_message },
   { title: 'Latency from send to the partner’s receipt, p99', unit: 'ms', get: (r) => r.latency_ms?.p99 },
 ];
-const names = { anonchat: 'anonchat-server', baseline: 'baseline: Node.js relay on ws (stores nothing)' };
-const colours = { anonchat: '#2f6db5', baseline: '#e08a3c' };
+const servers = serversOf(dir);
+const names = {
+  anonchat: 'anonchat-server',
+  previous: `anonchat-server before (${previousLabel(dir)})`,
+  baseline: 'baseline: Node.js relay on ws (stores nothing)',
+};
+const colours = { anonchat: '#2f6db5', previous: '#9bb8dc', baseline: '#e08a3c' };
 
 // The scenarios that deliver messages (not the joining one), in the run's order.
 const groups = readScenarios(dir)
@@ -74,7 +79,7 @@ const panelH = plotH + 120;
 const top = 92 + notes.length * 16;
 const H = top + (panels.length - 1) * panelH + 20 + plotH + 62;
 const groupW = (W - left - right) / groups.length;
-const barW = Math.min(48, groupW / 3.2);
+const barW = Math.min(48, groupW / (servers.length + 1.2));
 
 const svg = [];
 svg.push(
@@ -137,7 +142,8 @@ panels.forEach((panel, pi) => {
     wrap(g.title, 22).forEach((line, li) =>
       svg.push(`<text x="${cx}" y="${base + 16 + li * 14}" text-anchor="middle">${esc(line)}</text>`),
     );
-    const [a, b] = values[gi];
+    const a = values[gi][0];
+    const b = values[gi][values[gi].length - 1];
     if (typeof a === 'number' && typeof b === 'number' && b > 0) {
       svg.push(`<text x="${cx}" y="${base + 48}" text-anchor="middle" font-weight="bold" fill="#555">` +
         `${(a / b).toFixed(2)}×</text>`);

@@ -3,6 +3,7 @@
 #include "server/filelimit.h"
 #include "server/httplistener.h"
 #include "server/redislink.h"
+#include "server/websocketintake.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
@@ -14,7 +15,6 @@
 #include <QSslSocket>
 #include <QTcpSocket>
 #include <algorithm>
-#include <fcntl.h>
 #include <limits>
 
 Q_LOGGING_CATEGORY(lcServer, "anonchat.server", QtInfoMsg)
@@ -29,7 +29,6 @@ namespace {
 /// `last_id`, and nonce dedupe); those an away member has not been sent are all kept, which the
 /// rate limit bounds over the resume window.
 constexpr size_t kRecentTail = 100;
-constexpr int kCloseTryAgainLater = 1013;
 
 template <typename... Ts>
 struct Overloaded : Ts... {
@@ -221,6 +220,11 @@ bool ChatServer::start(QString *error)
 
 bool ChatServer::startNode(QString *error)
 {
+    ClientSocket::Limits limits;
+    limits.maxMessageBytes = m_config.maxFrameBytes;
+    limits.maxQueuedBytes = m_config.maxQueuedBytes;
+    m_intake = new WebSocketIntake(m_config.tlsEnabled(), limits, this, this);
+    connect(m_intake, &WebSocketIntake::connectionReady, this, &ChatServer::acceptConnection);
     // Every node hears every commit and takes the tickets it submitted.
     connect(m_storage.get(), &StorageWriter::committed, this, &ChatServer::onCommitted,
             Qt::QueuedConnection);
@@ -449,62 +453,45 @@ int ChatServer::checkUpgrade(const HttpRequest &request)
     return 403;
 }
 
-void ChatServer::onWebSocketRequest(QTcpSocket *socket, const QByteArray &handshake)
+void ChatServer::onWebSocketRequest(QTcpSocket *socket)
 {
     const size_t node = m_nextNode++ % (m_workers.size() + 1);
     ChatServer *target = node == 0 ? this : m_workers[node - 1].server;
-    if (!m_config.tlsEnabled()) {
-        // Plain TCP: the descriptor goes on alone (a copy; the QTcpSocket, with its buffers, is
-        // dropped: closing its copy neither shuts nor resets the connection).
-        const int fd = ::fcntl(int(socket->socketDescriptor()), F_DUPFD_CLOEXEC, 0);
-        const QByteArray unread = socket->readAll();
-        socket->abort();
-        socket->deleteLater(); // inside its own readyRead emission
-        if (fd < 0) {
-            qCWarning(lcServer) << "cannot take a connection:" << strerror(errno);
-            return;
-        }
-        QMetaObject::invokeMethod(
-            target,
-            [target, fd, handshake, unread] { target->adoptDescriptor(fd, handshake, unread); },
-            Qt::QueuedConnection);
-        return;
-    }
-    // TLS: the QSslSocket goes on, to the target's thread. Not from here: we are inside the
-    // socket's own readyRead emission, which goes on using it (it decrypts on) after we return.
+    // The socket (its request head unread in its buffer; with TLS, the encrypted QSslSocket)
+    // goes to the node's thread. Not from here: we are inside the socket's own readyRead
+    // emission, which goes on using it after we return.
     QThread *thread = target->thread();
     QPointer<QTcpSocket> guard(socket);
     QMetaObject::invokeMethod(
         this,
-        [target, thread, guard, handshake] {
+        [target, thread, guard] {
             if (!guard)
                 return;
             QTcpSocket *tcp = guard.data();
             tcp->setParent(nullptr);
-            tcp->moveToThread(thread);
+            if (thread != QThread::currentThread())
+                tcp->moveToThread(thread);
             QMetaObject::invokeMethod(
-                target, [target, tcp, handshake] { target->adoptSocket(tcp, handshake); },
-                Qt::QueuedConnection);
+                target, [target, tcp] { target->adoptSocket(tcp); }, Qt::QueuedConnection);
         },
         Qt::QueuedConnection);
 }
 
-void ChatServer::adoptDescriptor(int fd, const QByteArray &handshake, const QByteArray &unread)
+void ChatServer::adoptSocket(QTcpSocket *socket)
 {
-    acceptConnection(new WebSocketConnection(fd, handshake, unread, this,
-                                             quint64(m_config.maxFrameBytes), this));
-}
-
-void ChatServer::adoptSocket(QTcpSocket *socket, const QByteArray &handshake)
-{
-    acceptConnection(
-        new WebSocketConnection(socket, handshake, this, quint64(m_config.maxFrameBytes), this));
+    if (m_stopping) {
+        socket->abort();
+        socket->deleteLater();
+        return;
+    }
+    m_intake->take(socket);
 }
 
 // ---- connections ----------------------------------------------------------------------------
 
-void ChatServer::acceptConnection(WebSocketConnection *ws)
+void ChatServer::acceptConnection(ClientSocket *ws)
 {
+    ws->setParent(this);
     m_metrics->countConnection();
     // One address may not take the whole server (--max-connections-per-address).
     if (m_stopping || !m_budget->admit(ws->peerAddress())) {
@@ -513,7 +500,7 @@ void ChatServer::acceptConnection(WebSocketConnection *ws)
             ws->sendText(encode(ServerMessage(
                 Error{ErrorCode::ServerBusy, tr("the server is full, try again later"), {}})));
         }
-        closeSocket(ws, m_stopping ? WsCloseGoingAway : kCloseTryAgainLater,
+        closeSocket(ws, m_stopping ? WsCloseGoingAway : WsCloseTryAgainLater,
                     m_stopping ? tr("server shutting down") : tr("server busy"));
         return; // not in m_bySocket: disconnected() deletes it
     }
@@ -527,7 +514,7 @@ void ChatServer::acceptConnection(WebSocketConnection *ws)
     flushWrites();
 }
 
-void ChatServer::textReceived(WebSocketConnection *connection, const QByteArray &utf8)
+void ChatServer::textReceived(ClientSocket *connection, const QByteArray &utf8)
 {
     if (Session *session = sessionFor(m_bySocket.value(connection)))
         onText(session, utf8);
@@ -536,14 +523,14 @@ void ChatServer::textReceived(WebSocketConnection *connection, const QByteArray 
     flushWrites();
 }
 
-void ChatServer::binaryReceived(WebSocketConnection *connection)
+void ChatServer::binaryReceived(ClientSocket *connection)
 {
     if (Session *session = sessionFor(m_bySocket.value(connection)))
         onBinary(session);
     flushWrites();
 }
 
-void ChatServer::pongReceived(WebSocketConnection *connection)
+void ChatServer::pongReceived(ClientSocket *connection)
 {
     if (Session *session = sessionFor(m_bySocket.value(connection))) {
         session->lastHeardMs = nowMs();
@@ -551,7 +538,7 @@ void ChatServer::pongReceived(WebSocketConnection *connection)
     }
 }
 
-Session *ChatServer::createSession(WebSocketConnection *socket)
+Session *ChatServer::createSession(ClientSocket *socket)
 {
     auto session = std::make_unique<Session>();
     UserKey key = 0;
@@ -615,7 +602,7 @@ QString ChatServer::newResumeToken() const
         bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
 }
 
-void ChatServer::disconnected(WebSocketConnection *socket)
+void ChatServer::disconnected(ClientSocket *socket)
 {
     socket->deleteLater();
     if (socket->admitted())
@@ -717,12 +704,14 @@ void ChatServer::expireAway(UserKey key)
 void ChatServer::sweep()
 {
     const qint64 now = nowMs();
-    QVector<WebSocketConnection *> dead;
+    QVector<ClientSocket *> dead;
     QVector<UserKey> expired;
     const qint64 monotonic = QDeadlineTimer::current().deadline();
     for (const auto &[key, s] : m_sessions) {
         if (s->connected()) {
-            const qint64 silent = now - s->lastHeardMs;
+            // Anything from the client counts, its own pings included.
+            const qint64 silent =
+                std::min(now - s->lastHeardMs, monotonic - s->socket->lastReadMs());
             const qint64 incomplete = s->socket->incompleteSinceMs();
             // A frame begun and not finished in time (PROTOCOL.md: 10 s, like a request head).
             if (incomplete >= 0 && monotonic - incomplete >= m_config.requestTimeoutMs) {
@@ -738,7 +727,7 @@ void ChatServer::sweep()
             expired.append(key);
         }
     }
-    for (WebSocketConnection *ws : dead) {
+    for (ClientSocket *ws : dead) {
         qCDebug(lcServer) << "no pong within the timeout, dropping";
         ws->abort(); // disconnected() follows: the user becomes away
     }
@@ -812,15 +801,12 @@ void ChatServer::send(Session &s, const ServerMessage &message)
 
 void ChatServer::sendFrame(Session &s, const QByteArray &utf8)
 {
-    WebSocketConnection *ws = s.socket;
+    ClientSocket *ws = s.socket;
     if (!ws)
         return;
-    ws->sendText(utf8);
-    if (ws->bytesToWrite() > m_config.maxQueuedBytes) {
-        qCInfo(lcServer) << "closing a client that does not read";
-        closeSocket(ws, WsClosePolicyViolated, tr("not reading"));
+    ws->sendText(utf8); // closes a client that does not read (1008)
+    if (!ws->isOpen())
         return;
-    }
     if (m_unflushed.empty() || m_unflushed.back() != ws) {
         if (m_unflushed.empty() && !m_flushTimer.isActive())
             m_flushTimer.start(); // a frame sent outside the handlers that flush at their end
@@ -832,9 +818,9 @@ void ChatServer::flushWrites()
 {
     // A failed write reports disconnected() later, from the event loop: nothing re-enters here.
     // What a socket does not take now goes out when it is next writable.
-    std::vector<QPointer<WebSocketConnection>> sockets;
+    std::vector<QPointer<ClientSocket>> sockets;
     sockets.swap(m_unflushed);
-    for (const QPointer<WebSocketConnection> &ws : sockets) {
+    for (const QPointer<ClientSocket> &ws : sockets) {
         if (ws)
             ws->flush();
     }
@@ -848,7 +834,7 @@ void ChatServer::sendError(Session &s, ErrorCode code, const QString &message, c
     send(s, Error{code, message, event, retryAfterMs});
 }
 
-void ChatServer::closeSocket(WebSocketConnection *socket, int code, const QString &reason)
+void ChatServer::closeSocket(ClientSocket *socket, int code, const QString &reason)
 {
     // The close frame (then FIN, on plain TCP); the connection reads on until the client
     // answers (a client still sending meets no reset that could swallow the frame), at most two
@@ -1024,10 +1010,10 @@ void ChatServer::handle(Session &s, const Resume &m)
                   eventName(ClientEvent::Resume));
         return;
     }
-    WebSocketConnection *ws = s.socket;
+    ClientSocket *ws = s.socket;
     // The old connection may not have been noticed dead yet: this one replaces it.
     if (old->socket) {
-        WebSocketConnection *stale = old->socket;
+        ClientSocket *stale = old->socket;
         m_bySocket.remove(stale);
         closeSocket(stale, WsCloseNormal, tr("resumed elsewhere"));
     }
@@ -1451,8 +1437,8 @@ void ChatServer::endRoomsForShutdown()
 
 void ChatServer::closeAllGoingAway()
 {
-    const QList<WebSocketConnection *> sockets = m_bySocket.keys();
-    for (WebSocketConnection *ws : sockets)
+    const QList<ClientSocket *> sockets = m_bySocket.keys();
+    for (ClientSocket *ws : sockets)
         closeSocket(ws, WsCloseGoingAway, tr("server shutting down"));
     flushWrites();
 }

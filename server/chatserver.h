@@ -1,5 +1,6 @@
 #pragma once
 
+#include "server/clientsocket.h"
 #include "server/clusterlink.h"
 #include "server/connectionbudget.h"
 #include "server/locallink.h"
@@ -7,7 +8,6 @@
 #include "server/serverconfig.h"
 #include "server/session.h"
 #include "server/storage.h"
-#include "server/websocketconnection.h"
 #include "shared/codec.h"
 
 #include <QElapsedTimer>
@@ -31,6 +31,7 @@ class QTcpSocket;
 namespace anonchat::server {
 
 class HttpListener;
+class WebSocketIntake;
 struct HttpRequest;
 struct HttpResponse;
 
@@ -39,7 +40,7 @@ struct HttpResponse;
  * sessions, rooms and matchmaker; and the storage writer whose commits gate every relay.
  * Runs on the thread that created it; the same class runs headless and inside the desktop app.
  */
-class ChatServer : public QObject, private WebSocketConnection::Handler
+class ChatServer : public QObject, private ClientSocket::Handler
 {
     Q_OBJECT
 public:
@@ -105,13 +106,13 @@ private:
     std::shared_ptr<ConnectionBudget> makeBudget() const;
     /// Logs the figures of makeBudget() (once started: a failed start prints one line only).
     void logLimits() const;
-    void onWebSocketRequest(QTcpSocket *socket, const QByteArray &handshake);
-    void acceptConnection(WebSocketConnection *connection);
-    // WebSocketConnection::Handler
-    void textReceived(WebSocketConnection *connection, const QByteArray &utf8) override;
-    void binaryReceived(WebSocketConnection *connection) override;
-    void pongReceived(WebSocketConnection *connection) override;
-    void disconnected(WebSocketConnection *connection) override;
+    void onWebSocketRequest(QTcpSocket *socket);
+    void acceptConnection(ClientSocket *connection);
+    // ClientSocket::Handler
+    void textReceived(ClientSocket *connection, const QByteArray &utf8) override;
+    void binaryReceived(ClientSocket *connection) override;
+    void pongReceived(ClientSocket *connection) override;
+    void disconnected(ClientSocket *connection) override;
     void onText(Session *session, const QByteArray &utf8);
     void onBinary(Session *session);
     std::optional<Pending> takePending(quint64 ticket);
@@ -170,10 +171,8 @@ private:
 
     bool startNode(QString *error);
     bool startWorkers(QString *error);
-    /// Takes a plain connection's descriptor (upgraded; `handshake` not yet written).
-    void adoptDescriptor(int fd, const QByteArray &handshake, const QByteArray &unread);
-    /// Takes a TLS connection's socket, moved to this thread.
-    void adoptSocket(QTcpSocket *socket, const QByteArray &handshake);
+    /// Takes a WebSocket's socket (moved to this thread), its upgrade request unread.
+    void adoptSocket(QTcpSocket *socket);
     /// Runs `call` on each worker's thread and waits for it.
     void forEachWorker(const std::function<void(ChatServer &)> &call);
     void endRoomsForShutdown();
@@ -185,7 +184,7 @@ private:
     void removeRoom(QHash<qint64, Room>::iterator it);
     void markEnding(Room &room);
 
-    Session *createSession(WebSocketConnection *socket);
+    Session *createSession(ClientSocket *socket);
     void destroySession(UserKey key, bool forgetInCluster = true);
     /// An away session ends (the resume window, or the away cap): its room ends `disconnected`.
     void expireAway(UserKey key);
@@ -212,18 +211,19 @@ private:
     };
     void sendError(Session &s, protocol::ErrorCode code, const QString &message,
                    const QString &event = {}, qint64 retryAfterMs = -1);
-    void closeSocket(WebSocketConnection *socket, int code, const QString &reason);
+    void closeSocket(ClientSocket *socket, int code, const QString &reason);
     qint64 nowMs() const { return m_clock.elapsed(); }
     protocol::Waiting waitingInfo() const;
 
     ServerConfig m_config;
     QElapsedTimer m_clock;
     HttpListener *m_listener = nullptr;
+    WebSocketIntake *m_intake = nullptr;      ///< this node's QWebSocketServer
     std::shared_ptr<StorageWriter> m_storage; ///< one for every node of the process
     Matchmaker m_matchmaker;
     std::shared_ptr<Metrics> m_metrics; ///< one for every node of the process
     std::unordered_map<UserKey, std::unique_ptr<Session>> m_sessions;
-    QHash<WebSocketConnection *, UserKey> m_bySocket;
+    QHash<ClientSocket *, UserKey> m_bySocket;
     std::shared_ptr<ConnectionBudget> m_budget; ///< one for every node of the process
     /// This node's away sessions counted in m_budget, by address, the longest away first.
     QHash<QHostAddress, QList<UserKey>> m_awayByAddress;
@@ -261,8 +261,7 @@ private:
     QTimer m_interestTimer;
     QTimer m_flushTimer;
     std::function<void(quint16, const QByteArray &)> m_frameHook;
-    std::vector<QPointer<WebSocketConnection>>
-        m_unflushed; ///< written to since the last flushWrites()
+    std::vector<QPointer<ClientSocket>> m_unflushed; ///< written to since the last flushWrites()
     bool m_stopping = false;
 };
 

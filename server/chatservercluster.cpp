@@ -517,7 +517,7 @@ void ChatServer::resumeFromCluster(Session &provisionalSession, const Resume &m)
 
 Session &ChatServer::adoptIdentity(Session &provisional, const QString &userId)
 {
-    WebSocketConnection *ws = provisional.socket;
+    ClientSocket *ws = provisional.socket;
     const UserKey oldKey = provisional.key;
     auto user = std::make_unique<Session>();
     user->key = userId.toUInt(nullptr, 16);
@@ -544,7 +544,7 @@ void ChatServer::onMoved(const QJsonObject &m)
     if (!s)
         return;
     const UserKey key = s->key;
-    if (WebSocketConnection *ws = s->socket) {
+    if (ClientSocket *ws = s->socket) {
         m_bySocket.remove(ws);
         closeSocket(ws, WsCloseNormal, tr("resumed elsewhere"));
     }

@@ -1,7 +1,6 @@
 #include "server/httplistener.h"
 
 #include "server/connectionbudget.h"
-#include "server/websocketconnection.h"
 
 #include <QFile>
 #include <QLoggingCategory>
@@ -113,6 +112,7 @@ bool parseHttpRequestHead(const QByteArray &head, HttpRequest &request)
             return false;
     }
     request.method = parts[0];
+    request.version = parts[2];
     request.target = parts[1];
     const qsizetype query = request.target.indexOf('?');
     request.path = query < 0 ? request.target : request.target.left(query);
@@ -472,7 +472,7 @@ void HttpListener::readRequest(QTcpSocket *socket)
         }
         if (refuseHost(socket, request))
             return;
-        if (!request.header("upgrade").toLower().contains("websocket")) {
+        if (request.header("upgrade").trimmed().toLower() != "websocket") {
             HttpResponse r = plain(426, "this is the WebSocket endpoint");
             r.headers.emplace_back("Upgrade", "websocket");
             respond(socket, r, false);
@@ -497,19 +497,14 @@ void HttpListener::readRequest(QTcpSocket *socket)
         for (const QByteArray &token : request.header("connection").split(','))
             upgradeToken = upgradeToken || token.trimmed().toLower() == "upgrade";
         if (!decodedKey || decodedKey.decoded.size() != 16 || !upgradeToken ||
-            !request.header("host").size()) {
+            !request.header("host").size() || request.version != "HTTP/1.1") {
             respond(socket, plain(400, "bad WebSocket handshake"), false);
             return;
         }
         finish(socket);
         releasePlace(socket); // a WebSocket now: its place is the ChatServer's to take
         disconnect(socket, nullptr, this, nullptr);
-        socket->read(end + 4);
-        emit webSocketRequest(socket, "HTTP/1.1 101 Switching Protocols\r\n"
-                                      "Upgrade: websocket\r\n"
-                                      "Connection: Upgrade\r\n"
-                                      "Sec-WebSocket-Accept: " +
-                                          webSocketAccept(key) + "\r\n\r\n");
+        emit webSocketRequest(socket); // the head unread: Qt's QWebSocketServer reads it
         return;
     }
 

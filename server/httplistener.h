@@ -24,8 +24,9 @@ namespace anonchat::server {
 /// One parsed HTTP/1.x request head. Header names are lower case.
 struct HttpRequest {
     QByteArray method;
-    QByteArray target; ///< as sent, with the query
-    QByteArray path;   ///< without the query
+    QByteArray target;  ///< as sent, with the query
+    QByteArray path;    ///< without the query
+    QByteArray version; ///< HTTP/1.1 or HTTP/1.0
     QHash<QByteArray, QByteArray> headers;
     QHostAddress peer; ///< the client's address (set by the listener)
 
@@ -55,9 +56,10 @@ QByteArray serialiseHttpResponse(const HttpResponse &response, bool headOnly);
  * The one listening socket (PROTOCOL.md, "HTTP on the same port"). A QTcpServer with a listen
  * backlog of 1024 (QWebSocketServer's own is fixed at 50) that reads each request head with
  * limits (size and time). A WebSocket upgrade (RFC 6455 4.2: version 13, a 16-byte key,
- * `Connection: upgrade`) is checked here and handed on with its 101 response
- * (WebSocketConnection writes it). Plain requests are answered by the handler and the
- * connection closed.
+ * `Connection: upgrade`, HTTP/1.1) is checked here and handed on with its head unread, for the
+ * node's QWebSocketServer to read and answer (QWebSocketServer::handleConnection: its own
+ * listen() has a fixed backlog of 50 and no limits on a request head). Plain requests are answered
+ * by the handler and the connection closed.
  *
  * Qt 6.4 has no public HTTP request parser outside the QHttpServer preview, so the request
  * line and header fields are parsed here, strictly and with limits.
@@ -121,9 +123,9 @@ public:
     int pendingRequests() const { return m_pending; }
 
 signals:
-    /// A checked WebSocket upgrade request, its head read from `socket`; `handshake` is the
-    /// 101 response to write first.
-    void webSocketRequest(QTcpSocket *socket, const QByteArray &handshake);
+    /// A checked WebSocket upgrade request, its head still unread in `socket` (which the
+    /// receiver takes).
+    void webSocketRequest(QTcpSocket *socket);
 
 protected:
     void incomingConnection(qintptr descriptor) override;

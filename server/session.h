@@ -14,7 +14,7 @@
 
 namespace anonchat::server {
 
-class WebSocketConnection;
+class ClientSocket;
 
 /// One user: its identity, its state in the queue or a room, and its socket while connected.
 /// A dropped user keeps its Session (socket null, `awaySinceMs` set) for the resume window.
@@ -24,7 +24,7 @@ struct Session {
     UserKey key = 0;
     QString userId;
     QString resumeToken;
-    QPointer<WebSocketConnection> socket; ///< null while away
+    QPointer<ClientSocket> socket; ///< null while away
     State state = State::Idle;
     qint64 roomId = 0;
     QStringList interests;

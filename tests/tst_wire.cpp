@@ -77,6 +77,7 @@ private slots:
     void pingAnswered_data();
     void pingAnswered();
     void keepAlive();
+    void ownPingsKeepAlive();
     // errors and limits
     void protocolErrors_data();
     void protocolErrors();
@@ -401,6 +402,37 @@ void TstWire::keepAlive()
     QVERIFY2(live.pingsReceived() >= 3, qPrintable(QString::number(live.pingsReceived())));
     live.sendText(kStats);
     TAKE_EVENT(live, "stats");
+}
+
+void TstWire::ownPingsKeepAlive()
+{
+    // Anything from the client counts as heard, its own pings included; a ping that arrives in
+    // two pieces and then silence is no unfinished frame (the deadline is short here).
+    constexpr int kInterval = 200, kTimeout = 600;
+    QVERIFY(startServer([](ServerConfig &c) {
+        c.pingIntervalMs = kInterval;
+        c.pingTimeoutMs = kTimeout;
+        c.requestTimeoutMs = 800;
+    }));
+    RawWebSocket pinger, split;
+    OPEN(pinger);
+    OPEN(split);
+    split.setAutoPong(true);
+    const QByteArray ping = wire::frame(wire::kFin | wire::Ping, "split");
+    split.sendBytes(ping.left(3));
+    QTest::qWait(100);
+    split.sendBytes(ping.mid(3));
+    QElapsedTimer clock;
+    clock.start();
+    while (clock.elapsed() < 3 * kTimeout) {
+        pinger.sendFrame(wire::kFin | wire::Ping, "alive");
+        QVERIFY2(!pinger.waitEnded(kInterval / 2), "a client that pings is kept");
+    }
+    QVERIFY2(!split.ended(), "a split ping is not a frame left unfinished");
+    pinger.sendText(kStats);
+    TAKE_EVENT(pinger, "stats");
+    split.sendText(kStats);
+    TAKE_EVENT(split, "stats");
 }
 
 // ---- errors and limits ------------------------------------------------------------------------

@@ -219,41 +219,6 @@
     </message>
 </context>
 <context>
-    <name>WebSocketConnection</name>
-    <message>
-        <source>not a valid WebSocket frame</source>
-        <translation>不是有效的 WebSocket 数据帧</translation>
-    </message>
-    <message>
-        <source>message too big</source>
-        <translation>消息过大</translation>
-    </message>
-    <message>
-        <source>a new message inside a fragmented one</source>
-        <translation>分片消息尚未结束时又开始了新消息</translation>
-    </message>
-    <message>
-        <source>a continuation frame with no message</source>
-        <translation>没有可续接消息的续帧</translation>
-    </message>
-    <message>
-        <source>invalid close frame</source>
-        <translation>无效的关闭帧</translation>
-    </message>
-    <message>
-        <source>invalid close code</source>
-        <translation>无效的关闭代码</translation>
-    </message>
-    <message>
-        <source>the close reason is not UTF-8</source>
-        <translation>关闭原因不是 UTF-8 编码</translation>
-    </message>
-    <message>
-        <source>the text is not UTF-8</source>
-        <translation>文本不是 UTF-8 编码</translation>
-    </message>
-</context>
-<context>
     <name>anonchat::client::ChatSession</name>
     <message>
         <source>Use at most %1 interests of at most %2 characters each.</source>
@@ -884,10 +849,6 @@
         <translation>不支持二进制帧，请发送 JSON 文本</translation>
     </message>
     <message>
-        <source>not reading</source>
-        <translation>客户端未读取数据</translation>
-    </message>
-    <message>
         <source>already in a room: use next</source>
         <translation>已在聊天室中：请使用 next</translation>
     </message>
@@ -938,6 +899,13 @@
     <message>
         <source>frame not finished in time</source>
         <translation>数据帧未在规定时间内发送完毕</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::server::ClientSocket</name>
+    <message>
+        <source>not reading</source>
+        <translation>客户端未读取数据</translation>
     </message>
 </context>
 <context>

@@ -2,9 +2,11 @@
 // DIR/<scenario>.<server>.json, DIR/startup.<server> (start-up times in ms, one per line),
 // DIR/scenarios (the scenario names and titles, "name<TAB>title" per line); read by results.mjs.
 //   node tests/bench/report.mjs DIR
-import { loadResult, readScenarios, servers, startupMs } from './results.mjs';
+import { loadResult, previousLabel, readScenarios, serversOf, startupMs } from './results.mjs';
 
 const dir = process.argv[2];
+const servers = serversOf(dir);
+const withPrevious = servers.includes('previous');
 const load = (scenario, server) => loadResult(dir, scenario, server);
 
 function fmt(v, digits) {
@@ -20,6 +22,19 @@ function fmtRatio(r) {
 const rows = [];
 const failures = [];
 // better: 'higher' or 'lower'; get(result) -> number
+// One row: each server's value, then anonchat ÷ baseline (and ÷ the earlier anonchat).
+function pushRow(label, values, better) {
+  const a = values[0];
+  const b = values[values.length - 1];
+  const ratio = (x, y) => (x !== null && y !== null && y !== 0 ? fmtRatio(x / y) : 'n/a');
+  const cells = [label, ...values.map((v) => (typeof v === 'string' ? v : fmt(v, row.digits)))];
+  cells.push(typeof a === 'string' ? 'n/a' : ratio(a, b));
+  if (withPrevious) cells.push(typeof a === 'string' ? 'n/a' : ratio(a, values[1]));
+  cells.push(better);
+  rows.push(cells);
+}
+
+// better: 'higher' or 'lower'; get(result) -> number
 function row(label, scenario, better, get, digits) {
   const values = servers.map((s) => {
     const r = load(scenario, s);
@@ -27,9 +42,8 @@ function row(label, scenario, better, get, digits) {
     const v = get(r);
     return typeof v === 'number' ? v : null;
   });
-  const [a, b] = values;
-  const ratio = a !== null && b !== null && b !== 0 ? fmtRatio(a / b) : 'n/a';
-  rows.push([label, fmt(a, digits), fmt(b, digits), ratio, better]);
+  row.digits = digits;
+  pushRow(label, values, better);
 }
 
 const scenarios = readScenarios(dir);
@@ -60,13 +74,12 @@ if (has('one') && has('idle')) {
     const y = load('one', s)?.server?.cpu_us_per_message;
     return typeof x === 'number' && typeof y === 'number' && y > 0 ? x / y : null;
   });
-  rows.push([
+  row.digits = undefined;
+  pushRow(
     'CPU per message with 10k idle ÷ with none (each server its own)',
-    flat[0] === null ? 'n/a' : fmtRatio(flat[0]),
-    flat[1] === null ? 'n/a' : fmtRatio(flat[1]),
-    'n/a',
+    flat.map((f) => (f === null ? 'n/a' : fmtRatio(f))),
     'lower',
-  ]);
+  );
 }
 if (has('idle')) {
   const t = title.idle;
@@ -83,19 +96,12 @@ if (has('join')) {
   row(`${t}: pairs/s`, 'join', 'higher', (r) => r.pairs_per_s, 0);
   row(`${t}: connects/s`, 'join', 'higher', (r) => r.connects_per_s, 0);
 }
-{
-  const startup = servers.map((s) => startupMs(dir, s));
-  const [a, b] = startup;
-  rows.push([
-    'start-up to printed URL, ms (median)',
-    fmt(a, 0),
-    fmt(b, 0),
-    a !== null && b ? fmtRatio(a / b) : 'n/a',
-    'lower',
-  ]);
-}
+row.digits = 0;
+pushRow('start-up to printed URL, ms (median)', servers.map((s) => startupMs(dir, s)), 'lower');
 
-const header = ['', 'anonchat', 'baseline (Node ws)', 'anonchat ÷ baseline', 'better'];
+const header = withPrevious
+  ? ['', 'anonchat', `anonchat before (${previousLabel(dir)})`, 'baseline (Node ws)', 'anonchat ÷ baseline', 'anonchat ÷ before', 'better']
+  : ['', 'anonchat', 'baseline (Node ws)', 'anonchat ÷ baseline', 'better'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (cells) =>
   `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;

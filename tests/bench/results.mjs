@@ -7,6 +7,18 @@ import { join } from 'node:path';
 
 export const servers = ['anonchat', 'baseline'];
 
+// The servers of a run: anonchat, the earlier anonchat-server it was compared with when the run
+// had one (ANONCHAT_BENCH_PREVIOUS: DIR/previous.label names it), and the baseline.
+export function serversOf(dir) {
+  return existsSync(join(dir, 'previous.label')) ? ['anonchat', 'previous', 'baseline'] : servers;
+}
+
+// The label of the earlier anonchat-server of a run, or null.
+export function previousLabel(dir) {
+  const f = join(dir, 'previous.label');
+  return existsSync(f) ? readFileSync(f, 'utf8').trim() : null;
+}
+
 // The summary of one scenario against one server, or null when it is missing or unreadable.
 export function loadResult(dir, scenario, server) {
   const file = join(dir, `${scenario}.${server}.json`);
