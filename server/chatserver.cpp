@@ -649,19 +649,22 @@ void ChatServer::disconnected(ClientSocket *socket)
 
 void ChatServer::countAway(Session &s)
 {
-    // Without a cap (behind a proxy every user has one address) nothing is kept per address.
-    if (s.awayCounted || m_config.maxConnectionsPerAddress <= 0)
+    if (s.awaySerial != 0)
         return;
-    s.awayCounted = true;
-    QList<UserKey> &fromAddress = m_awayByAddress[s.address];
-    fromAddress.append(s.key);
-    const int cap = m_config.maxConnectionsPerAddress;
-    if (m_budget->addAway(s.address) <= cap)
+    // Per address (--max-connections-per-address); without that cap (behind a proxy every user
+    // has one address) in all, at --max-connections.
+    const bool perAddress = m_config.maxConnectionsPerAddress > 0;
+    const QHostAddress key = perAddress ? s.address : QHostAddress();
+    const int cap = perAddress ? m_config.maxConnectionsPerAddress : m_budget->maxTotal();
+    s.awaySerial = ++m_lastAwaySerial;
+    std::map<quint64, UserKey> &away = m_awayByAddress[key];
+    away.emplace(s.awaySerial, s.key);
+    if (m_budget->addAway(key) <= cap)
         return;
     // Over the cap: the longest away of this address on this node goes, one without a room
     // first, so that a real user behind a busy NAT keeps a chat while churn loses identities.
-    UserKey victim = fromAddress.first();
-    for (const UserKey candidate : std::as_const(fromAddress)) {
+    UserKey victim = away.begin()->second;
+    for (const auto &[serial, candidate] : away) {
         const Session *c = sessionFor(candidate);
         if (c && c->state != Session::State::InRoom) {
             victim = candidate;
@@ -669,26 +672,28 @@ void ChatServer::countAway(Session &s)
         }
     }
     int suppressed = 0;
-    if (m_awayCapLog.shouldLog(s.address, nowMs(), &suppressed))
+    if (m_awayCapLog.shouldLog(key, nowMs(), &suppressed))
         qCInfo(lcServer).nospace()
-            << "an address has more than " << cap
-            << " users away (--max-connections-per-address): dropped the longest away; "
-            << suppressed << " more dropped unlogged since";
+            << "more than " << cap << " users away"
+            << (perAddress ? " from one address (--max-connections-per-address)"
+                           : " (--max-connections)")
+            << ": dropped the longest away; " << suppressed << " more dropped unlogged since";
     expireAway(victim);
 }
 
 void ChatServer::uncountAway(Session &s)
 {
-    if (!s.awayCounted)
+    if (s.awaySerial == 0)
         return;
-    s.awayCounted = false;
-    m_budget->removeAway(s.address);
-    const auto it = m_awayByAddress.find(s.address);
+    const QHostAddress key = m_config.maxConnectionsPerAddress > 0 ? s.address : QHostAddress();
+    m_budget->removeAway(key);
+    const auto it = m_awayByAddress.find(key);
     if (it != m_awayByAddress.end()) {
-        it->removeOne(s.key);
-        if (it->isEmpty())
+        it->erase(s.awaySerial);
+        if (it->empty())
             m_awayByAddress.erase(it);
     }
+    s.awaySerial = 0;
 }
 
 void ChatServer::expireAway(UserKey key)

@@ -189,8 +189,9 @@ private:
     /// An away session ends (the resume window, or the away cap): its room ends `disconnected`.
     void expireAway(UserKey key);
     /// Counts `s`, just gone away, against the away cap of its address (--max-connections-per-
-    /// address), and drops the oldest away session of that address on this node when over:
-    /// one without a room first (it has only an identity to lose). May destroy `s`.
+    /// address; without it, against --max-connections in all), and drops the oldest away session
+    /// of that address on this node when over: one without a room first (it has only an identity
+    /// to lose). May destroy `s`.
     void countAway(Session &s);
     void uncountAway(Session &s);
     Session *sessionFor(const QString &userId) const;
@@ -225,8 +226,10 @@ private:
     std::unordered_map<UserKey, std::unique_ptr<Session>> m_sessions;
     QHash<ClientSocket *, UserKey> m_bySocket;
     std::shared_ptr<ConnectionBudget> m_budget; ///< one for every node of the process
-    /// This node's away sessions counted in m_budget, by address, the longest away first.
-    QHash<QHostAddress, QList<UserKey>> m_awayByAddress;
+    /// This node's away sessions counted in m_budget, by address (all under a null address when
+    /// there is no per-address cap), by Session::awaySerial: the longest away first.
+    QHash<QHostAddress, std::map<quint64, UserKey>> m_awayByAddress;
+    quint64 m_lastAwaySerial = 0;
     RefusalLog m_originLog; ///< refused Origins, logged at most once an interval per address
     RefusalLog m_awayCapLog;
     QHash<QString, UserKey> m_byToken;

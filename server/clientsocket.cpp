@@ -33,6 +33,7 @@ ClientSocket::ClientSocket(QWebSocket *socket, QTcpSocket *tcp, Handler *handler
     , m_limits(limits)
     , m_peerAddress(tcp->peerAddress())
     , m_peerPort(tcp->peerPort())
+    , m_lastReadMs(monotonicMs())
 {
     socket->setParent(this);
     tcp->setParent(this);
@@ -49,8 +50,8 @@ ClientSocket::ClientSocket(QWebSocket *socket, QTcpSocket *tcp, Handler *handler
         m_state = State::Closed;
         QMetaObject::invokeMethod(this, &ClientSocket::finish, Qt::QueuedConnection);
     } else if (tcp->bytesAvailable() > 0) {
-        // Frames sent in the same write as the upgrade request: Qt read them in QWebSocket's
-        // constructor only if it could, before anyone listened; read what is left now.
+        // What the client sent before the 101 (WebSocketIntake held it back): read now that
+        // someone listens.
         QMetaObject::invokeMethod(tcp, "readyRead", Qt::QueuedConnection);
     }
 }

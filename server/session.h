@@ -35,7 +35,7 @@ struct Session {
     qint64 awaySinceMs = -1;
     /// addressKey() of the last connection, for the per-address cap on away sessions.
     QHostAddress address;
-    bool awayCounted = false; ///< counted in ConnectionBudget::addAway()
+    quint64 awaySerial = 0; ///< counted in ConnectionBudget::addAway() (0: not), in that order
     qint64 lastHeardMs = 0;
     bool pingOutstanding = false;
     RateLimiter limiter;

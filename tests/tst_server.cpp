@@ -641,6 +641,7 @@ private slots:
     void rateLimitZero();
     void frameTooLarge();
     void serverBusy();
+    void awaySessionsCappedPerAddress_data();
     void awaySessionsCappedPerAddress();
     void keepAlive();
     void storageFailure();
@@ -2146,11 +2147,23 @@ void TstServer::serverBusy()
 // here 3): rounds of connect, get_stats, drop from one address used to leave one away session
 // each. Over the cap the longest away without a room goes first, so a user who lost its
 // connection in a chat keeps its room through the churn and resumes it.
+void TstServer::awaySessionsCappedPerAddress_data()
+{
+    QTest::addColumn<int>("perAddress");
+    QTest::addColumn<int>("total");
+    QTest::newRow("per address") << 3 << 20000;
+    // Behind a proxy every user has one address: away users are capped in all instead.
+    QTest::newRow("no per-address cap: in all") << 0 << 3;
+}
+
 void TstServer::awaySessionsCappedPerAddress()
 {
-    QVERIFY(startServer([](ServerConfig &c) {
+    QFETCH(int, perAddress);
+    QFETCH(int, total);
+    QVERIFY(startServer([&](ServerConfig &c) {
         c.resumeWindowMs = 60 * 1000;
-        c.maxConnectionsPerAddress = 3;
+        c.maxConnectionsPerAddress = perAddress;
+        c.maxConnections = total;
     }));
     TestClient a(QStringLiteral("A")), b(QStringLiteral("B"));
     qint64 room = 0;
