@@ -1,8 +1,9 @@
-# Sourced by scripts/bench.sh and scripts/bench-cluster.sh (with `root` set): reads their one
-# option, --quick, and builds what they run.
-#   bench_setup USAGE "$@"   sets quick (0/1), build (ANONCHAT_BENCH_BUILD, default build-test,
-#                            configured here when new), server_bin, bench_bin and build_type,
-#                            with anonchat-server and anonchat-bench built
+# Sourced by scripts/bench.sh, scripts/bench-cluster.sh and scripts/soak.sh (with `root` set):
+# reads the benchmarks' one option, --quick, and builds what they run.
+#   bench_setup USAGE "$@"   sets quick (0/1) and what bench_build sets, with anonchat-server and
+#                            anonchat-bench built; bench_bin is anonchat-bench
+#   bench_build TARGET...    sets build (ANONCHAT_BENCH_BUILD, default build-test, configured here
+#                            when new), server_bin and build_type; builds the targets
 # shellcheck shell=bash disable=SC2034 # the variables are the callers'
 bench_setup() {
     local usage=$1
@@ -16,13 +17,17 @@ bench_setup() {
         exit 2
         ;;
     esac
+    bench_build anonchat-server anonchat-bench
+    bench_bin=$build/tests/bench/anonchat-bench
+}
+
+bench_build() {
     build=${ANONCHAT_BENCH_BUILD:-$root/build-test}
     server_bin=$build/server/anonchat-server
-    bench_bin=$build/tests/bench/anonchat-bench
     if [[ ! -f $build/CMakeCache.txt ]]; then
         cmake -S "$root" -B "$build" -G Ninja \
             -DCMAKE_BUILD_TYPE="${ANONCHAT_BUILD_TYPE:-RelWithDebInfo}" >/dev/null
     fi
-    cmake --build "$build" -j"$(nproc)" --target anonchat-server anonchat-bench
+    cmake --build "$build" -j"$(nproc)" --target "$@"
     build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
 }

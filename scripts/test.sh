@@ -25,6 +25,7 @@ echo "== fuzzing =="
 echo "== benchmark smoke test =="
 "$root/scripts/bench.sh" --quick
 "$root/scripts/bench-cluster.sh" --quick
+"$root/scripts/soak.sh" --smoke
 
 # One closing line for CI: suites run in both builds (any failure above has already stopped us).
 total=0

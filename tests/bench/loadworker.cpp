@@ -1,9 +1,9 @@
 #include "loadworker.h"
 
+#include "benchcommon.h"
 #include "procstats.h"
 #include "shared/codec.h"
 
-#include <QNetworkProxy>
 #include <QRandomGenerator>
 #include <QTimer>
 #include <QWebSocket>
@@ -54,8 +54,7 @@ void LoadWorker::openMore()
         --m_toOpen;
         ++m_inFlight;
         const int index = int(m_connections.size());
-        auto *socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
-        socket->setProxy(QNetworkProxy::NoProxy);
+        QWebSocket *socket = newClientSocket(this);
         Connection connection;
         connection.socket = socket;
         connection.server = int((m_index + index) % m_urls.size());
@@ -235,14 +234,8 @@ void LoadWorker::closeAll()
 {
     m_closing = true;
     stopChat();
-    for (Connection &c : m_connections) {
-        if (!c.socket)
-            continue;
-        disconnect(c.socket, nullptr, this, nullptr);
-        c.socket->abort();
-        delete c.socket;
-        c.socket = nullptr;
-    }
+    for (Connection &c : m_connections)
+        discardSocket(c.socket, this);
 }
 
 } // namespace anonchat::bench

@@ -2,13 +2,13 @@
 // Opens N idle connections and P chatting pairs on loopback, measures connects/s, pairing time,
 // delivered messages/s and latency, and the server's RSS and CPU time per delivered message
 // (from /proc/<pid>). Bounded in count and time; stops by itself. See scripts/bench.sh.
+#include "benchcommon.h"
 #include "loadworker.h"
 #include "procstats.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QElapsedTimer>
-#include <QHostAddress>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
-#include <memory>
 
 using namespace anonchat::bench;
 
@@ -44,20 +43,6 @@ constexpr int kMaxPairs = 50000;
 constexpr double kMaxDuration = 600;
 constexpr double kMaxWarmup = 120;
 constexpr double kMaxRate = 1000;
-
-[[noreturn]] void fail(const QString &message)
-{
-    std::fprintf(stderr, "anonchat-bench: %s\n", qPrintable(message));
-    std::exit(2);
-}
-
-bool isLoopback(const QString &host)
-{
-    if (host.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
-        return true;
-    QHostAddress address;
-    return address.setAddress(host) && address.isLoopback();
-}
 
 Options parseOptions(const QCoreApplication &app)
 {
@@ -98,14 +83,7 @@ Options parseOptions(const QCoreApplication &app)
         fail(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
 
     const auto number = [&](const char *name, double low, double high) {
-        bool ok = false;
-        const double value = parser.value(QLatin1String(name)).toDouble(&ok);
-        if (!ok || value < low || value > high)
-            fail(QStringLiteral("--%1 must be a number from %2 to %3")
-                     .arg(QLatin1String(name))
-                     .arg(low)
-                     .arg(high));
-        return value;
+        return numberOption(parser, name, low, high);
     };
     Options o;
     for (const QString &value : parser.values(QStringLiteral("url"))) {
@@ -147,11 +125,7 @@ Options parseOptions(const QCoreApplication &app)
     return o;
 }
 
-/// A worker and the thread whose event loop drives it.
-struct WorkerThread {
-    std::unique_ptr<QThread> thread;
-    LoadWorker *worker = nullptr;
-};
+using WorkerThread = ThreadedWorker<LoadWorker>;
 
 template <typename F>
 void runOn(LoadWorker *worker, F &&f, Qt::ConnectionType type = Qt::QueuedConnection)
@@ -200,9 +174,7 @@ bool serversAlive(const QList<qint64> &pids)
 
 int main(int argc, char *argv[])
 {
-    // Qt's glib dispatcher costs O(sockets) per wake-up; its own poll dispatcher is lighter.
-    if (qEnvironmentVariableIsEmpty("QT_NO_GLIB"))
-        qputenv("QT_NO_GLIB", "1");
+    preferQtEventDispatcher();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("anonchat-bench"));
     const Options o = parseOptions(app);
@@ -223,15 +195,10 @@ int main(int argc, char *argv[])
     std::vector<WorkerThread> idleWorkers;
     std::vector<WorkerThread> chatWorkers;
     const auto startWorkers = [&](std::vector<WorkerThread> &into, int count, const char *name) {
-        for (int i = 0; i < count; ++i) {
-            WorkerThread w;
-            w.thread = std::make_unique<QThread>();
-            w.thread->setObjectName(QStringLiteral("%1-%2").arg(QLatin1String(name)).arg(i));
-            w.worker = new LoadWorker(o.urls, i, &shared, o.rate);
-            w.worker->moveToThread(w.thread.get());
-            w.thread->start();
-            into.push_back(std::move(w));
-        }
+        for (int i = 0; i < count; ++i)
+            into.push_back(
+                WorkerThread::start(QStringLiteral("%1-%2").arg(QLatin1String(name)).arg(i), o.urls,
+                                    i, &shared, o.rate));
     };
     if (o.idle > 0)
         startWorkers(idleWorkers, std::min(o.idleThreads, o.idle), "idle");
@@ -366,9 +333,7 @@ int main(int argc, char *argv[])
             runOn(
                 w.worker, [worker = w.worker] { worker->closeAll(); },
                 Qt::BlockingQueuedConnection);
-            w.thread->quit();
-            w.thread->wait();
-            delete w.worker;
+            w.finish();
         }
     }
     std::sort(total.latencyNs.begin(), total.latencyNs.end());

@@ -1,0 +1,66 @@
+#include "benchcommon.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QHostAddress>
+#include <QNetworkProxy>
+#include <QWebSocket>
+#include <cstdio>
+#include <cstdlib>
+
+namespace anonchat::bench {
+
+void preferQtEventDispatcher()
+{
+    if (qEnvironmentVariableIsEmpty("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
+}
+
+void fail(const QString &message)
+{
+    std::fprintf(stderr, "%s: %s\n", qPrintable(QCoreApplication::applicationName()),
+                 qPrintable(message));
+    std::exit(2);
+}
+
+double numberOption(const QCommandLineParser &parser, const char *name, double low, double high)
+{
+    bool ok = false;
+    const double value = parser.value(QLatin1String(name)).toDouble(&ok);
+    if (!ok || value < low || value > high)
+        fail(QStringLiteral("--%1 must be a number from %2 to %3")
+                 .arg(QLatin1String(name))
+                 .arg(low)
+                 .arg(high));
+    return value;
+}
+
+bool isLoopback(const QString &host)
+{
+    if (host.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
+        return true;
+    QHostAddress address;
+    return address.setAddress(host) && address.isLoopback();
+}
+
+QWebSocket *newClientSocket(QObject *owner)
+{
+    auto *socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, owner);
+    socket->setProxy(QNetworkProxy::NoProxy);
+    return socket;
+}
+
+void discardSocket(QWebSocket *&socket, QObject *receiver, bool later)
+{
+    if (!socket)
+        return;
+    QObject::disconnect(socket, nullptr, receiver, nullptr);
+    socket->abort();
+    if (later)
+        socket->deleteLater();
+    else
+        delete socket;
+    socket = nullptr;
+}
+
+} // namespace anonchat::bench
