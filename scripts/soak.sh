@@ -8,12 +8,13 @@
 #                             defaults 1800 s, 1000 users, a row every 60 s
 #   scripts/soak.sh --smoke   60 s, 1000 users, a row every 10 s: the smoke test CI runs
 # Judged at the end (PASS/FAIL lines, exit 1 on any FAIL):
-#   - RSS grows by under 5% from the end of the warm-up (2 minutes, or a third of the duration
-#     when that is shorter) to the end of the load. With --smoke this is printed but does not
-#     decide the exit status: a minute is too short to tell growth from warming up.
-#     The server's SQLite page cache (up to 32 MiB) fills as the database grows, so RSS grows
-#     with the database until the file outgrows it (at the default pace after about a quarter of
-#     an hour): a row's db_kib says how far, and an INFO line gives the growth after that point.
+#   - RSS grows by under 5% from the end of the warm-up to the end of the load. The warm-up is 2
+#     minutes (a third of the duration when that is shorter) and, beyond that, lasts until the
+#     database file outgrows the server's SQLite page cache (32 MiB, filled as the database grows:
+#     at the default pace after about a quarter of an hour; a row's db_kib says how far). A run
+#     whose database never gets there is judged from the 2 minutes, and says so. With --smoke
+#     this is printed but does not decide the exit status: a minute is too short to tell growth
+#     from warming up.
 #   - Once the clients are gone, the server's descriptors return to their count before the load,
 #     within 2 (see `slack` below), and anonchat_connections returns to 0.
 #   - The server is alive (GET /healthz 200), and stops with exit 0 on SIGTERM.
@@ -22,7 +23,8 @@
 #     message missing at a partner still in the room.
 # ANONCHAT_BENCH_BUILD: the build directory (default build-test, RelWithDebInfo, as scripts/test.sh
 # builds it; configured and built here when needed). ANONCHAT_SOAK_SERVER: another anonchat-server
-# binary to soak (e.g. an older build). The rows, the driver's report and the logs stay in
+# binary to soak (e.g. an older build); ANONCHAT_SOAK_SERVER_ARGS: extra flags for it (e.g.
+# "--threads 1"). The rows, the driver's report and the logs stay in
 # $ANONCHAT_BENCH_BUILD/soak-results/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,8 +86,9 @@ trap cleanup EXIT
 # ---- the server -------------------------------------------------------------------------------
 # One address holds every simulated user: no per-address cap, no rate limit (as scripts/bench.sh).
 mkfifo "$tmp/stdout"
+read -r -a extra_flags <<<"${ANONCHAT_SOAK_SERVER_ARGS:-}"
 "$server_bin" --port 0 --db "$tmp/chat.db" --rate-limit 0 --max-connections-per-address 0 \
-    >"$tmp/stdout" 2>"$results/server.log" &
+    "${extra_flags[@]}" >"$tmp/stdout" 2>"$results/server.log" &
 server_pid=$!
 exec 3<"$tmp/stdout"
 if ! read -r -t 30 line <&3; then
@@ -183,18 +186,20 @@ verdict() { # OK(0/1) DECIDES(0/1) TEXT
     fi
 }
 cat "$results/driver.txt"
-if [[ -n $warm_rss && -n $end_rss && $warm_rss -gt 0 ]]; then
+# RSS is judged from the later of the warm-up and the page cache's filling: before that it grows
+# with the database, by design (the cache is bounded: 32 MiB).
+if [[ -n $cache_t && $cache_t -lt $duration && -n $warm_rss ]]; then
+    from_t=$((cache_t > warmup ? cache_t : warmup))
+    from_rss=$((cache_t > warmup ? cache_rss : warm_rss))
+    growth=$(awk -v a="$from_rss" -v b="$end_rss" 'BEGIN { printf "%.1f", 100 * (b - a) / a }')
+    ok=$(awk -v g="$growth" 'BEGIN { print (g < 5) ? 1 : 0 }')
+    verdict "$ok" $((!smoke)) "RSS from ${from_t}s (warm-up over, SQLite's page cache full) to the end: $from_rss KiB -> $end_rss KiB ($growth%, under 5%)"
+elif [[ -n $warm_rss && -n $end_rss && $warm_rss -gt 0 ]]; then
     growth=$(awk -v a="$warm_rss" -v b="$end_rss" 'BEGIN { printf "%.1f", 100 * (b - a) / a }')
     ok=$(awk -v g="$growth" 'BEGIN { print (g < 5) ? 1 : 0 }')
-    verdict "$ok" $((!smoke)) "RSS after the warm-up: $warm_rss KiB -> $end_rss KiB ($growth%, under 5%)"
+    verdict "$ok" $((!smoke)) "RSS after the warm-up: $warm_rss KiB -> $end_rss KiB ($growth%, under 5%; the database ($last_db KiB) did not outgrow SQLite's 32 MiB page cache, which grows with it: run longer to judge past it)"
 else
     verdict 0 $((!smoke)) "RSS after the warm-up: not sampled (the run is shorter than the warm-up and one interval)"
-fi
-if [[ -n $cache_t && $cache_t -lt $duration ]]; then
-    growth=$(awk -v a="$cache_rss" -v b="$end_rss" 'BEGIN { printf "%.1f", 100 * (b - a) / a }')
-    echo "INFO RSS after the database outgrew SQLite's page cache (at ${cache_t}s): $cache_rss KiB -> $end_rss KiB ($growth%)"
-else
-    echo "INFO the database ($last_db KiB) did not outgrow SQLite's 32 MiB page cache before the end: RSS grows with it until it does"
 fi
 verdict $((last_fds <= base_fds + slack)) 1 "descriptors: $base_fds before the load, $last_fds after (at most +$slack)"
 verdict "$([[ $last_conns == 0 ]] && echo 1 || echo 0)" 1 "anonchat_connections after the clients left: $last_conns"
