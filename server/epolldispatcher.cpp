@@ -103,6 +103,13 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
             if (it != m_descriptors.end())
                 markPending(fd, it->second, EPOLLIN | EPOLLOUT);
         }
+        // What was posted while we waited goes before the sockets that woke us with it: a thread
+        // that posts (a message relayed to a user here) and then writes to a socket (the ack to
+        // the sender) must not have the answer to that write (the partner leaving) handled here
+        // before what it posted. Not only when the wake-up descriptor is in this batch: a full
+        // batch may leave it for the next wait.
+        if (n > 0)
+            QCoreApplication::sendPostedEvents();
         handled += activateSocketNotifiers();
     } else {
         // Sockets stay in the epoll set (level-triggered, they would wake it at once): wait for

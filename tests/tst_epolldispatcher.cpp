@@ -132,6 +132,7 @@ private slots:
     void nestedEventLoops();
     void dispatcherInWorkerThread();
     void wakeUpRacingTheDrain();
+    void postedBeforeSocketsOfTheSameWait();
     // real sockets
     void tcpEcho();
     void webSocketRoundTrip();
@@ -750,6 +751,39 @@ void TestEpollDispatcher::wakeUpRacingTheDrain()
     thread.quit();
     QVERIFY(thread.wait(2000));
     QVERIFY2(ranCount == 2, "an event posted after the race did not wake the worker");
+}
+
+void TestEpollDispatcher::postedBeforeSocketsOfTheSameWait()
+{
+    // An event posted, then a socket made readable, both while the dispatcher is about to wait:
+    // one wait sees both, and the posted event is delivered first (a relayed message before the
+    // partner's leave that followed its sender's ack).
+    SocketPair pair;
+    QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
+    QStringList order;
+    QEventLoop loop; // exec() waits (aboutToBlock); QTest::qWait() only polls
+    const auto record = [&](const QString &what) {
+        order.append(what);
+        if (order.size() == 2)
+            loop.quit();
+    };
+    connect(&notifier, &QSocketNotifier::activated, this, [&] {
+        pair.drain();
+        record(QStringLiteral("socket"));
+    });
+    bool armed = true;
+    connect(QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::aboutToBlock, &loop,
+            [&] {
+                if (!std::exchange(armed, false))
+                    return;
+                QMetaObject::invokeMethod(
+                    &loop, [&] { record(QStringLiteral("posted")); }, Qt::QueuedConnection);
+                pair.send();
+            });
+    QTimer::singleShot(2000, &loop, &QEventLoop::quit);
+    loop.exec();
+    QVERIFY2(!armed, "the dispatcher waited");
+    QCOMPARE(order, (QStringList{QStringLiteral("posted"), QStringLiteral("socket")}));
 }
 
 void TestEpollDispatcher::tcpEcho()
