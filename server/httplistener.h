@@ -58,8 +58,8 @@ QByteArray serialiseHttpResponse(const HttpResponse &response, bool headOnly);
  * limits (size and time). A WebSocket upgrade (RFC 6455 4.2: version 13, a 16-byte key,
  * `Connection: upgrade`, HTTP/1.1) is checked here and handed on with its head unread, for the
  * node's QWebSocketServer to read and answer (QWebSocketServer::handleConnection: its own
- * listen() has a fixed backlog of 50 and no time limit on a request head). Plain requests are answered
- * by the handler and the connection closed.
+ * listen() has a fixed backlog of 50 and no time limit on a request head). Plain requests are
+ * answered by the handler and the connection closed.
  *
  * Qt 6.4 has no public HTTP request parser outside the QHttpServer preview, so the request
  * line and header fields are parsed here, strictly and with limits.
