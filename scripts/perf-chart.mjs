@@ -76,7 +76,9 @@ const left = 70;
 const right = 20;
 const plotH = 190;
 const panelH = plotH + 120;
-const top = 92 + notes.length * 16;
+// With a third server the legend's note goes on a line of its own.
+const legendLines = servers.length > 2 ? 2 : 1;
+const top = 92 + notes.length * 16 + (legendLines - 1) * 18;
 const H = top + (panels.length - 1) * panelH + 20 + plotH + 62;
 const groupW = (W - left - right) / groups.length;
 const barW = Math.min(48, groupW / (servers.length + 1.2));
@@ -99,7 +101,9 @@ notes.forEach((n, i) => svg.push(`<text x="${left}" y="${46 + i * 16}" fill="#55
     svg.push(`<text x="${x + 20}" y="${y + 12}">${esc(names[s])}</text>`);
     x += 40 + names[s].length * 7;
   }
-  svg.push(`<text x="${x}" y="${y + 12}" fill="#555">lower is better in both panels; ` +
+  if (legendLines > 1) x = left;
+  const noteY = y + 12 + (legendLines - 1) * 18;
+  svg.push(`<text x="${x}" y="${noteY}" fill="#555">lower is better in both panels; ` +
     `“×” is anonchat ÷ baseline</text>`);
 }
 
