@@ -84,6 +84,7 @@ private slots:
     void clientEofMidChat_data();
     void clientEofMidChat();
     void trickledFrameDeadline();
+    void silentFrameGoesAway();
     // documented deviations (Qt 6.4.2)
     void closeCodes1012To1014_data();
     void closeCodes1012To1014();
@@ -586,6 +587,23 @@ void TstWire::trickledFrameDeadline()
     QVERIFY2(clock.elapsed() >= kDeadline - 100, qPrintable(QString::number(clock.elapsed())));
     QVERIFY2(clock.elapsed() <= kDeadline + 1200, qPrintable(QString::number(clock.elapsed())));
     QVERIFY2(sent >= 5, "bytes kept arriving until the deadline");
+    QVERIFY(raw.waitEnded());
+}
+
+void TstWire::silentFrameGoesAway()
+{
+    // A frame begun and then left without a byte: Qt's own timer closes it with 1001 after 5 s of
+    // silence, before the deadline for unfinished frames (PROTOCOL.md, close codes).
+    QVERIFY(startServer([](ServerConfig &c) { c.requestTimeoutMs = 20 * 1000; }));
+    RawWebSocket raw;
+    OPEN(raw);
+    QElapsedTimer clock;
+    clock.start();
+    raw.sendBytes(wire::frame(kFin | wire::Text, kStats).left(8)); // head, mask, 2 payload bytes
+    const std::optional<RawWebSocket::Frame> close = raw.take(wire::Close, 9000);
+    QVERIFY2(close, "closed");
+    QCOMPARE(close->closeCode(), 1001);
+    QVERIFY2(clock.elapsed() >= 4500, qPrintable(QString::number(clock.elapsed())));
     QVERIFY(raw.waitEnded());
 }
 
