@@ -45,14 +45,6 @@
 namespace protocol = anonchat::protocol;
 using namespace anonchat::test;
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ANONCHAT_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ANONCHAT_TEST_ASAN 1
-#endif
-#endif
-
 // A sanitizer build of the server reports to its stderr (and ASan ends it): fail on either.
 #define CHECK_NO_SANITIZER_REPORT(server)                                                          \
     do {                                                                                           \

@@ -23,11 +23,11 @@ const rows = [];
 const failures = [];
 // better: 'higher' or 'lower'; get(result) -> number
 // One row: each server's value, then anonchat ÷ baseline (and ÷ the earlier anonchat).
-function pushRow(label, values, better) {
+function pushRow(label, values, better, digits) {
   const a = values[0];
   const b = values[values.length - 1];
   const ratio = (x, y) => (x !== null && y !== null && y !== 0 ? fmtRatio(x / y) : 'n/a');
-  const cells = [label, ...values.map((v) => (typeof v === 'string' ? v : fmt(v, row.digits)))];
+  const cells = [label, ...values.map((v) => (typeof v === 'string' ? v : fmt(v, digits)))];
   cells.push(typeof a === 'string' ? 'n/a' : ratio(a, b));
   if (withPrevious) cells.push(typeof a === 'string' ? 'n/a' : ratio(a, values[1]));
   cells.push(better);
@@ -42,8 +42,7 @@ function row(label, scenario, better, get, digits) {
     const v = get(r);
     return typeof v === 'number' ? v : null;
   });
-  row.digits = digits;
-  pushRow(label, values, better);
+  pushRow(label, values, better, digits);
 }
 
 const scenarios = readScenarios(dir);
@@ -74,7 +73,6 @@ if (has('one') && has('idle')) {
     const y = load('one', s)?.server?.cpu_us_per_message;
     return typeof x === 'number' && typeof y === 'number' && y > 0 ? x / y : null;
   });
-  row.digits = undefined;
   pushRow(
     'CPU per message with 10k idle ÷ with none (each server its own)',
     flat.map((f) => (f === null ? 'n/a' : fmtRatio(f))),
@@ -96,8 +94,7 @@ if (has('join')) {
   row(`${t}: pairs/s`, 'join', 'higher', (r) => r.pairs_per_s, 0);
   row(`${t}: connects/s`, 'join', 'higher', (r) => r.connects_per_s, 0);
 }
-row.digits = 0;
-pushRow('start-up to printed URL, ms (median)', servers.map((s) => startupMs(dir, s)), 'lower');
+pushRow('start-up to printed URL, ms (median)', servers.map((s) => startupMs(dir, s)), 'lower', 0);
 
 const header = withPrevious
   ? ['', 'anonchat', `anonchat before (${previousLabel(dir)})`, 'baseline (Node ws)', 'anonchat ÷ baseline', 'anonchat ÷ before', 'better']

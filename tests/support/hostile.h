@@ -20,16 +20,6 @@
 #include <thread>
 #include <unistd.h>
 
-#ifndef ANONCHAT_TEST_ASAN
-#if defined(__SANITIZE_ADDRESS__)
-#define ANONCHAT_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ANONCHAT_TEST_ASAN 1
-#endif
-#endif
-#endif
-
 namespace anonchat::test {
 
 /// How much the server's RSS may grow under a flood beyond its 1 MiB output queue: a few MiB;

@@ -17,6 +17,15 @@
 #include <optional>
 #include <sys/types.h>
 
+// This build (and so the server it runs) has AddressSanitizer: its figures of memory are not the
+// release build's.
+#if defined(__SANITIZE_ADDRESS__)
+#define ANONCHAT_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ANONCHAT_TEST_ASAN 1
+#endif
+#endif
 namespace anonchat::test {
 
 namespace protocol = anonchat::protocol;
