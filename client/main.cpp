@@ -4,8 +4,8 @@
 #include "client/ui/commandline.h"
 #include "client/ui/languagemanager.h"
 #include "client/ui/mainwindow.h"
-#include "server/filelimit.h"
-#include "server/shutdownsignals.h"
+#include "server/app/shutdownsignals.h"
+#include "server/net/filelimit.h"
 
 #include <QApplication>
 #include <cstdio>

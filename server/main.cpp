@@ -1,9 +1,9 @@
 // anonchat-server: the headless server. Everything but the command line is in anonchat_server_core.
-#include "server/chatserver.h"
-#include "server/epolldispatcher.h"
-#include "server/filelimit.h"
-#include "server/serverconfig.h"
-#include "server/shutdownsignals.h"
+#include "server/app/serverconfig.h"
+#include "server/app/shutdownsignals.h"
+#include "server/chat/chatserver.h"
+#include "server/net/epolldispatcher.h"
+#include "server/net/filelimit.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

@@ -1,6 +1,6 @@
 #include "client/core/localserverhost.h"
 
-#include "server/chatserver.h"
+#include "server/chat/chatserver.h"
 
 #include <QAtomicInt>
 #include <QNetworkInterface>

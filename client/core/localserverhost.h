@@ -1,6 +1,6 @@
 #pragma once
 
-#include "server/serverconfig.h"
+#include "server/app/serverconfig.h"
 
 #include <QHostAddress>
 #include <QObject>

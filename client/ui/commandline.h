@@ -1,7 +1,7 @@
 #pragma once
 
 #include "client/ui/serverbackend.h"
-#include "server/serverconfig.h"
+#include "server/app/serverconfig.h"
 
 #include <QString>
 #include <QStringList>

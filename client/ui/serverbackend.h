@@ -1,7 +1,7 @@
 #pragma once
 
 #include "client/core/localserverhost.h"
-#include "server/serverconfig.h"
+#include "server/app/serverconfig.h"
 
 #include <QObject>
 #include <QPointer>

@@ -5,7 +5,7 @@
 // names, values without control characters. A broken rule is an abort(), so that libFuzzer
 // reports it as a crash, with the input.
 
-#include "server/httplistener.h"
+#include "server/net/httplistener.h"
 
 #include <QByteArray>
 #include <cstddef>

@@ -2,7 +2,7 @@
 // main() for the suites that ctest runs twice: on Qt's default event dispatcher and, with
 // ANONCHAT_TEST_DISPATCHER=epoll, on anonchat-server's own (as in production).
 
-#include "server/epolldispatcher.h"
+#include "server/net/epolldispatcher.h"
 
 #include <QAbstractEventDispatcher>
 #include <QCoreApplication>

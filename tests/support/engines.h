@@ -2,7 +2,7 @@
 // Test support for the suites that use the real PostgreSQL and Redis of the ctest fixtures
 // (scripts/pg.sh, scripts/redis.sh write each server's URL to a file).
 
-#include "server/redisclient.h"
+#include "server/cluster/redisclient.h"
 
 #include <QFile>
 #include <QSqlDatabase>

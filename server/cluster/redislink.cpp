@@ -1,0 +1,509 @@
+#include "server/cluster/redislink.h"
+
+#include "server/cluster/redisclient.h"
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+
+Q_LOGGING_CATEGORY(lcCluster, "anonchat.cluster", QtInfoMsg)
+
+namespace anonchat::server {
+
+namespace {
+
+constexpr qint64 kKeyTtlSeconds = 24 * 3600; // blocks, previous partners, tokens, places
+constexpr int kMaxRelayAttempts = 10;        // a relay nobody hears is tried once per heartbeat
+
+// Shared by every script. A user's queue entry: `q` (join order), `open`, `i:<interest>`,
+// `u:<user>`.
+const char kPrelude[] = R"lua(
+local P = 'anonchat:'
+local function unqueue(u)
+  local key = P .. 'u:' .. u
+  local interests = redis.call('HGET', key, 'interests')
+  if interests and interests ~= '' then
+    for i in string.gmatch(interests, '[^\n]+') do redis.call('ZREM', P .. 'i:' .. i, u) end
+  end
+  redis.call('DEL', key)
+  redis.call('ZREM', P .. 'open', u)
+  return redis.call('ZREM', P .. 'q', u)
+end
+local function interestsOf(u)
+  local list = {}
+  local text = redis.call('HGET', P .. 'u:' .. u, 'interests') or ''
+  for i in string.gmatch(text, '[^\n]+') do list[#list + 1] = i end
+  return list
+end
+-- 0: never; 1: yes; 2: a previous partner, only if nobody else waits
+local function eligible(me, c, myPrev, dead)
+  if c == me then return 0 end
+  if redis.call('SISMEMBER', P .. 'b:' .. me, c) == 1 then return 0 end
+  local node = redis.call('HGET', P .. 'u:' .. c, 'node')
+  if not node then return 0 end
+  if redis.call('EXISTS', P .. 'alive:' .. node) == 0 then dead[#dead + 1] = c return 0 end
+  if c == myPrev or redis.call('GET', P .. 'p:' .. c) == me then return 2 end
+  return 1
+end
+-- The longest-waiting eligible user in a set, and the first previous partner seen.
+local function scan(set, me, myPrev)
+  local dead, prev, start = {}, nil, 0
+  local found, foundSeq
+  while not found do
+    local page = redis.call('ZRANGE', set, start, start + 63, 'WITHSCORES')
+    if #page == 0 then break end
+    for k = 1, #page, 2 do
+      local e = eligible(me, page[k], myPrev, dead)
+      if e == 1 then found, foundSeq = page[k], tonumber(page[k + 1]) break end
+      if e == 2 and not prev then prev = page[k] end
+    end
+    start = start + 64
+  end
+  for _, u in ipairs(dead) do unqueue(u) end
+  return found, foundSeq, prev
+end
+local function pair(myInterests, c)
+  local mine = {}
+  for _, i in ipairs(myInterests) do mine[i] = true end
+  local common = {}
+  for _, i in ipairs(interestsOf(c)) do if mine[i] then common[#common + 1] = i end end
+  table.sort(common)
+  local node = redis.call('HGET', P .. 'u:' .. c, 'node')
+  unqueue(c)
+  local r = {'matched', c, node}
+  for _, i in ipairs(common) do r[#r + 1] = i end
+  return r
+end
+)lua";
+
+// ARGV: user, node, open (1/0), interests...
+const char kJoin[] = R"lua(
+local me, node, open = ARGV[1], ARGV[2], ARGV[3] == '1'
+local interests = {}
+for k = 4, #ARGV do interests[#interests + 1] = ARGV[k] end
+if redis.call('ZSCORE', P .. 'q', me) then return {'waiting'} end
+local myPrev = redis.call('GET', P .. 'p:' .. me)
+local best, bestSeq, prev
+for _, i in ipairs(interests) do
+  local c, seq, p = scan(P .. 'i:' .. i, me, myPrev)
+  if c and (not bestSeq or seq < bestSeq) then best, bestSeq = c, seq end
+  prev = prev or p
+end
+if not best and open then
+  local c, seq, p = scan(P .. 'open', me, myPrev)
+  best = c
+  prev = prev or p
+end
+if not best and prev and redis.call('ZCARD', P .. 'q') == 1 then best = prev end
+if best then return pair(interests, best) end
+local seq = redis.call('INCR', P .. 'seq')
+redis.call('ZADD', P .. 'q', seq, me)
+for _, i in ipairs(interests) do redis.call('ZADD', P .. 'i:' .. i, seq, me) end
+if open then redis.call('ZADD', P .. 'open', seq, me) end
+redis.call('HSET', P .. 'u:' .. me, 'node', node, 'interests', table.concat(interests, '\n'))
+return {'waiting'}
+)lua";
+
+// ARGV: user. Its interest wait is over: open to anyone.
+const char kPromote[] = R"lua(
+local me = ARGV[1]
+local seq = redis.call('ZSCORE', P .. 'q', me)
+if not seq then return {'gone'} end
+redis.call('ZADD', P .. 'open', seq, me)
+local myPrev = redis.call('GET', P .. 'p:' .. me)
+local c, s, prev = scan(P .. 'open', me, myPrev)
+if not c and prev and redis.call('ZCARD', P .. 'q') == 2 then c = prev end
+if not c then return {'waiting'} end
+local interests = interestsOf(me)
+unqueue(me)
+return pair(interests, c)
+)lua";
+
+const char kLeave[] = R"lua(
+return unqueue(ARGV[1])
+)lua";
+
+// ARGV: node, ttl ms, online, rooms. Returns online, rooms, queued, live nodes...
+const char kHeartbeat[] = R"lua(
+local node = ARGV[1]
+local existed = redis.call('EXISTS', P .. 'alive:' .. node)
+redis.call('SET', P .. 'alive:' .. node, ARGV[3] .. ' ' .. ARGV[4], 'PX', tonumber(ARGV[2]))
+-- After a Redis restart without its data, node numbers must not be handed out again.
+if tonumber(redis.call('GET', P .. 'nodeseq') or '0') < tonumber(node) then
+  redis.call('SET', P .. 'nodeseq', node)
+end
+redis.call('SADD', P .. 'nodes', node)
+local online, rooms, live = 0, 0, {}
+for _, n in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
+  local v = redis.call('GET', P .. 'alive:' .. n)
+  if v then
+    local o, r = string.match(v, '(%d+) (%d+)')
+    online = online + tonumber(o)
+    rooms = rooms + tonumber(r)
+    live[#live + 1] = n
+  else
+    redis.call('SREM', P .. 'nodes', n)
+    for _, u in ipairs(redis.call('ZRANGE', P .. 'q', 0, -1)) do
+      if redis.call('HGET', P .. 'u:' .. u, 'node') == n then unqueue(u) end
+    end
+  end
+end
+local r = {online, rooms, redis.call('ZCARD', P .. 'q'), existed}
+for _, n in ipairs(live) do r[#r + 1] = tonumber(n) end
+return r
+)lua";
+
+// ARGV: node, ttl ms. A node number nobody holds: 1 if taken, 0 if someone has it.
+const char kClaimNode[] = R"lua(
+return redis.call('SET', P .. 'alive:' .. ARGV[1], '0 0', 'NX', 'PX', tonumber(ARGV[2])) and 1 or 0
+)lua";
+
+// ARGV: token, node. Single use: the token is gone afterwards. Returns user, place fields...
+const char kClaim[] = R"lua(
+local key = P .. 't:' .. ARGV[1]
+local user = redis.call('GET', key)
+if not user then return {} end
+redis.call('DEL', key)
+local place = redis.call('HGETALL', P .. 's:' .. user)
+redis.call('HSET', P .. 's:' .. user, 'node', ARGV[2])
+local r = {user}
+for _, v in ipairs(place) do r[#r + 1] = v end
+return r
+)lua";
+
+QByteArray script(const char *body)
+{
+    return QByteArray(kPrelude) + body;
+}
+
+QByteArray num(qint64 v)
+{
+    return QByteArray::number(v);
+}
+
+} // namespace
+
+RedisLink::RedisLink(Config config, QObject *parent)
+    : ClusterLink(parent)
+    , m_config(std::move(config))
+{
+    m_commands = new RedisClient(m_config.redis, this);
+    m_subscriber = new RedisClient(m_config.redis, this);
+    connect(m_subscriber, &RedisClient::message, this,
+            [this](const QByteArray &, const QByteArray &payload) {
+                const QJsonObject message = QJsonDocument::fromJson(payload).object();
+                if (!message.isEmpty())
+                    emit received(message);
+            });
+    connect(m_commands, &RedisClient::connected, this, [this] {
+        qCInfo(lcCluster) << "redis connected";
+        flushOutbox();
+    });
+    connect(m_commands, &RedisClient::disconnected, this, [](const QString &error) {
+        qCWarning(lcCluster).noquote() << "redis unavailable:" << error;
+    });
+    connect(&m_heartbeat, &QTimer::timeout, this, &RedisLink::heartbeat);
+}
+
+RedisLink::~RedisLink() = default;
+
+bool RedisLink::start(QString *error)
+{
+    m_commands->open();
+    m_subscriber->open();
+    if (!m_commands->waitConnected(3000) || !m_subscriber->waitConnected(3000)) {
+        *error =
+            tr("--redis %1: cannot connect").arg(m_config.redis.toString(QUrl::RemoveUserInfo));
+        return false;
+    }
+    // A node number, cluster-unique while the node lives (user ids carry it): the next one whose
+    // heartbeat key nobody holds.
+    QElapsedTimer waited;
+    waited.start();
+    for (int attempt = 0; attempt < 100 && m_node <= 0 && waited.elapsed() < 3000; ++attempt) {
+        bool done = false;
+        int candidate = 0;
+        m_commands->command({"INCR", "anonchat:nodeseq"},
+                            [&candidate, &done](const RedisReply &reply) {
+                                candidate = reply.isInteger() ? int(reply.integer) : -1;
+                                done = true;
+                            });
+        while (!done && waited.elapsed() < 3000)
+            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+        if (candidate < 0)
+            break;
+        done = false;
+        m_commands->eval(script(kClaimNode), {}, {num(candidate), num(m_config.nodeTimeoutMs)},
+                         [this, candidate, &done](const RedisReply &reply) {
+                             if (reply.isInteger() && reply.integer == 1)
+                                 m_node = candidate;
+                             done = true;
+                         });
+        while (!done && waited.elapsed() < 3000)
+            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+    }
+    if (m_node <= 0) {
+        *error = tr("--redis %1: no answer").arg(m_config.redis.toString(QUrl::RemoveUserInfo));
+        return false;
+    }
+    m_subscriber->subscribe(channel(m_node));
+    m_sinceBeat.start();
+    heartbeat();
+    m_heartbeat.start(int(m_config.heartbeatMs));
+    qCInfo(lcCluster) << "joined the cluster as node" << m_node;
+    return true;
+}
+
+void RedisLink::stop()
+{
+    m_heartbeat.stop();
+    if (m_node > 0 && m_commands->isConnected()) {
+        m_commands->command({"DEL", "anonchat:alive:" + num(m_node)});
+        m_commands->command({"SREM", "anonchat:nodes", num(m_node)});
+    }
+}
+
+void RedisLink::setLocalCounts(qint64 online, qint64 rooms)
+{
+    // Never negative: the heartbeat script reads them as digits.
+    m_localOnline = std::max<qint64>(0, online);
+    m_localRooms = std::max<qint64>(0, rooms);
+}
+
+void RedisLink::heartbeat()
+{
+    retryUnheard();
+    if (m_heartbeatInFlight)
+        return;
+    m_heartbeatInFlight = true;
+    m_commands->eval(
+        script(kHeartbeat), {},
+        {num(m_node), num(m_config.nodeTimeoutMs), num(m_localOnline), num(m_localRooms)},
+        [this](const RedisReply &reply) {
+            m_heartbeatInFlight = false;
+            if (reply.type != RedisReply::Type::Array || reply.elements.size() < 4) {
+                return;
+            }
+            m_stats.online = reply.elements[0].integer;
+            m_stats.activeRooms = reply.elements[1].integer;
+            m_stats.queued = reply.elements[2].integer;
+            const bool wasAlive = reply.elements[3].integer == 1;
+            QSet<int> live;
+            for (int i = 4; i < reply.elements.size(); ++i)
+                live.insert(int(reply.elements[i].integer));
+            // After a gap in our own heartbeats (Redis away), the others may not have beaten
+            // again yet either: nobody is declared dead until we have beaten on time.
+            const bool onTime = m_sinceBeat.elapsed() <= 2 * m_config.heartbeatMs;
+            m_sinceBeat.restart();
+            QSet<int> died = onTime ? m_liveNodes - live : QSet<int>();
+            died.remove(m_node);
+            const QSet<int> revived = live & m_deadNodes;
+            m_deadNodes += died;
+            m_deadNodes -= live;
+            m_liveNodes = onTime ? live : m_liveNodes + live;
+            if (!died.isEmpty()) {
+                qCInfo(lcCluster) << "servers gone:" << died;
+                emit nodesDied(died);
+            }
+            if (!revived.isEmpty()) {
+                qCInfo(lcCluster) << "servers back:" << revived;
+                emit nodesRevived(revived);
+            }
+            if (!wasAlive && m_beats > 0) {
+                // Our heartbeat had lapsed: the others took our queued users out of the queue.
+                qCWarning(lcCluster) << "this server's heartbeat had lapsed";
+                emit queueLost();
+            }
+            ++m_beats;
+        });
+}
+
+void RedisLink::handleMatchReply(const RedisReply &reply, const MatchCallback &callback)
+{
+    if (reply.type != RedisReply::Type::Array || reply.elements.isEmpty()) {
+        qCWarning(lcCluster) << "queue script failed:" << reply.string;
+        callback(false, std::nullopt);
+        return;
+    }
+    if (reply.elements[0].string != "matched" || reply.elements.size() < 3) {
+        callback(true, std::nullopt);
+        return;
+    }
+    ClusterMatch match;
+    match.partnerId = QString::fromUtf8(reply.elements[1].string);
+    match.partnerNode = reply.elements[2].string.toInt();
+    for (int i = 3; i < reply.elements.size(); ++i)
+        match.commonInterests.append(QString::fromUtf8(reply.elements[i].string));
+    callback(true, match);
+}
+
+void RedisLink::enqueue(const QString &userId, const QStringList &interests, bool openToAnyone,
+                        MatchCallback callback)
+{
+    QList<QByteArray> args{userId.toUtf8(), num(m_node), openToAnyone ? "1" : "0"};
+    for (const QString &interest : interests)
+        args.append(interest.toUtf8());
+    m_commands->eval(script(kJoin), {}, args, [this, callback](const RedisReply &reply) {
+        handleMatchReply(reply, callback);
+    });
+}
+
+void RedisLink::promote(const QString &userId, MatchCallback callback)
+{
+    m_commands->eval(
+        script(kPromote), {}, {userId.toUtf8()},
+        [this, callback](const RedisReply &reply) { handleMatchReply(reply, callback); });
+}
+
+void RedisLink::dequeue(const QString &userId)
+{
+    m_commands->eval(script(kLeave), {}, {userId.toUtf8()});
+}
+
+void RedisLink::block(const QString &a, const QString &b)
+{
+    const QByteArray ka = "anonchat:b:" + a.toUtf8();
+    const QByteArray kb = "anonchat:b:" + b.toUtf8();
+    m_commands->command({"SADD", ka, b.toUtf8()});
+    m_commands->command({"EXPIRE", ka, num(kKeyTtlSeconds)});
+    m_commands->command({"SADD", kb, a.toUtf8()});
+    m_commands->command({"EXPIRE", kb, num(kKeyTtlSeconds)});
+}
+
+void RedisLink::setPreviousPartners(const QString &a, const QString &b)
+{
+    m_commands->command({"SET", "anonchat:p:" + a.toUtf8(), b.toUtf8(), "EX", num(kKeyTtlSeconds)});
+    m_commands->command({"SET", "anonchat:p:" + b.toUtf8(), a.toUtf8(), "EX", num(kKeyTtlSeconds)});
+}
+
+void RedisLink::forget(const QString &userId, const QString &token)
+{
+    const QByteArray u = userId.toUtf8();
+    m_commands->command({"DEL", "anonchat:b:" + u, "anonchat:p:" + u, "anonchat:s:" + u,
+                         "anonchat:t:" + token.toUtf8()});
+}
+
+void RedisLink::registerToken(const QString &token, const QString &userId)
+{
+    m_commands->command(
+        {"SET", "anonchat:t:" + token.toUtf8(), userId.toUtf8(), "EX", num(kKeyTtlSeconds)});
+    m_commands->command({"HSET", "anonchat:s:" + userId.toUtf8(), "node", num(m_node)});
+    m_commands->command({"EXPIRE", "anonchat:s:" + userId.toUtf8(), num(kKeyTtlSeconds)});
+}
+
+void RedisLink::dropToken(const QString &token)
+{
+    m_commands->command({"DEL", "anonchat:t:" + token.toUtf8()});
+}
+
+void RedisLink::setPlace(const QString &userId, qint64 roomId, const QString &partnerId,
+                         int partnerNode, qint64 lastSentMessageId)
+{
+    m_commands->command({"HSET", "anonchat:s:" + userId.toUtf8(), "node", num(m_node), "room",
+                         num(roomId), "partner", partnerId.toUtf8(), "pnode", num(partnerNode),
+                         "sent", num(lastSentMessageId)});
+}
+
+void RedisLink::claimToken(const QString &token,
+                           std::function<void(bool, std::optional<ClusterPlace>)> callback)
+{
+    m_commands->eval(script(kClaim), {}, {token.toUtf8(), num(m_node)},
+                     [callback](const RedisReply &reply) {
+                         if (reply.type != RedisReply::Type::Array) {
+                             callback(false, std::nullopt);
+                             return;
+                         }
+                         if (reply.elements.isEmpty()) {
+                             callback(true, std::nullopt);
+                             return;
+                         }
+                         ClusterPlace place;
+                         place.userId = QString::fromUtf8(reply.elements[0].string);
+                         for (int i = 1; i + 1 < reply.elements.size(); i += 2) {
+                             const QByteArray &field = reply.elements[i].string;
+                             const QByteArray &value = reply.elements[i + 1].string;
+                             if (field == "node")
+                                 place.node = value.toInt();
+                             else if (field == "room")
+                                 place.roomId = value.toLongLong();
+                             else if (field == "partner")
+                                 place.partnerId = QString::fromUtf8(value);
+                             else if (field == "pnode")
+                                 place.partnerNode = value.toInt();
+                             else if (field == "sent")
+                                 place.lastSentMessageId = value.toLongLong();
+                         }
+                         callback(true, place);
+                     });
+}
+
+QByteArray RedisLink::channel(int node) const
+{
+    // Pub/sub channels are not per database: the database number keeps clusters that share one
+    // Redis (on different databases) apart.
+    const QString db = m_config.redis.path().mid(1);
+    return "anonchat:" + (db.isEmpty() ? QByteArray("0") : db.toUtf8()) + ":n:" + num(node);
+}
+
+void RedisLink::sendTo(int node, const QJsonObject &message)
+{
+    const QByteArray payload = QJsonDocument(message).toJson(QJsonDocument::Compact);
+    if (!m_outbox.empty()) {
+        m_outbox.emplace_back(node, payload); // after the ones waiting, in order
+        return;
+    }
+    for (const Unheard &u : m_unheard) {
+        if (u.node == node) {
+            m_unheard.push_back({node, payload, 0}); // after the one to that node waiting
+            return;
+        }
+    }
+    publish(node, payload);
+}
+
+void RedisLink::publish(int node, const QByteArray &payload, int attempt)
+{
+    m_commands->command({"PUBLISH", channel(node), payload},
+                        [this, node, payload, attempt](const RedisReply &reply) {
+                            if (reply.isInteger() && reply.integer == 0 && isNodeAlive(node) &&
+                                attempt < kMaxRelayAttempts) {
+                                // Nobody listening: the node's subscription is not back yet
+                                // after a Redis restart. Again at the next heartbeat.
+                                m_unheard.push_back({node, payload, attempt + 1});
+                                return;
+                            }
+                            // Otherwise only a lost connection is tried again.
+                            if (!reply.isError() || !reply.string.startsWith("redis "))
+                                return;
+                            // Not published (Redis away): kept for when it is back. A relay
+                            // that did arrive before the loss may come twice; clients drop a
+                            // message id they have.
+                            constexpr size_t kMaxOutbox = 100000;
+                            if (m_outbox.size() >= kMaxOutbox) {
+                                qCWarning(lcCluster) << "relay outbox full, dropping the oldest";
+                                m_outbox.pop_front();
+                            }
+                            m_outbox.emplace_back(node, payload);
+                            if (m_commands->isConnected())
+                                flushOutbox();
+                        });
+}
+
+void RedisLink::retryUnheard()
+{
+    std::vector<Unheard> unheard;
+    unheard.swap(m_unheard);
+    for (const Unheard &u : unheard)
+        publish(u.node, u.payload, u.attempt);
+}
+
+void RedisLink::flushOutbox()
+{
+    std::deque<QPair<int, QByteArray>> pending;
+    pending.swap(m_outbox);
+    for (const auto &[node, payload] : pending)
+        publish(node, payload);
+}
+
+} // namespace anonchat::server
