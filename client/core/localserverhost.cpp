@@ -1,6 +1,6 @@
 #include "client/core/localserverhost.h"
 
-#include "server/chat/chatserver.h"
+#include "server/app/chatserver.h"
 
 #include <QAtomicInt>
 #include <QNetworkInterface>

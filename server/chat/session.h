@@ -1,6 +1,8 @@
 #pragma once
 
-#include "server/chat/matchmaker.h"
+// One user of a node: identity, place in the queue or a room, socket while connected.
+
+#include "server/match/matchmaker.h"
 #include "server/net/ratelimiter.h"
 #include "shared/messages.h"
 
@@ -9,8 +11,6 @@
 #include <QPointer>
 #include <QString>
 #include <QStringList>
-#include <deque>
-#include <optional>
 
 namespace anonchat::server {
 
@@ -46,42 +46,5 @@ struct Session {
 
     bool connected() const { return !socket.isNull(); }
 };
-
-/// A room owns nothing but ids: its two members, and what resume and nonce dedupe need.
-struct Room {
-    qint64 id = 0;
-    UserKey members[2] = {0, 0};
-    /// Ended by one member; the other stays in it, and is told, once the end is stored, so that
-    /// every message accepted before the end reaches it first.
-    bool ending = false;
-    protocol::LeaveReason endReason = protocol::LeaveReason::Left;
-    QStringList commonInterests;
-    /// Stored messages by (sender, nonce), so a resent message is not stored twice.
-    QHash<QString, protocol::NewMessage> byNonce;
-    /// Nonces submitted but not yet committed.
-    QHash<QString, quint64> pendingNonces;
-    /// The latest stored messages, for resume (bounded).
-    std::deque<protocol::NewMessage> recent;
-
-    // In a cluster (--redis), the member whose session is on another server:
-    UserKey remoteMember = 0; ///< 0: both members are here
-    QString remoteUserId;
-    int remoteNode = 0;
-    qint64 remoteAwaySinceMs =
-        -1;                  ///< its server is gone: it may resume elsewhere until the window ends
-    bool owned = true;       ///< counted in this server's stats (the server that stored its row)
-    int pendingMessages = 0; ///< submitted here, not yet committed
-    /// The member elsewhere left while messages sent here were being stored: its `partner_left`
-    /// waits for them (they reach the sender first, as on one server).
-    std::optional<protocol::LeaveReason> remoteLeft;
-
-    UserKey partnerOf(UserKey user) const { return members[0] == user ? members[1] : members[0]; }
-    bool has(UserKey user) const { return members[0] == user || members[1] == user; }
-};
-
-/// The messages after `lastId`: those following it in the room's order (ids from several
-/// servers need not rise with that order), or, when it is not there, those with a higher id.
-QVector<protocol::NewMessage> messagesAfter(const std::deque<protocol::NewMessage> &recent,
-                                            qint64 lastId);
 
 } // namespace anonchat::server

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "server/chat/matchmaker.h"
+#include "server/match/matchmaker.h"
 #include "server/cluster/clusterlink.h"
 
 #include <QElapsedTimer>

@@ -5,7 +5,7 @@
 
 #include "client/core/chatsession.h"
 #include "server/app/serverconfig.h"
-#include "server/chat/chatserver.h"
+#include "server/app/chatserver.h"
 #include "shared/codec.h"
 
 #include <QCommandLineParser>

@@ -3,7 +3,7 @@
 
 #include "client/core/chatsession.h"
 #include "client/core/localserverhost.h"
-#include "server/chat/chatserver.h"
+#include "server/app/chatserver.h"
 
 #include <QSignalSpy>
 #include <QTcpServer>

@@ -2,8 +2,8 @@
 // ChatServer: a real SQLite file, real QWebSocket clients, and raw TCP clients where Qt's own
 // client hides what is on the wire (close code 1013, unanswered pings, refused handshakes).
 
+#include "server/app/chatserver.h"
 #include "server/app/serverconfig.h"
-#include "server/chat/chatserver.h"
 #include "shared/codec.h"
 
 #include <QCoreApplication>
@@ -2300,15 +2300,23 @@ void TstServer::shutdown()
     QSignalSpy stopped(m_server.get(), &ChatServer::stopped);
 
     // Shut down right after the server has taken the message in, before its commit is reported:
-    // the message is pending at that moment.
+    // the message is pending at that moment. The server's own QWebSocket for A (the first
+    // connection: on the first node, whose objects are the server's children) reports the frame
+    // to the server first, then to this slot, connected after it.
     bool hooked = false;
-    m_server->setFrameHookForTesting([server = m_server.get(), port = a.localPort(),
-                                      &hooked](quint16 peerPort, const QByteArray &utf8) {
-        if (peerPort == port && utf8.contains("send_message")) {
-            hooked = true;
-            server->shutdown();
-        }
-    });
+    QWebSocket *serverSide = nullptr;
+    for (QWebSocket *ws : m_server->findChildren<QWebSocket *>()) {
+        if (ws->peerPort() == a.localPort())
+            serverSide = ws;
+    }
+    QVERIFY(serverSide);
+    connect(serverSide, &QWebSocket::textMessageReceived, m_server.get(),
+            [server = m_server.get(), &hooked](const QString &text) {
+                if (text.contains(QLatin1String("send_message"))) {
+                    hooked = true;
+                    server->shutdown();
+                }
+            });
     a.sendText(QStringLiteral("last words"), QStringLiteral("z"));
 
     QVERIFY(stopped.wait(5000));

@@ -6,7 +6,7 @@
 // transport where it differs from RFC 6455 or the issue; PROTOCOL.md lists them.
 
 #include "server/app/serverconfig.h"
-#include "server/chat/chatserver.h"
+#include "server/app/chatserver.h"
 #include "shared/limits.h"
 #include "tests/support/rawwebsocket.h"
 

@@ -3,7 +3,7 @@
 // clients that write their bytes by hand, so that every malformed, slow or hostile request can be
 // sent exactly as an attacker would.
 
-#include "server/chat/chatserver.h"
+#include "server/app/chatserver.h"
 #include "server/net/addresskey.h"
 #include "server/net/connectionbudget.h"
 #include "server/net/httplistener.h"

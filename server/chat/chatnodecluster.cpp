@@ -1,4 +1,4 @@
-// ChatServer's side of a cluster (--redis): the shared queue, rooms whose users sit on two
+// ChatNode's side of a cluster (--redis): the shared queue, rooms whose users sit on two
 // servers, servers that die, and resuming on another server. ClusterLink carries it.
 //
 // Pairing across servers: the shared queue's Lua script pairs user B (here) with user P (on
@@ -7,7 +7,7 @@
 // message in such a room is stored by its sender's server and, once committed, published to the
 // partner's server, which keeps it for resume and sends it on: one hop.
 
-#include "server/chat/chatserver.h"
+#include "server/chat/chatnode.h"
 
 #include <QJsonArray>
 #include <QLoggingCategory>
@@ -32,14 +32,9 @@ const QString kFrom = QStringLiteral("from");
 const QString kRoom = QStringLiteral("room");
 const QString kNode = QStringLiteral("node");
 
-QString nonceKeyOf(const NewMessage &m)
-{
-    return m.senderId + QLatin1Char('\n') + m.nonce;
-}
-
 } // namespace
 
-void ChatServer::clusterEnqueue(Session &s, bool announce)
+void ChatNode::clusterEnqueue(Session &s, bool announce)
 {
     const UserKey key = s.key;
     s.proposedAtMs = -1;
@@ -56,8 +51,8 @@ void ChatServer::clusterEnqueue(Session &s, bool announce)
                        });
 }
 
-void ChatServer::onClusterMatch(UserKey key, bool ok, const std::optional<ClusterMatch> &match,
-                                bool promoted)
+void ChatNode::onClusterMatch(UserKey key, bool ok, const std::optional<ClusterMatch> &match,
+                              bool promoted)
 {
     Session *s = sessionFor(key);
     const bool queued =
@@ -111,7 +106,23 @@ void ChatServer::onClusterMatch(UserKey key, bool ok, const std::optional<Cluste
                        {"interests", QJsonArray::fromStringList(match->commonInterests)}});
 }
 
-void ChatServer::schedulePromotion()
+void ChatNode::promoteDue()
+{
+    const qint64 now = nowMs();
+    while (!m_promotions.empty() && m_promotions.begin()->first <= now) {
+        const UserKey key = m_promotions.begin()->second;
+        m_promotions.erase(m_promotions.begin());
+        Session *s = sessionFor(key);
+        if (!s || s->state != Session::State::Queued || s->proposedAtMs >= 0)
+            continue;
+        m_cluster->promote(s->userId, [this, key](bool ok, std::optional<ClusterMatch> match) {
+            onClusterMatch(key, ok, match, true);
+        });
+    }
+    schedulePromotion();
+}
+
+void ChatNode::schedulePromotion()
 {
     if (m_promotions.empty()) {
         m_promoteTimer.stop();
@@ -120,9 +131,9 @@ void ChatServer::schedulePromotion()
     m_promoteTimer.start(int(std::max<qint64>(0, m_promotions.begin()->first - nowMs())));
 }
 
-void ChatServer::onClusterMessage(const QJsonObject &m)
+void ChatNode::onClusterMessage(const QJsonObject &m)
 {
-    const FlushAtEnd flushAtEnd{this};
+    const FrameWriter::FlushAtEnd flushAtEnd{&m_writer};
     const QString type = m.value(kType).toString();
     // While stopping, what is under way in rooms still reaches its users; nothing new starts.
     if (m_stopping && (type == QLatin1String("propose") || type == QLatin1String("resume")))
@@ -172,7 +183,7 @@ void ChatServer::onClusterMessage(const QJsonObject &m)
     onRoomEvent(*s, *room, type, m);
 }
 
-void ChatServer::onProposal(const QJsonObject &m)
+void ChatNode::onProposal(const QJsonObject &m)
 {
     const QString from = m.value(kFrom).toString();
     const int fromNode = m.value(kNode).toInt();
@@ -194,7 +205,7 @@ void ChatServer::onProposal(const QJsonObject &m)
     for (const QJsonValue &v : m.value("interests").toArray())
         common.append(v.toString());
     Room room;
-    room.id = m_storage->nextRoomId();
+    room.id = m_commits.storage().nextRoomId();
     if (room.id == 0) {
         databaseUnavailable(*p);
         m_cluster->sendTo(fromNode, {{kType, "requeue"}, {kTo, from}});
@@ -206,15 +217,14 @@ void ChatServer::onProposal(const QJsonObject &m)
     room.remoteUserId = from;
     room.remoteNode = fromNode;
     room.commonInterests = common;
-    const quint64 ticket =
-        m_storage->submit(RoomRow{room.id, p->userId, from, QDateTime::currentDateTimeUtc()});
     const QJsonObject accept{{kType, "accept"},
                              {kTo, from},
                              {kFrom, p->userId},
                              {kRoom, room.id},
                              {kNode, m_cluster->nodeId()},
                              {"interests", m.value("interests")}};
-    m_pending.insert(ticket, PendingRoom{room.id, accept, fromNode});
+    m_commits.submit(RoomRow{room.id, p->userId, from, QDateTime::currentDateTimeUtc()},
+                     PendingRoom{room.id, accept, fromNode});
     addRoom(room);
     p->everMatched = true;
     p->state = Session::State::InRoom;
@@ -225,7 +235,7 @@ void ChatServer::onProposal(const QJsonObject &m)
     updatePlace(*p);
 }
 
-void ChatServer::onAccepted(Session *s, const QJsonObject &m)
+void ChatNode::onAccepted(Session *s, const QJsonObject &m)
 {
     const qint64 roomId = m.value(kRoom).toInteger();
     if (s->state == Session::State::InRoom && s->roomId == roomId)
@@ -270,7 +280,7 @@ void ChatServer::onAccepted(Session *s, const QJsonObject &m)
     updatePlace(*s);
 }
 
-void ChatServer::onRoomEvent(Session &s, Room &room, const QString &type, const QJsonObject &m)
+void ChatNode::onRoomEvent(Session &s, Room &room, const QString &type, const QJsonObject &m)
 {
     if (type == QLatin1String("msg")) {
         // From a thread of this process: decoded already, and its frame made.
@@ -286,13 +296,9 @@ void ChatServer::onRoomEvent(Session &s, Room &room, const QString &type, const 
         }
         if (!newMessage)
             return;
-        for (auto it = room.recent.crbegin(); it != room.recent.crend(); ++it) {
-            if (it->id == newMessage->id)
-                return; // relayed twice (sent again after a Redis outage)
-        }
-        room.recent.push_back(*newMessage);
-        if (!newMessage->nonce.isEmpty())
-            room.byNonce.insert(nonceKeyOf(*newMessage), *newMessage);
+        if (room.remembers(newMessage->id))
+            return; // relayed twice (sent again after a Redis outage)
+        room.remember(*newMessage);
         if (s.connected()) {
             if (local) {
                 sendFrame(s, local->partnerFrame);
@@ -304,12 +310,7 @@ void ChatServer::onRoomEvent(Session &s, Room &room, const QString &type, const 
             s.lastSentMessageId = std::max(s.lastSentMessageId, newMessage->id);
         }
         // Bounded as deliver() bounds it: the tail, and what an away member was not sent.
-        while (room.recent.size() > 100 && room.recent.front().id <= s.lastSentMessageId) {
-            const NewMessage &old = room.recent.front();
-            if (!old.nonce.isEmpty())
-                room.byNonce.remove(nonceKeyOf(old));
-            room.recent.pop_front();
-        }
+        room.trim(s.lastSentMessageId);
     } else if (type == QLatin1String("typing")) {
         send(s, PartnerTyping{m.value("typing").toBool()});
     } else if (type == QLatin1String("away")) {
@@ -332,7 +333,7 @@ void ChatServer::onRoomEvent(Session &s, Room &room, const QString &type, const 
     }
 }
 
-void ChatServer::onRemoteLeft(Room &room, LeaveReason reason)
+void ChatNode::onRemoteLeft(Room &room, LeaveReason reason)
 {
     if (room.pendingMessages > 0) {
         room.remoteLeft = reason; // deliver() comes back here after the last one
@@ -351,8 +352,8 @@ void ChatServer::onRemoteLeft(Room &room, LeaveReason reason)
     updatePlace(*s);
 }
 
-void ChatServer::tellRemote(const Room &room, const QString &type, QJsonObject message,
-                            const std::optional<RelayedMessage> &relayed)
+void ChatNode::tellRemote(const Room &room, const QString &type, QJsonObject message,
+                          const std::optional<RelayedMessage> &relayed)
 {
     if (!m_cluster || !room.remoteMember)
         return;
@@ -368,7 +369,7 @@ void ChatServer::tellRemote(const Room &room, const QString &type, QJsonObject m
         m_cluster->sendTo(room.remoteNode, message);
 }
 
-void ChatServer::updatePlace(const Session &s)
+void ChatNode::updatePlace(const Session &s)
 {
     if (!m_cluster)
         return;
@@ -382,7 +383,7 @@ void ChatServer::updatePlace(const Session &s)
                         partner ? m_cluster->nodeId() : room->remoteNode, s.lastSentMessageId);
 }
 
-void ChatServer::onNodesDied(const QSet<int> &nodes)
+void ChatNode::onNodesDied(const QSet<int> &nodes)
 {
     const qint64 now = nowMs();
     for (Room &room : m_rooms) {
@@ -395,7 +396,7 @@ void ChatServer::onNodesDied(const QSet<int> &nodes)
     }
 }
 
-void ChatServer::onNodesRevived(const QSet<int> &nodes)
+void ChatNode::onNodesRevived(const QSet<int> &nodes)
 {
     for (Room &room : m_rooms) {
         if (!room.remoteMember || !nodes.contains(room.remoteNode) || room.remoteAwaySinceMs < 0)
@@ -407,7 +408,7 @@ void ChatServer::onNodesRevived(const QSet<int> &nodes)
     }
 }
 
-void ChatServer::clusterSweep(qint64 now)
+void ChatNode::clusterSweep(qint64 now)
 {
     QVector<QPair<qint64, UserKey>> expired;
     for (const Room &room : std::as_const(m_rooms)) {
@@ -450,7 +451,7 @@ void ChatServer::clusterSweep(qint64 now)
 
 // ---- resume on another server ---------------------------------------------------------------
 
-void ChatServer::resumeFromCluster(Session &provisionalSession, const Resume &m)
+void ChatNode::resumeFromCluster(Session &provisionalSession, const Resume &m)
 {
     provisionalSession.resuming = true;
     const UserKey provisional = provisionalSession.key;
@@ -508,14 +509,14 @@ void ChatServer::resumeFromCluster(Session &provisionalSession, const Resume &m)
                 return;
             }
             // Both servers of the room are gone: it cannot go on.
-            m_storage->submit(RoomEnd{place->roomId, QDateTime::currentDateTimeUtc(),
-                                      QStringLiteral("disconnected")});
+            m_commits.storage().submit(RoomEnd{place->roomId, QDateTime::currentDateTimeUtc(),
+                                               QStringLiteral("disconnected")});
         }
         sendResumed(user, nullptr, 0, false);
     });
 }
 
-Session &ChatServer::adoptIdentity(Session &provisional, const QString &userId)
+Session &ChatNode::adoptIdentity(Session &provisional, const QString &userId)
 {
     ClientSocket *ws = provisional.socket;
     const UserKey oldKey = provisional.key;
@@ -538,7 +539,7 @@ Session &ChatServer::adoptIdentity(Session &provisional, const QString &userId)
     return *raw;
 }
 
-void ChatServer::onMoved(const QJsonObject &m)
+void ChatNode::onMoved(const QJsonObject &m)
 {
     Session *s = sessionFor(m.value(kTo).toString());
     if (!s)
@@ -566,7 +567,7 @@ void ChatServer::onMoved(const QJsonObject &m)
     destroySession(key, false); // it lives on, on the other server
 }
 
-void ChatServer::answerResume(const QJsonObject &m)
+void ChatNode::answerResume(const QJsonObject &m)
 {
     const QString userId = m.value(kFrom).toString();
     const int node = m.value(kNode).toInt();
@@ -595,7 +596,7 @@ void ChatServer::answerResume(const QJsonObject &m)
     send(*partner, PartnerBack{roomId});
 }
 
-void ChatServer::completeResume(const QJsonObject &m)
+void ChatNode::completeResume(const QJsonObject &m)
 {
     const QString userId = m.value(kTo).toString();
     const auto pending = m_clusterResumes.constFind(userId);
@@ -628,11 +629,8 @@ void ChatServer::completeResume(const QJsonObject &m)
     for (const QJsonValue &v : m.value("messages").toArray()) {
         const ServerDecodeResult decoded = decodeServerFrame(v.toString());
         const auto *message = std::get_if<ServerMessage>(&decoded);
-        if (const auto *newMessage = message ? std::get_if<NewMessage>(message) : nullptr) {
-            room.recent.push_back(*newMessage);
-            if (!newMessage->nonce.isEmpty())
-                room.byNonce.insert(nonceKeyOf(*newMessage), *newMessage);
-        }
+        if (const auto *newMessage = message ? std::get_if<NewMessage>(message) : nullptr)
+            room.remember(*newMessage);
     }
     addRoom(room);
     const auto it = m_rooms.find(room.id);

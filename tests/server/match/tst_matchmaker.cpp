@@ -1,4 +1,4 @@
-#include "server/chat/matchmaker.h"
+#include "server/match/matchmaker.h"
 
 #include <QHash>
 #include <QMap>

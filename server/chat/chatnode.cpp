@@ -1,0 +1,1001 @@
+#include "server/chat/chatnode.h"
+
+#include "server/cluster/locallink.h"
+#include "server/cluster/redislink.h"
+#include "server/net/websocketintake.h"
+
+#include <QCoreApplication>
+#include <QDeadlineTimer>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QLoggingCategory>
+#include <QRandomGenerator>
+#include <QTcpSocket>
+#include <algorithm>
+#include <limits>
+
+Q_LOGGING_CATEGORY(lcServer, "anonchat.server", QtInfoMsg)
+
+namespace anonchat::server {
+
+using namespace protocol;
+
+namespace {
+
+template <typename... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <typename... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+RateLimiter::Kind limitKind(ClientEvent event)
+{
+    switch (event) {
+    case ClientEvent::SendMessage: return RateLimiter::Kind::Message;
+    case ClientEvent::Typing: return RateLimiter::Kind::Typing;
+    case ClientEvent::JoinQueue:
+    case ClientEvent::LeaveQueue:
+    case ClientEvent::Next: return RateLimiter::Kind::Queue;
+    default: return RateLimiter::Kind::Other;
+    }
+}
+
+} // namespace
+
+ChatNode::ChatNode(const ServerConfig &config, NodeShared shared, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_shared(std::move(shared))
+    , m_commits(m_shared.storage)
+    , m_awayCap(m_shared.budget, m_config.maxConnectionsPerAddress, m_config.refusalLogIntervalMs)
+    , m_matchmaker(m_config.interestWaitMs)
+    , m_metrics(*m_shared.metrics)
+{
+    m_clock.start();
+    m_interestTimer.setSingleShot(true);
+    connect(&m_interestTimer, &QTimer::timeout, this, [this] {
+        for (const Match &match : m_matchmaker.expire(nowMs()))
+            startRoom(match);
+        scheduleInterestTimer();
+    });
+    connect(&m_sweepTimer, &QTimer::timeout, this, &ChatNode::sweep);
+    m_promoteTimer.setSingleShot(true);
+    connect(&m_promoteTimer, &QTimer::timeout, this, &ChatNode::promoteDue);
+}
+
+ChatNode::~ChatNode()
+{
+    // Connections first: they refer to sessions.
+    for (auto it = m_bySocket.cbegin(); it != m_bySocket.cend(); ++it) {
+        it.key()->detach();
+        delete it.key();
+    }
+    m_bySocket.clear();
+    m_cluster.reset();
+}
+
+bool ChatNode::start(QString *error)
+{
+    ClientSocket::Limits limits;
+    limits.maxMessageBytes = m_config.maxFrameBytes;
+    limits.maxQueuedBytes = m_config.maxQueuedBytes;
+    m_intake = new WebSocketIntake(m_config.tlsEnabled(), limits, this, this);
+    connect(m_intake, &WebSocketIntake::connectionReady, this, &ChatNode::acceptConnection);
+    // Every node hears every commit and takes the tickets it submitted.
+    connect(
+        m_shared.storage.get(), &StorageWriter::committed, this,
+        [this](const QVector<quint64> &tickets) { onCommitted(tickets); }, Qt::QueuedConnection);
+    connect(m_shared.storage.get(), &StorageWriter::failed, this, &ChatNode::onFailed,
+            Qt::QueuedConnection);
+    if (!m_config.redis.isEmpty()) {
+        RedisLink::Config clusterConfig;
+        clusterConfig.redis = m_config.redis;
+        m_cluster = std::make_unique<RedisLink>(clusterConfig);
+    } else if (m_shared.hub) {
+        m_cluster = std::make_unique<LocalLink>(m_shared.hub.get());
+    }
+    if (m_cluster) {
+        connectCluster();
+        if (!m_cluster->start(error))
+            return false;
+    }
+    const qint64 tick = std::min(m_config.pingIntervalMs, m_config.resumeWindowMs) / 4;
+    m_sweepTimer.start(int(std::clamp<qint64>(tick, 20, 1000)));
+    publishCounts();
+    return true;
+}
+
+void ChatNode::connectCluster()
+{
+    connect(m_cluster.get(), &ClusterLink::received, this, &ChatNode::onClusterMessage);
+    connect(m_cluster.get(), &ClusterLink::nodesDied, this, &ChatNode::onNodesDied);
+    connect(m_cluster.get(), &ClusterLink::nodesRevived, this, &ChatNode::onNodesRevived);
+    connect(m_cluster.get(), &ClusterLink::queueLost, this, [this] {
+        for (const auto &[key, s] : m_sessions) {
+            if (s->state == Session::State::Queued && s->connected() && s->proposedAtMs < 0)
+                clusterEnqueue(*s, false);
+        }
+    });
+    connect(m_cluster.get(), &ClusterLink::matchedElsewhere, this,
+            [this](const QString &userId, const ClusterMatch &match) {
+                if (const Session *s = sessionFor(userId))
+                    onClusterMatch(s->key, true, match, true);
+            });
+}
+
+int ChatNode::connectionCount() const
+{
+    return m_cluster ? int(std::max<qint64>(m_cluster->stats().online, localConnectionCount()))
+                     : localConnectionCount();
+}
+
+int ChatNode::queuedCount() const
+{
+    return m_cluster ? int(m_cluster->stats().queued) : m_matchmaker.queuedCount();
+}
+
+int ChatNode::activeRoomCount() const
+{
+    return m_cluster ? int(m_cluster->stats().activeRooms) : localActiveRooms();
+}
+
+void ChatNode::publishCounts()
+{
+    m_awayUsers.store(qint64(m_sessions.size()) - localConnectionCount(),
+                      std::memory_order_relaxed);
+    if (m_cluster)
+        m_cluster->setLocalCounts(localConnectionCount(), localActiveRooms());
+}
+
+void ChatNode::addRoom(const Room &room)
+{
+    m_rooms.insert(room.id, room);
+    if (!room.owned)
+        ++m_foreignRooms;
+    publishCounts();
+}
+
+void ChatNode::removeRoom(QHash<qint64, Room>::iterator it)
+{
+    if (it->ending)
+        --m_endingRooms;
+    else if (!it->owned)
+        --m_foreignRooms;
+    m_rooms.erase(it);
+    publishCounts();
+}
+
+void ChatNode::markEnding(Room &room)
+{
+    room.ending = true;
+    ++m_endingRooms;
+    if (!room.owned)
+        --m_foreignRooms;
+    publishCounts();
+}
+
+void ChatNode::adoptSocket(QTcpSocket *socket)
+{
+    if (m_stopping) {
+        socket->abort();
+        socket->deleteLater();
+        return;
+    }
+    m_intake->take(socket);
+}
+
+// ---- connections ----------------------------------------------------------------------------
+
+void ChatNode::acceptConnection(ClientSocket *ws)
+{
+    ws->setParent(this);
+    m_metrics.countConnection();
+    // One address may not take the whole server (--max-connections-per-address).
+    if (m_stopping || !m_shared.budget->admit(ws->peerAddress())) {
+        if (!m_stopping) {
+            m_metrics.countError(ErrorCode::ServerBusy);
+            ws->sendText(encode(ServerMessage(
+                Error{ErrorCode::ServerBusy, tr("the server is full, try again later"), {}})));
+        }
+        closeSocket(ws, m_stopping ? WsCloseGoingAway : WsCloseTryAgainLater,
+                    m_stopping ? tr("server shutting down") : tr("server busy"));
+        return; // not in m_bySocket: disconnected() deletes it
+    }
+    ws->setAdmitted(true);
+    Session *s = createSession(ws);
+    Welcome welcome;
+    welcome.userId = s->userId;
+    welcome.resumeToken = s->resumeToken;
+    welcome.online = connectionCount();
+    send(*s, welcome);
+    m_writer.flush();
+}
+
+void ChatNode::textReceived(ClientSocket *connection, const QByteArray &utf8)
+{
+    if (Session *session = sessionFor(m_bySocket.value(connection)))
+        onText(session, utf8);
+    m_writer.flush();
+}
+
+void ChatNode::binaryReceived(ClientSocket *connection)
+{
+    if (Session *session = sessionFor(m_bySocket.value(connection)))
+        onBinary(session);
+    m_writer.flush();
+}
+
+void ChatNode::pongReceived(ClientSocket *connection)
+{
+    if (Session *session = sessionFor(m_bySocket.value(connection))) {
+        session->lastHeardMs = nowMs();
+        session->pingOutstanding = false;
+    }
+}
+
+Session *ChatNode::createSession(ClientSocket *socket)
+{
+    auto session = std::make_unique<Session>();
+    UserKey key = 0;
+    do {
+        key = QRandomGenerator::global()->generate();
+        if (m_cluster) // cluster-unique: the top byte is this server's node number
+            key = quint32(m_cluster->nodeId() & 0xff) << 24 | (key & 0xffffff);
+    } while (key == 0 || m_sessions.count(key));
+    session->key = key;
+    session->userId = QStringLiteral("%1").arg(key, 8, 16, QLatin1Char('0'));
+    session->resumeToken = newResumeToken();
+    session->socket = socket;
+    session->address = addressKey(socket->peerAddress());
+    session->lastHeardMs = nowMs();
+    session->limiter = RateLimiter(m_config.rateLimit, nowMs());
+    m_byToken.insert(session->resumeToken, key);
+    m_bySocket.insert(socket, key);
+    if (m_cluster)
+        m_cluster->registerToken(session->resumeToken, session->userId);
+    Session *raw = session.get();
+    m_sessions.emplace(key, std::move(session));
+    publishCounts();
+    return raw;
+}
+
+void ChatNode::destroySession(UserKey key, bool forgetInCluster)
+{
+    auto it = m_sessions.find(key);
+    if (it == m_sessions.end())
+        return;
+    m_awayCap.uncount(*it->second);
+    m_byToken.remove(it->second->resumeToken);
+    if (!m_cluster)
+        m_matchmaker.forget(key);
+    else if (forgetInCluster)
+        m_cluster->forget(it->second->userId, it->second->resumeToken);
+    m_sessions.erase(it);
+    publishCounts();
+}
+
+Session *ChatNode::sessionFor(const QString &userId) const
+{
+    bool ok = false;
+    const UserKey key = userId.toUInt(&ok, 16);
+    Session *s = ok ? sessionFor(key) : nullptr;
+    return s && s->userId == userId ? s : nullptr;
+}
+
+Session *ChatNode::sessionFor(UserKey key) const
+{
+    auto it = m_sessions.find(key);
+    return it == m_sessions.end() ? nullptr : it->second.get();
+}
+
+QString ChatNode::newResumeToken() const
+{
+    QByteArray bytes(24, Qt::Uninitialized); // 192 bits
+    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(bytes.data()),
+                                          bytes.size() / 4);
+    return QString::fromLatin1(
+        bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+}
+
+void ChatNode::disconnected(ClientSocket *socket)
+{
+    socket->deleteLater();
+    if (socket->admitted())
+        m_shared.budget->release(socket->peerAddress());
+    const auto it = m_bySocket.find(socket);
+    if (it == m_bySocket.end())
+        return; // replaced by a resume, or never a session
+    const UserKey key = it.value();
+    m_bySocket.erase(it);
+    publishCounts();
+    Session *s = sessionFor(key);
+    if (!s || s->socket != socket)
+        return;
+    s->socket = nullptr;
+    s->awaySinceMs = nowMs();
+    qCDebug(lcServer) << "user away" << s->userId;
+    if (m_stopping)
+        return;
+    if (s->state == Session::State::Queued) {
+        if (m_cluster)
+            m_cluster->dequeue(s->userId);
+        else
+            m_matchmaker.remove(key); // never matched while away
+        s->state = Session::State::Idle;
+        s->proposedAtMs = -1;
+        scheduleInterestTimer();
+    }
+    if (s->state == Session::State::Idle && !s->everMatched && !s->sawFirstEvent) {
+        // A connection that never did anything has nothing to resume: free it now, so bare
+        // connection churn keeps no memory for the resume window.
+        destroySession(key);
+        return;
+    }
+    if (s->state == Session::State::InRoom) {
+        setTyping(*s, false);
+        updatePlace(*s); // what it was sent, for a resume elsewhere
+        if (Session *partner = partnerInRoom(*s))
+            send(*partner, PartnerAway{s->roomId});
+        else if (const auto room = m_rooms.constFind(s->roomId); room != m_rooms.cend())
+            tellRemote(*room, QStringLiteral("away"));
+    }
+    countAway(*s); // last: may destroy it
+}
+
+void ChatNode::countAway(Session &s)
+{
+    const UserKey victim =
+        m_awayCap.count(s, nowMs(), [this](UserKey key) { return sessionFor(key); });
+    if (victim != 0)
+        expireAway(victim);
+}
+
+void ChatNode::expireAway(UserKey key)
+{
+    Session *s = sessionFor(key);
+    if (!s || s->connected())
+        return;
+    if (s->state == Session::State::InRoom)
+        endRoom(s->roomId, key, LeaveReason::Disconnected, QStringLiteral("disconnected"));
+    destroySession(key);
+}
+
+void ChatNode::sweep()
+{
+    const qint64 now = nowMs();
+    QVector<ClientSocket *> dead;
+    QVector<UserKey> expired;
+    const qint64 monotonic = QDeadlineTimer::current().deadline();
+    for (const auto &[key, s] : m_sessions) {
+        if (s->connected()) {
+            // Anything from the client counts, its own pings included.
+            const qint64 silent =
+                std::min(now - s->lastHeardMs, monotonic - s->socket->lastReadMs());
+            const qint64 incomplete = s->socket->incompleteSinceMs();
+            // A frame begun and not finished in time (PROTOCOL.md: 10 s, like a request head).
+            if (incomplete >= 0 && monotonic - incomplete >= m_config.requestTimeoutMs) {
+                qCDebug(lcServer) << "a frame not finished in time, closing";
+                closeSocket(s->socket, WsClosePolicyViolated, tr("frame not finished in time"));
+            } else if (silent >= m_config.pingTimeoutMs) {
+                dead.append(s->socket);
+            } else if (silent >= m_config.pingIntervalMs && !s->pingOutstanding) {
+                s->pingOutstanding = true;
+                s->socket->ping();
+            }
+        } else if (now - s->awaySinceMs >= m_config.resumeWindowMs) {
+            expired.append(key);
+        }
+    }
+    for (ClientSocket *ws : dead) {
+        qCDebug(lcServer) << "no pong within the timeout, dropping";
+        ws->abort(); // disconnected() follows: the user becomes away
+    }
+    for (UserKey key : expired)
+        expireAway(key);
+    if (m_cluster)
+        clusterSweep(now);
+}
+
+// ---- frames ---------------------------------------------------------------------------------
+
+void ChatNode::onText(Session *session, const QByteArray &utf8)
+{
+    if (m_stopping)
+        return; // storage is closed; the client reconnects to the next server and resumes
+    Session &s = *session;
+    const qint64 now = nowMs();
+    s.lastHeardMs = now;
+    if (s.resuming) {
+        // A resume naming another server's user is under way: what this connection is, is
+        // not settled yet (clients wait for `resumed`).
+        sendError(s, ErrorCode::ResumeFailed, tr("a resume is under way; wait for its answer"));
+        return;
+    }
+    s.pingOutstanding = false;
+    const bool first = !s.sawFirstEvent;
+    s.sawFirstEvent = true;
+
+    // The connection has checked the UTF-8.
+    ClientDecodeResult decoded = decodeCheckedClientFrame(utf8);
+    if (const auto *error = std::get_if<DecodeError>(&decoded)) {
+        sendError(s, error->code, error->message, error->event);
+        if (s.connected() && s.limiter.strike(now))
+            closeSocket(s.socket, WsClosePolicyViolated, tr("too many invalid frames"));
+        return;
+    }
+    const ClientMessage &message = std::get<ClientMessage>(decoded);
+    const ClientEvent event = eventOf(message);
+    if (const qint64 retry = s.limiter.check(limitKind(event), now)) {
+        sendError(s, ErrorCode::RateLimited, tr("slow down"), eventName(event), retry);
+        if (s.connected() && s.limiter.strike(now))
+            closeSocket(s.socket, WsClosePolicyViolated, tr("rate limit exceeded"));
+        return;
+    }
+    if (event == ClientEvent::Resume) {
+        if (!first) {
+            sendError(s, ErrorCode::ResumeFailed, tr("resume must be the first event"),
+                      eventName(event));
+            return;
+        }
+        handle(s, std::get<Resume>(message)); // may destroy `s`
+        return;
+    }
+    std::visit([this, &s](const auto &m) { handle(s, m); }, message);
+}
+
+void ChatNode::onBinary(Session *session)
+{
+    Session &s = *session;
+    s.lastHeardMs = nowMs();
+    sendError(s, ErrorCode::BadFrame, tr("binary frames are not supported; send JSON text"));
+    if (s.connected() && s.limiter.strike(nowMs()))
+        closeSocket(s.socket, WsClosePolicyViolated, tr("too many invalid frames"));
+}
+
+void ChatNode::send(Session &s, const ServerMessage &message)
+{
+    if (s.socket)
+        sendFrame(s, encode(message));
+}
+
+void ChatNode::sendFrame(Session &s, const QByteArray &utf8)
+{
+    if (s.socket)
+        m_writer.send(s.socket, utf8);
+}
+
+void ChatNode::sendError(Session &s, ErrorCode code, const QString &message, const QString &event,
+                         qint64 retryAfterMs)
+{
+    m_metrics.countError(code);
+    send(s, Error{code, message, event, retryAfterMs});
+}
+
+void ChatNode::closeSocket(ClientSocket *socket, int code, const QString &reason)
+{
+    // The close frame (then FIN, on plain TCP); the connection reads on until the client
+    // answers (a client still sending meets no reset that could swallow the frame), at most two
+    // seconds.
+    socket->close(code, reason);
+}
+
+Waiting ChatNode::waitingInfo() const
+{
+    if (m_cluster)
+        // Cluster totals are as of the last heartbeat; the user asking is queued itself.
+        return Waiting{connectionCount(), int(std::max<qint64>(m_cluster->stats().queued, 1))};
+    return Waiting{connectionCount(), queuedCount()};
+}
+
+// ---- events ---------------------------------------------------------------------------------
+
+void ChatNode::handle(Session &s, const JoinQueue &m)
+{
+    if (s.state == Session::State::InRoom) {
+        sendError(s, ErrorCode::AlreadyInRoom, tr("already in a room: use next"),
+                  eventName(ClientEvent::JoinQueue));
+        return;
+    }
+    joinQueue(s, m.interests);
+}
+
+void ChatNode::joinQueue(Session &s, const QStringList &interests)
+{
+    if (s.state == Session::State::Queued) {
+        send(s, waitingInfo()); // idempotent
+        return;
+    }
+    s.interests = interests;
+    s.state = Session::State::Queued;
+    if (m_cluster) {
+        clusterEnqueue(s);
+        return;
+    }
+    if (std::optional<Match> match = m_matchmaker.enqueue(s.key, interests, nowMs()))
+        startRoom(*match);
+    else
+        send(s, waitingInfo());
+    scheduleInterestTimer();
+}
+
+void ChatNode::handle(Session &s, const LeaveQueue &)
+{
+    if (s.state != Session::State::Queued) {
+        sendError(s, ErrorCode::NotInQueue, tr("not in the queue"),
+                  eventName(ClientEvent::LeaveQueue));
+        return;
+    }
+    if (m_cluster)
+        m_cluster->dequeue(s.userId);
+    else
+        m_matchmaker.remove(s.key);
+    s.state = Session::State::Idle;
+    s.proposedAtMs = -1;
+    send(s, QueueLeft{});
+    scheduleInterestTimer();
+}
+
+void ChatNode::handle(Session &s, const SendMessage &m)
+{
+    if (s.state != Session::State::InRoom) {
+        sendError(s, ErrorCode::NotInRoom, tr("not in a room"),
+                  eventName(ClientEvent::SendMessage));
+        return;
+    }
+    Room &room = m_rooms[s.roomId];
+    QString key;
+    if (!m.nonce.isEmpty()) {
+        key = nonceKey(s.userId, m.nonce);
+        const auto stored = room.byNonce.constFind(key);
+        if (stored != room.byNonce.cend()) {
+            send(s, *stored); // the ack again; the partner gets nothing new
+            return;
+        }
+        if (room.pendingNonces.contains(key))
+            return; // its commit will ack it
+    }
+    NewMessage message;
+    message.id = m_commits.storage().nextMessageId();
+    message.roomId = room.id;
+    message.senderId = s.userId;
+    message.content = m.content;
+    message.timestamp = QDateTime::currentDateTimeUtc();
+    message.nonce = m.nonce;
+    const quint64 ticket =
+        m_commits.submit(MessageRow{message.id, message.roomId, message.senderId, message.content,
+                                    message.timestamp, message.nonce},
+                         PendingMessage{message, s.key, key});
+    ++room.pendingMessages;
+    if (!key.isEmpty())
+        room.pendingNonces.insert(key, ticket);
+    setTyping(s, false);
+}
+
+void ChatNode::handle(Session &s, const Typing &m)
+{
+    if (s.state != Session::State::InRoom) {
+        sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::Typing));
+        return;
+    }
+    s.typing = m.typing;
+    if (Session *partner = partnerInRoom(s))
+        send(*partner, PartnerTyping{m.typing});
+    else
+        tellRemote(m_rooms[s.roomId], QStringLiteral("typing"), {{"typing", m.typing}});
+}
+
+void ChatNode::setTyping(Session &s, bool typing)
+{
+    if (s.typing == typing)
+        return;
+    s.typing = typing;
+    if (s.state != Session::State::InRoom)
+        return;
+    if (Session *partner = partnerInRoom(s))
+        send(*partner, PartnerTyping{typing});
+    else if (const auto room = m_rooms.constFind(s.roomId); room != m_rooms.cend())
+        tellRemote(*room, QStringLiteral("typing"), {{"typing", typing}});
+}
+
+void ChatNode::handle(Session &s, const LeaveRoom &)
+{
+    if (s.state != Session::State::InRoom) {
+        sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::LeaveRoom));
+        return;
+    }
+    endRoom(s.roomId, s.key, LeaveReason::Left, QStringLiteral("left"));
+}
+
+void ChatNode::handle(Session &s, const Next &m)
+{
+    if (s.state == Session::State::InRoom)
+        endRoom(s.roomId, s.key, LeaveReason::Next, QStringLiteral("next"));
+    joinQueue(s, m.interests);
+}
+
+void ChatNode::handle(Session &s, const Report &m)
+{
+    if (s.state != Session::State::InRoom) {
+        sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::Report));
+        return;
+    }
+    const Room &room = m_rooms[s.roomId];
+    const UserKey partnerKey = room.partnerOf(s.key);
+    const Session *partner = sessionFor(partnerKey);
+    const QString partnerId = partner                           ? partner->userId
+                              : room.remoteMember == partnerKey ? room.remoteUserId
+                                                                : QString();
+    if (m_cluster)
+        m_cluster->block(s.userId, partnerId);
+    else
+        m_matchmaker.block(s.key, partnerKey);
+    m_commits.submit(
+        ReportRow{room.id, s.userId, partnerId, m.reason, QDateTime::currentDateTimeUtc()},
+        PendingReport{s.key, room.id});
+}
+
+void ChatNode::handle(Session &s, const Resume &m)
+{
+    const UserKey oldKey = m_byToken.value(m.resumeToken);
+    Session *old = sessionFor(oldKey);
+    if (!old && m_cluster) {
+        resumeFromCluster(s, m); // a user of another server, or of one that is gone
+        return;
+    }
+    if (!old || old == &s) {
+        sendError(s, ErrorCode::ResumeFailed, tr("unknown, expired or already used token"),
+                  eventName(ClientEvent::Resume));
+        return;
+    }
+    ClientSocket *ws = s.socket;
+    // The old connection may not have been noticed dead yet: this one replaces it.
+    if (old->socket) {
+        ClientSocket *stale = old->socket;
+        m_bySocket.remove(stale);
+        closeSocket(stale, WsCloseNormal, tr("resumed elsewhere"));
+    }
+    m_byToken.remove(old->resumeToken);
+    if (m_cluster)
+        m_cluster->dropToken(old->resumeToken);
+    old->resumeToken = newResumeToken();
+    m_byToken.insert(old->resumeToken, old->key);
+    if (m_cluster)
+        m_cluster->registerToken(old->resumeToken, old->userId);
+    old->socket = ws;
+    old->lastHeardMs = nowMs();
+    old->pingOutstanding = false;
+    old->sawFirstEvent = true;
+    const bool wasAway = old->awaySinceMs >= 0;
+    old->awaySinceMs = -1;
+    m_awayCap.uncount(*old);
+    old->address = addressKey(ws->peerAddress());
+    m_bySocket.insert(ws, old->key);
+    destroySession(s.key); // the provisional identity from this connection's welcome
+
+    const auto room = m_rooms.constFind(old->roomId);
+    sendResumed(*old,
+                old->state == Session::State::InRoom && room != m_rooms.cend() ? &*room : nullptr,
+                m.lastId >= 0 ? m.lastId : old->lastSentMessageId, wasAway);
+}
+
+void ChatNode::sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway)
+{
+    Resumed resumed;
+    resumed.userId = user.userId;
+    resumed.resumeToken = user.resumeToken;
+    if (room) {
+        ResumedRoom rr;
+        rr.roomId = room->id;
+        const Session *partner = sessionFor(room->partnerOf(user.key));
+        rr.partnerId = partner ? partner->userId : room->remoteUserId;
+        for (NewMessage copy : messagesAfter(room->recent, lastId)) {
+            if (copy.senderId != user.userId)
+                copy.nonce.clear();
+            user.lastSentMessageId = std::max(user.lastSentMessageId, copy.id);
+            rr.messages.append(copy);
+        }
+        resumed.room = rr;
+    }
+    send(user, resumed);
+    if (room && wasAway) {
+        if (Session *partner = partnerInRoom(user))
+            send(*partner, PartnerBack{room->id});
+        else
+            tellRemote(*room, QStringLiteral("back"));
+    }
+    updatePlace(user);
+}
+
+void ChatNode::handle(Session &s, const GetStats &)
+{
+    send(s, Stats{connectionCount(), queuedCount(), activeRoomCount()});
+}
+
+// ---- rooms ----------------------------------------------------------------------------------
+
+void ChatNode::startRoom(const Match &match)
+{
+    Session *a = sessionFor(match.first);
+    Session *b = sessionFor(match.second);
+    if (!a || !b) {
+        qCWarning(lcServer) << "matchmaker paired an unknown user";
+        return;
+    }
+    Room room;
+    room.id = m_commits.storage().nextRoomId();
+    if (room.id == 0) {
+        // No id to be had (PostgreSQL away for long): nobody is paired, both may try again.
+        for (Session *s : {a, b})
+            databaseUnavailable(*s);
+        return;
+    }
+    room.members[0] = a->key;
+    room.members[1] = b->key;
+    room.commonInterests = match.commonInterests;
+    m_commits.submit(RoomRow{room.id, a->userId, b->userId, QDateTime::currentDateTimeUtc()},
+                     PendingRoom{room.id});
+    addRoom(room);
+    for (Session *s : {a, b}) {
+        s->everMatched = true;
+        s->state = Session::State::InRoom;
+        s->roomId = room.id;
+        s->typing = false;
+        s->lastSentMessageId = 0;
+    }
+    send(*a, Matched{room.id, b->userId, match.commonInterests});
+    send(*b, Matched{room.id, a->userId, match.commonInterests});
+    updatePlace(*a);
+    updatePlace(*b);
+}
+
+void ChatNode::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
+                       const QString &storedReason)
+{
+    // A typist who leaves stops typing (PROTOCOL.md, `typing`): the partner hears false first.
+    if (Session *typist = sessionFor(leaver); typist && typist->roomId == roomId)
+        setTyping(*typist, false);
+    const auto it = m_rooms.find(roomId);
+    if (it == m_rooms.end())
+        return;
+    Room &room = it.value();
+    // The partner already left (its end is being stored): this user hears that, as it would
+    // have a moment later, instead of a room_left of its own.
+    const bool partnerLeftFirst = room.ending;
+    if (!room.ending) {
+        markEnding(room);
+        room.endReason = reason;
+        m_commits.submit(RoomEnd{roomId, QDateTime::currentDateTimeUtc(), storedReason},
+                         PendingRoomEnd{roomId});
+        if (!m_cluster) {
+            m_matchmaker.setPreviousPartners(room.members[0], room.members[1]);
+        } else {
+            const Session *a = sessionFor(room.members[0]);
+            const Session *b = sessionFor(room.members[1]);
+            const QString idA = a ? a->userId : room.remoteUserId;
+            const QString idB = b ? b->userId : room.remoteUserId;
+            if (!idA.isEmpty() && !idB.isEmpty() && idA != idB)
+                m_cluster->setPreviousPartners(idA, idB);
+        }
+    }
+    // The leaver is out at once (it may queue again right away); the partner stays until the
+    // end is stored, so the messages it sent or was sent before it arrive before partner_left.
+    if (Session *s = sessionFor(leaver); s && s->roomId == roomId) {
+        s->state = Session::State::Idle;
+        s->roomId = 0;
+        s->typing = false;
+        if (partnerLeftFirst)
+            send(*s, PartnerLeft{roomId, room.endReason});
+        else
+            send(*s, RoomLeft{roomId});
+        updatePlace(*s);
+    }
+}
+
+void ChatNode::finishRoom(qint64 roomId, bool roomStored)
+{
+    const auto it = m_rooms.find(roomId);
+    if (it == m_rooms.end())
+        return;
+    const Room room = it.value();
+    removeRoom(it);
+    // The member on another server hears it from there.
+    tellRemote(
+        room, QStringLiteral("left"),
+        {{"reason", leaveReasonName(roomStored ? room.endReason : LeaveReason::Disconnected)}});
+    for (UserKey key : room.members) {
+        Session *s = sessionFor(key);
+        if (!s || s->roomId != roomId)
+            continue;
+        s->state = Session::State::Idle;
+        s->roomId = 0;
+        s->typing = false;
+        updatePlace(*s);
+        if (roomStored) {
+            send(*s, PartnerLeft{roomId, room.endReason});
+        } else {
+            sendError(*s, ErrorCode::Internal, tr("the room could not be stored"),
+                      eventName(ClientEvent::JoinQueue));
+            send(*s, RoomLeft{roomId});
+        }
+    }
+}
+
+void ChatNode::databaseUnavailable(Session &s)
+{
+    s.state = Session::State::Idle;
+    s.proposedAtMs = -1;
+    sendError(s, ErrorCode::Internal, tr("the database is unavailable, try again"),
+              eventName(ClientEvent::JoinQueue));
+}
+
+Session *ChatNode::partnerInRoom(const Session &s) const
+{
+    const auto it = m_rooms.constFind(s.roomId);
+    if (s.state != Session::State::InRoom || it == m_rooms.cend())
+        return nullptr;
+    Session *partner = sessionFor(it->partnerOf(s.key));
+    return partner && partner->roomId == s.roomId ? partner : nullptr;
+}
+
+void ChatNode::scheduleInterestTimer()
+{
+    const std::optional<qint64> deadline = m_matchmaker.nextDeadline();
+    if (!deadline) {
+        m_interestTimer.stop();
+        return;
+    }
+    m_interestTimer.start(int(std::max<qint64>(0, *deadline - nowMs())));
+}
+
+// ---- storage results ------------------------------------------------------------------------
+
+void ChatNode::onCommitted(const QVector<quint64> &tickets)
+{
+    const FrameWriter::FlushAtEnd flushAtEnd{&m_writer};
+    for (const CommitGate::Pending &pending : m_commits.take(tickets)) {
+        std::visit(Overloaded{
+                       [this](const PendingMessage &p) {
+                           m_metrics.addStored(1);
+                           deliver(p);
+                       },
+                       [this](const PendingReport &p) {
+                           if (Session *s = sessionFor(p.reporter))
+                               send(*s, Reported{p.roomId});
+                       },
+                       [this](const PendingRoom &p) {
+                           if (p.acceptNode && m_cluster)
+                               m_cluster->sendTo(p.acceptNode, p.accept);
+                       },
+                       [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
+                   },
+                   pending);
+    }
+}
+
+void ChatNode::deliver(const PendingMessage &pending)
+{
+    const NewMessage &message = pending.message;
+    const auto roomIt = m_rooms.find(message.roomId);
+    Session *sender = sessionFor(pending.sender);
+    if (roomIt == m_rooms.end()) {
+        // The room ended while the message was being stored: it is stored, so ack it.
+        if (sender)
+            send(*sender, message);
+        return;
+    }
+    Room &room = roomIt.value();
+    --room.pendingMessages;
+    if (!pending.nonceKey.isEmpty())
+        room.pendingNonces.remove(pending.nonceKey);
+    room.remember(message);
+    // One serialisation for both copies: the sender's carries the nonce (its ack).
+    const NewMessageFrames frames = encodeNewMessage(message);
+    qint64 sentToAll = message.id;
+    for (UserKey key : room.members) {
+        Session *s = sessionFor(key);
+        if (s && s->connected() && s->roomId == room.id) {
+            sendFrame(*s, key == pending.sender ? frames.sender : frames.partner);
+            s->lastSentMessageId = std::max(s->lastSentMessageId, message.id);
+        }
+        // Away: resume sends it.
+        if (s || key != room.remoteMember)
+            sentToAll = std::min(sentToAll, s ? s->lastSentMessageId : 0);
+    }
+    // The member on another server: its server keeps the message (with its nonce, for a resume
+    // there) and sends it on.
+    if (room.remoteMember) {
+        tellRemote(room, QStringLiteral("msg"), {{"mid", message.id}},
+                   RelayedMessage{message, frames.partner, frames.sender});
+    }
+    room.trim(sentToAll);
+    if (room.remoteLeft && room.pendingMessages == 0)
+        onRemoteLeft(room, *room.remoteLeft); // may remove `room`: last
+}
+
+void ChatNode::onFailed(const QVector<quint64> &tickets, const QString &error)
+{
+    qCWarning(lcServer) << "storage failed:" << error;
+    for (const CommitGate::Pending &pending : m_commits.take(tickets)) {
+        std::visit(Overloaded{
+                       [this](const PendingMessage &p) { failed(p); },
+                       [this](const PendingReport &p) {
+                           if (Session *s = sessionFor(p.reporter))
+                               sendError(*s, ErrorCode::Internal,
+                                         tr("the report could not be stored"),
+                                         eventName(ClientEvent::Report));
+                       },
+                       [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
+                       [this](const PendingRoom &p) {
+                           // Without its row the room cannot hold messages: end it for both.
+                           finishRoom(p.roomId, false);
+                           if (p.acceptNode && m_cluster) // its user goes back to the queue
+                               m_cluster->sendTo(p.acceptNode,
+                                                 {{QStringLiteral("t"), QStringLiteral("requeue")},
+                                                  {QStringLiteral("to"), p.accept.value("to")}});
+                       },
+                   },
+                   pending);
+    }
+}
+
+void ChatNode::failed(const PendingMessage &pending)
+{
+    const auto room = m_rooms.find(pending.message.roomId);
+    if (room != m_rooms.end() && !pending.nonceKey.isEmpty())
+        room->pendingNonces.remove(pending.nonceKey);
+    if (room != m_rooms.end() && --room->pendingMessages == 0 && room->remoteLeft)
+        onRemoteLeft(*room, *room->remoteLeft);
+    if (Session *s = sessionFor(pending.sender))
+        sendError(*s, ErrorCode::Internal, tr("the message could not be stored; it was not sent"),
+                  eventName(ClientEvent::SendMessage));
+}
+
+// ---- shutdown -------------------------------------------------------------------------------
+
+void ChatNode::stopAccepting()
+{
+    m_stopping = true;
+    m_sweepTimer.stop();
+    m_interestTimer.stop();
+    m_promoteTimer.stop();
+}
+
+void ChatNode::deliverCommitted()
+{
+    QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
+    if (m_cluster)
+        QCoreApplication::sendPostedEvents(m_cluster.get(), QEvent::MetaCall);
+}
+
+void ChatNode::endRoomsForShutdown()
+{
+    for (const Room &room : std::as_const(m_rooms)) {
+        if (room.ending)
+            continue;
+        if (room.remoteMember) {
+            if (!m_shared.hub) {
+                // Its members may resume on another server: the partner's server keeps the
+                // room for the resume window, as if this server had died.
+                tellRemote(room, QStringLiteral("away"), {{"orphaned", true}});
+                continue;
+            }
+            if (!room.owned)
+                continue; // the other thread of this process stores its end
+        }
+        m_commits.storage().submit(
+            RoomEnd{room.id, QDateTime::currentDateTimeUtc(), QStringLiteral("server_shutdown")});
+    }
+    if (m_cluster)
+        m_cluster->stop();
+}
+
+void ChatNode::closeAllGoingAway()
+{
+    const QList<ClientSocket *> sockets = m_bySocket.keys();
+    for (ClientSocket *ws : sockets)
+        closeSocket(ws, WsCloseGoingAway, tr("server shutting down"));
+    m_writer.flush();
+}
+
+} // namespace anonchat::server

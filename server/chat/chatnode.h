@@ -1,0 +1,201 @@
+#pragma once
+
+// One node: the sessions, rooms and events of the WebSockets one thread serves.
+
+#include "server/app/serverconfig.h"
+#include "server/chat/awaycap.h"
+#include "server/chat/commitgate.h"
+#include "server/chat/framewriter.h"
+#include "server/chat/room.h"
+#include "server/chat/session.h"
+#include "server/cluster/clusterlink.h"
+#include "server/net/clientsocket.h"
+#include "server/web/metrics.h"
+#include "shared/codec.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QObject>
+#include <QTimer>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+class QTcpSocket;
+
+namespace anonchat::server {
+
+class LocalHub;
+class WebSocketIntake;
+
+/// What the nodes of one process share (NodePool makes it).
+struct NodeShared {
+    std::shared_ptr<StorageWriter> storage;
+    std::shared_ptr<Metrics> metrics;
+    std::shared_ptr<ConnectionBudget> budget;
+    std::shared_ptr<LocalHub> hub; ///< `--threads` without `--redis`: the nodes' LocalLinks
+};
+
+/**
+ * A node serves the WebSockets handed to it, on its own thread: sessions own sockets, rooms own
+ * only ids, a dropped user is "away" for the resume window, and every message is relayed only
+ * once its row is committed (CommitGate). Nodes of one process (`--threads`) or of a cluster
+ * (`--redis`) share the queue and relay rooms whose members sit on two of them through a
+ * ClusterLink. Made, started and stopped by NodePool; every method runs on the node's thread.
+ */
+class ChatNode : public QObject, private ClientSocket::Handler
+{
+    Q_OBJECT
+public:
+    ChatNode(const ServerConfig &config, NodeShared shared, QObject *parent = nullptr);
+    ~ChatNode() override;
+
+    /// Its QWebSocketServer, timers and cluster link. False with a one-line `error`.
+    bool start(QString *error);
+    /// Takes a WebSocket's socket (moved to this thread), its upgrade request unread.
+    void adoptSocket(QTcpSocket *socket);
+
+    /// Of the process or cluster when linked (as of the last heartbeat), else of this node.
+    int connectionCount() const;
+    int queuedCount() const;
+    int activeRoomCount() const;
+    int localConnectionCount() const { return int(m_bySocket.size()); }
+    /// This node's away sessions; read from any thread.
+    qint64 awayUsers() const { return m_awayUsers.load(std::memory_order_relaxed); }
+
+    // Graceful stop, in NodePool::shutdown()'s order.
+    /// Nothing new starts: timers stop, new sockets are refused.
+    void stopAccepting();
+    /// Relays the commits (acks) that have arrived, and what other nodes relayed meanwhile.
+    void deliverCommitted();
+    /// Stores the end of every room (`server_shutdown`), or hands it to its other server.
+    void endRoomsForShutdown();
+    /// Every client closed with 1001.
+    void closeAllGoingAway();
+
+private:
+    void acceptConnection(ClientSocket *connection);
+    // ClientSocket::Handler
+    void textReceived(ClientSocket *connection, const QByteArray &utf8) override;
+    void binaryReceived(ClientSocket *connection) override;
+    void pongReceived(ClientSocket *connection) override;
+    void disconnected(ClientSocket *connection) override;
+    void onText(Session *session, const QByteArray &utf8);
+    void onBinary(Session *session);
+    void onCommitted(const QVector<quint64> &tickets);
+    void onFailed(const QVector<quint64> &tickets, const QString &error);
+    void failed(const PendingMessage &pending);
+    void sweep();
+    void connectCluster();
+
+    // Events
+    void handle(Session &s, const protocol::JoinQueue &m);
+    void handle(Session &s, const protocol::LeaveQueue &m);
+    void handle(Session &s, const protocol::SendMessage &m);
+    void handle(Session &s, const protocol::Typing &m);
+    void handle(Session &s, const protocol::LeaveRoom &m);
+    void handle(Session &s, const protocol::Next &m);
+    void handle(Session &s, const protocol::Report &m);
+    void handle(Session &s, const protocol::Resume &m);
+    void handle(Session &s, const protocol::GetStats &m);
+
+    void joinQueue(Session &s, const QStringList &interests);
+    void startRoom(const Match &match);
+    void endRoom(qint64 roomId, UserKey leaver, protocol::LeaveReason reason,
+                 const QString &storedReason);
+    /// Removes a room; its remaining members hear partner_left, or, when the room's own row
+    /// could not be stored, `error internal` and room_left.
+    void finishRoom(qint64 roomId, bool roomStored = true);
+    Session *partnerInRoom(const Session &s) const;
+    /// No room id could be had: the user is out of the queue with `error internal`.
+    void databaseUnavailable(Session &s);
+    void setTyping(Session &s, bool typing);
+    void deliver(const PendingMessage &pending);
+    void scheduleInterestTimer();
+
+    // Cluster (--redis, --threads): rooms across nodes; chatnodecluster.cpp.
+    void clusterEnqueue(Session &s, bool announce = true);
+    void onClusterMatch(UserKey key, bool ok, const std::optional<ClusterMatch> &match,
+                        bool promoted);
+    void promoteDue();
+    void schedulePromotion();
+    void onClusterMessage(const QJsonObject &m);
+    void onNodesDied(const QSet<int> &nodes);
+    void onNodesRevived(const QSet<int> &nodes);
+    void onProposal(const QJsonObject &m);
+    void onAccepted(Session *s, const QJsonObject &m);
+    void onMoved(const QJsonObject &m);
+    void onRoomEvent(Session &s, Room &room, const QString &type, const QJsonObject &m);
+    void tellRemote(const Room &room, const QString &type, QJsonObject message = {},
+                    const std::optional<RelayedMessage> &relayed = std::nullopt);
+    /// The member elsewhere left: the one here hears partner_left, once its messages are stored.
+    void onRemoteLeft(Room &room, protocol::LeaveReason reason);
+    void resumeFromCluster(Session &s, const protocol::Resume &m);
+    void answerResume(const QJsonObject &m);
+    void completeResume(const QJsonObject &m);
+    Session &adoptIdentity(Session &provisional, const QString &userId);
+    void sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway);
+    void updatePlace(const Session &s);
+    void clusterSweep(qint64 now);
+
+    int localActiveRooms() const { return int(m_rooms.size()) - m_endingRooms - m_foreignRooms; }
+    void publishCounts();
+    void addRoom(const Room &room);
+    void removeRoom(QHash<qint64, Room>::iterator it);
+    void markEnding(Room &room);
+
+    Session *createSession(ClientSocket *socket);
+    void destroySession(UserKey key, bool forgetInCluster = true);
+    /// An away session ends (the resume window, or the away cap): its room ends `disconnected`.
+    void expireAway(UserKey key);
+    /// Counts `s`, just gone away, against the away cap (AwayCap). May destroy `s`.
+    void countAway(Session &s);
+    Session *sessionFor(const QString &userId) const;
+    Session *sessionFor(UserKey key) const;
+    QString newResumeToken() const;
+
+    void send(Session &s, const protocol::ServerMessage &message);
+    /// One encoded frame (UTF-8 JSON) as a text message, written by m_writer.
+    void sendFrame(Session &s, const QByteArray &utf8);
+    void sendError(Session &s, protocol::ErrorCode code, const QString &message,
+                   const QString &event = {}, qint64 retryAfterMs = -1);
+    void closeSocket(ClientSocket *socket, int code, const QString &reason);
+    qint64 nowMs() const { return m_clock.elapsed(); }
+    protocol::Waiting waitingInfo() const;
+
+    const ServerConfig m_config;
+    NodeShared m_shared;
+    QElapsedTimer m_clock;
+    WebSocketIntake *m_intake = nullptr; ///< this node's QWebSocketServer
+    CommitGate m_commits;
+    FrameWriter m_writer;
+    AwayCap m_awayCap;
+    Matchmaker m_matchmaker;
+    Metrics &m_metrics;
+    std::unordered_map<UserKey, std::unique_ptr<Session>> m_sessions;
+    QHash<ClientSocket *, UserKey> m_bySocket;
+    QHash<QString, UserKey> m_byToken;
+    QHash<qint64, Room> m_rooms;
+    int m_endingRooms = 0;  ///< rooms whose end is being stored (still in m_rooms)
+    int m_foreignRooms = 0; ///< rooms not ending, stored and counted by another node
+    std::atomic<qint64> m_awayUsers{0};
+    std::unique_ptr<ClusterLink> m_cluster;
+    std::multimap<qint64, UserKey> m_promotions; ///< interest waits ending, in a cluster
+    QTimer m_promoteTimer;
+    struct PendingResume {
+        qint64 sinceMs = 0;
+        int partnerNode = 0;
+        qint64 lastId = -1;
+        qint64 roomId = 0;
+        QString partnerId;
+    };
+    /// By user id: waiting for the partner's server.
+    QHash<QString, PendingResume> m_clusterResumes;
+    QTimer m_sweepTimer;
+    QTimer m_interestTimer;
+    bool m_stopping = false;
+};
+
+} // namespace anonchat::server
