@@ -67,11 +67,11 @@ ChatNode::ChatNode(const ServerConfig &config, NodeShared shared, QObject *paren
 ChatNode::~ChatNode()
 {
     // Connections first: they refer to sessions.
-    for (auto it = m_bySocket.cbegin(); it != m_bySocket.cend(); ++it) {
-        it.key()->detach();
-        delete it.key();
+    for (ClientSocket *socket : m_sessions.sockets()) {
+        m_sessions.detach(socket);
+        socket->detach();
+        delete socket;
     }
-    m_bySocket.clear();
     m_cluster.reset();
 }
 
@@ -142,37 +142,34 @@ int ChatNode::activeRoomCount() const
 
 void ChatNode::publishCounts()
 {
-    m_awayUsers.store(qint64(m_sessions.size()) - localConnectionCount(),
+    m_awayUsers.store(qint64(m_sessions.size()) - m_sessions.connectedCount(),
                       std::memory_order_relaxed);
     if (m_cluster)
         m_cluster->setLocalCounts(localConnectionCount(), localActiveRooms());
 }
 
-void ChatNode::addRoom(const Room &room)
+Room &ChatNode::addRoom(const Room &room)
 {
-    m_rooms.insert(room.id, room);
-    if (!room.owned)
-        ++m_foreignRooms;
+    Room &added = m_rooms.add(room);
     publishCounts();
+    return added;
 }
 
-void ChatNode::removeRoom(QHash<qint64, Room>::iterator it)
+void ChatNode::removeRoom(qint64 id)
 {
-    if (it->ending)
-        --m_endingRooms;
-    else if (!it->owned)
-        --m_foreignRooms;
-    m_rooms.erase(it);
+    m_rooms.remove(id);
     publishCounts();
 }
 
 void ChatNode::markEnding(Room &room)
 {
-    room.ending = true;
-    ++m_endingRooms;
-    if (!room.owned)
-        --m_foreignRooms;
+    m_rooms.markEnding(room);
     publishCounts();
+}
+
+Room *ChatNode::roomOf(const Session &s)
+{
+    return s.state == Session::State::InRoom ? m_rooms.find(s.roomId) : nullptr;
 }
 
 void ChatNode::adoptSocket(QTcpSocket *socket)
@@ -200,7 +197,7 @@ void ChatNode::acceptConnection(ClientSocket *ws)
         }
         closeSocket(ws, m_stopping ? WsCloseGoingAway : WsCloseTryAgainLater,
                     m_stopping ? tr("server shutting down") : tr("server busy"));
-        return; // not in m_bySocket: disconnected() deletes it
+        return; // not in m_sessions: disconnected() deletes it
     }
     ws->setAdmitted(true);
     Session *s = createSession(ws);
@@ -214,21 +211,21 @@ void ChatNode::acceptConnection(ClientSocket *ws)
 
 void ChatNode::textReceived(ClientSocket *connection, const QByteArray &utf8)
 {
-    if (Session *session = sessionFor(m_bySocket.value(connection)))
+    if (Session *session = m_sessions.findBySocket(connection))
         onText(session, utf8);
     m_writer.flush();
 }
 
 void ChatNode::binaryReceived(ClientSocket *connection)
 {
-    if (Session *session = sessionFor(m_bySocket.value(connection)))
+    if (Session *session = m_sessions.findBySocket(connection))
         onBinary(session);
     m_writer.flush();
 }
 
 void ChatNode::pongReceived(ClientSocket *connection)
 {
-    if (Session *session = sessionFor(m_bySocket.value(connection))) {
+    if (Session *session = m_sessions.findBySocket(connection)) {
         session->lastHeardMs = nowMs();
         session->pingOutstanding = false;
     }
@@ -237,65 +234,33 @@ void ChatNode::pongReceived(ClientSocket *connection)
 Session *ChatNode::createSession(ClientSocket *socket)
 {
     auto session = std::make_unique<Session>();
-    UserKey key = 0;
-    do {
-        key = QRandomGenerator::global()->generate();
-        if (m_cluster) // cluster-unique: the top byte is this server's node number
-            key = quint32(m_cluster->nodeId() & 0xff) << 24 | (key & 0xffffff);
-    } while (key == 0 || m_sessions.count(key));
+    const UserKey key = m_sessions.newKey(m_cluster ? m_cluster->nodeId() : 0);
     session->key = key;
     session->userId = QStringLiteral("%1").arg(key, 8, 16, QLatin1Char('0'));
-    session->resumeToken = newResumeToken();
+    session->resumeToken = SessionTable::newResumeToken();
     session->socket = socket;
     session->address = addressKey(socket->peerAddress());
     session->lastHeardMs = nowMs();
     session->limiter = RateLimiter(m_config.rateLimit, nowMs());
-    m_byToken.insert(session->resumeToken, key);
-    m_bySocket.insert(socket, key);
     if (m_cluster)
         m_cluster->registerToken(session->resumeToken, session->userId);
-    Session *raw = session.get();
-    m_sessions.emplace(key, std::move(session));
+    Session &added = m_sessions.add(std::move(session));
     publishCounts();
-    return raw;
+    return &added;
 }
 
 void ChatNode::destroySession(UserKey key, bool forgetInCluster)
 {
-    auto it = m_sessions.find(key);
-    if (it == m_sessions.end())
+    Session *s = m_sessions.find(key);
+    if (!s)
         return;
-    m_awayCap.uncount(*it->second);
-    m_byToken.remove(it->second->resumeToken);
+    m_awayCap.uncount(*s);
     if (!m_cluster)
         m_matchmaker.forget(key);
     else if (forgetInCluster)
-        m_cluster->forget(it->second->userId, it->second->resumeToken);
-    m_sessions.erase(it);
+        m_cluster->forget(s->userId, s->resumeToken);
+    m_sessions.remove(key);
     publishCounts();
-}
-
-Session *ChatNode::sessionFor(const QString &userId) const
-{
-    bool ok = false;
-    const UserKey key = userId.toUInt(&ok, 16);
-    Session *s = ok ? sessionFor(key) : nullptr;
-    return s && s->userId == userId ? s : nullptr;
-}
-
-Session *ChatNode::sessionFor(UserKey key) const
-{
-    auto it = m_sessions.find(key);
-    return it == m_sessions.end() ? nullptr : it->second.get();
-}
-
-QString ChatNode::newResumeToken() const
-{
-    QByteArray bytes(24, Qt::Uninitialized); // 192 bits
-    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(bytes.data()),
-                                          bytes.size() / 4);
-    return QString::fromLatin1(
-        bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
 }
 
 void ChatNode::disconnected(ClientSocket *socket)
@@ -303,15 +268,11 @@ void ChatNode::disconnected(ClientSocket *socket)
     socket->deleteLater();
     if (socket->admitted())
         m_shared.budget->release(socket->peerAddress());
-    const auto it = m_bySocket.find(socket);
-    if (it == m_bySocket.end())
-        return; // replaced by a resume, or never a session
-    const UserKey key = it.value();
-    m_bySocket.erase(it);
+    Session *s = m_sessions.detach(socket);
     publishCounts();
-    Session *s = sessionFor(key);
     if (!s || s->socket != socket)
-        return;
+        return; // replaced by a resume, or never a session
+    const UserKey key = s->key;
     s->socket = nullptr;
     s->awaySinceMs = nowMs();
     qCDebug(lcServer) << "user away" << s->userId;
@@ -337,7 +298,7 @@ void ChatNode::disconnected(ClientSocket *socket)
         updatePlace(*s); // what it was sent, for a resume elsewhere
         if (Session *partner = partnerInRoom(*s))
             send(*partner, PartnerAway{s->roomId});
-        else if (const auto room = m_rooms.constFind(s->roomId); room != m_rooms.cend())
+        else if (const Room *room = m_rooms.find(s->roomId))
             tellRemote(*room, QStringLiteral("away"));
     }
     countAway(*s); // last: may destroy it
@@ -538,12 +499,13 @@ void ChatNode::handle(Session &s, const LeaveQueue &)
 
 void ChatNode::handle(Session &s, const SendMessage &m)
 {
-    if (s.state != Session::State::InRoom) {
+    Room *inRoom = roomOf(s);
+    if (!inRoom) {
         sendError(s, ErrorCode::NotInRoom, tr("not in a room"),
                   eventName(ClientEvent::SendMessage));
         return;
     }
-    Room &room = m_rooms[s.roomId];
+    Room &room = *inRoom;
     QString key;
     if (!m.nonce.isEmpty()) {
         key = nonceKey(s.userId, m.nonce);
@@ -574,7 +536,8 @@ void ChatNode::handle(Session &s, const SendMessage &m)
 
 void ChatNode::handle(Session &s, const Typing &m)
 {
-    if (s.state != Session::State::InRoom) {
+    const Room *room = roomOf(s);
+    if (!room) {
         sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::Typing));
         return;
     }
@@ -582,7 +545,7 @@ void ChatNode::handle(Session &s, const Typing &m)
     if (Session *partner = partnerInRoom(s))
         send(*partner, PartnerTyping{m.typing});
     else
-        tellRemote(m_rooms[s.roomId], QStringLiteral("typing"), {{"typing", m.typing}});
+        tellRemote(*room, QStringLiteral("typing"), {{"typing", m.typing}});
 }
 
 void ChatNode::setTyping(Session &s, bool typing)
@@ -594,7 +557,7 @@ void ChatNode::setTyping(Session &s, bool typing)
         return;
     if (Session *partner = partnerInRoom(s))
         send(*partner, PartnerTyping{typing});
-    else if (const auto room = m_rooms.constFind(s.roomId); room != m_rooms.cend())
+    else if (const Room *room = m_rooms.find(s.roomId))
         tellRemote(*room, QStringLiteral("typing"), {{"typing", typing}});
 }
 
@@ -616,11 +579,12 @@ void ChatNode::handle(Session &s, const Next &m)
 
 void ChatNode::handle(Session &s, const Report &m)
 {
-    if (s.state != Session::State::InRoom) {
+    const Room *inRoom = roomOf(s);
+    if (!inRoom) {
         sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::Report));
         return;
     }
-    const Room &room = m_rooms[s.roomId];
+    const Room &room = *inRoom;
     const UserKey partnerKey = room.partnerOf(s.key);
     const Session *partner = sessionFor(partnerKey);
     const QString partnerId = partner                           ? partner->userId
@@ -637,8 +601,7 @@ void ChatNode::handle(Session &s, const Report &m)
 
 void ChatNode::handle(Session &s, const Resume &m)
 {
-    const UserKey oldKey = m_byToken.value(m.resumeToken);
-    Session *old = sessionFor(oldKey);
+    Session *old = m_sessions.findByToken(m.resumeToken);
     if (!old && m_cluster) {
         resumeFromCluster(s, m); // a user of another server, or of one that is gone
         return;
@@ -652,17 +615,14 @@ void ChatNode::handle(Session &s, const Resume &m)
     // The old connection may not have been noticed dead yet: this one replaces it.
     if (old->socket) {
         ClientSocket *stale = old->socket;
-        m_bySocket.remove(stale);
+        m_sessions.detach(stale);
         closeSocket(stale, WsCloseNormal, tr("resumed elsewhere"));
     }
-    m_byToken.remove(old->resumeToken);
     if (m_cluster)
         m_cluster->dropToken(old->resumeToken);
-    old->resumeToken = newResumeToken();
-    m_byToken.insert(old->resumeToken, old->key);
+    m_sessions.setToken(*old, SessionTable::newResumeToken());
     if (m_cluster)
         m_cluster->registerToken(old->resumeToken, old->userId);
-    old->socket = ws;
     old->lastHeardMs = nowMs();
     old->pingOutstanding = false;
     old->sawFirstEvent = true;
@@ -670,13 +630,10 @@ void ChatNode::handle(Session &s, const Resume &m)
     old->awaySinceMs = -1;
     m_awayCap.uncount(*old);
     old->address = addressKey(ws->peerAddress());
-    m_bySocket.insert(ws, old->key);
+    m_sessions.attach(*old, ws);
     destroySession(s.key); // the provisional identity from this connection's welcome
 
-    const auto room = m_rooms.constFind(old->roomId);
-    sendResumed(*old,
-                old->state == Session::State::InRoom && room != m_rooms.cend() ? &*room : nullptr,
-                m.lastId >= 0 ? m.lastId : old->lastSentMessageId, wasAway);
+    sendResumed(*old, roomOf(*old), m.lastId >= 0 ? m.lastId : old->lastSentMessageId, wasAway);
 }
 
 void ChatNode::sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway)
@@ -755,10 +712,10 @@ void ChatNode::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
     // A typist who leaves stops typing (PROTOCOL.md, `typing`): the partner hears false first.
     if (Session *typist = sessionFor(leaver); typist && typist->roomId == roomId)
         setTyping(*typist, false);
-    const auto it = m_rooms.find(roomId);
-    if (it == m_rooms.end())
+    Room *found = m_rooms.find(roomId);
+    if (!found)
         return;
-    Room &room = it.value();
+    Room &room = *found;
     // The partner already left (its end is being stored): this user hears that, as it would
     // have a moment later, instead of a room_left of its own.
     const bool partnerLeftFirst = room.ending;
@@ -794,11 +751,11 @@ void ChatNode::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
 
 void ChatNode::finishRoom(qint64 roomId, bool roomStored)
 {
-    const auto it = m_rooms.find(roomId);
-    if (it == m_rooms.end())
+    const Room *found = m_rooms.find(roomId);
+    if (!found)
         return;
-    const Room room = it.value();
-    removeRoom(it);
+    const Room room = *found;
+    removeRoom(roomId);
     // The member on another server hears it from there.
     tellRemote(
         room, QStringLiteral("left"),
@@ -831,10 +788,10 @@ void ChatNode::databaseUnavailable(Session &s)
 
 Session *ChatNode::partnerInRoom(const Session &s) const
 {
-    const auto it = m_rooms.constFind(s.roomId);
-    if (s.state != Session::State::InRoom || it == m_rooms.cend())
+    const Room *room = s.state == Session::State::InRoom ? m_rooms.find(s.roomId) : nullptr;
+    if (!room)
         return nullptr;
-    Session *partner = sessionFor(it->partnerOf(s.key));
+    Session *partner = sessionFor(room->partnerOf(s.key));
     return partner && partner->roomId == s.roomId ? partner : nullptr;
 }
 
@@ -876,15 +833,15 @@ void ChatNode::onCommitted(const QVector<quint64> &tickets)
 void ChatNode::deliver(const PendingMessage &pending)
 {
     const NewMessage &message = pending.message;
-    const auto roomIt = m_rooms.find(message.roomId);
+    Room *found = m_rooms.find(message.roomId);
     Session *sender = sessionFor(pending.sender);
-    if (roomIt == m_rooms.end()) {
+    if (!found) {
         // The room ended while the message was being stored: it is stored, so ack it.
         if (sender)
             send(*sender, message);
         return;
     }
-    Room &room = roomIt.value();
+    Room &room = *found;
     --room.pendingMessages;
     if (!pending.nonceKey.isEmpty())
         room.pendingNonces.remove(pending.nonceKey);
@@ -941,10 +898,10 @@ void ChatNode::onFailed(const QVector<quint64> &tickets, const QString &error)
 
 void ChatNode::failed(const PendingMessage &pending)
 {
-    const auto room = m_rooms.find(pending.message.roomId);
-    if (room != m_rooms.end() && !pending.nonceKey.isEmpty())
+    Room *room = m_rooms.find(pending.message.roomId);
+    if (room && !pending.nonceKey.isEmpty())
         room->pendingNonces.remove(pending.nonceKey);
-    if (room != m_rooms.end() && --room->pendingMessages == 0 && room->remoteLeft)
+    if (room && --room->pendingMessages == 0 && room->remoteLeft)
         onRemoteLeft(*room, *room->remoteLeft);
     if (Session *s = sessionFor(pending.sender))
         sendError(*s, ErrorCode::Internal, tr("the message could not be stored; it was not sent"),
@@ -992,8 +949,7 @@ void ChatNode::endRoomsForShutdown()
 
 void ChatNode::closeAllGoingAway()
 {
-    const QList<ClientSocket *> sockets = m_bySocket.keys();
-    for (ClientSocket *ws : sockets)
+    for (ClientSocket *ws : m_sessions.sockets())
         closeSocket(ws, WsCloseGoingAway, tr("server shutting down"));
     m_writer.flush();
 }

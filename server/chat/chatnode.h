@@ -7,7 +7,9 @@
 #include "server/chat/commitgate.h"
 #include "server/chat/framewriter.h"
 #include "server/chat/room.h"
+#include "server/chat/roomtable.h"
 #include "server/chat/session.h"
+#include "server/chat/sessiontable.h"
 #include "server/cluster/clusterlink.h"
 #include "server/net/clientsocket.h"
 #include "server/web/metrics.h"
@@ -61,7 +63,7 @@ public:
     int connectionCount() const;
     int queuedCount() const;
     int activeRoomCount() const;
-    int localConnectionCount() const { return int(m_bySocket.size()); }
+    int localConnectionCount() const { return m_sessions.connectedCount(); }
     /// This node's away sessions; read from any thread.
     qint64 awayUsers() const { return m_awayUsers.load(std::memory_order_relaxed); }
 
@@ -140,11 +142,13 @@ private:
     void updatePlace(const Session &s);
     void clusterSweep(qint64 now);
 
-    int localActiveRooms() const { return int(m_rooms.size()) - m_endingRooms - m_foreignRooms; }
+    int localActiveRooms() const { return m_rooms.activeHere(); }
     void publishCounts();
-    void addRoom(const Room &room);
-    void removeRoom(QHash<qint64, Room>::iterator it);
+    Room &addRoom(const Room &room);
+    void removeRoom(qint64 id);
     void markEnding(Room &room);
+    /// The room `s` is in (null: none).
+    Room *roomOf(const Session &s);
 
     Session *createSession(ClientSocket *socket);
     void destroySession(UserKey key, bool forgetInCluster = true);
@@ -152,9 +156,8 @@ private:
     void expireAway(UserKey key);
     /// Counts `s`, just gone away, against the away cap (AwayCap). May destroy `s`.
     void countAway(Session &s);
-    Session *sessionFor(const QString &userId) const;
-    Session *sessionFor(UserKey key) const;
-    QString newResumeToken() const;
+    Session *sessionFor(const QString &userId) const { return m_sessions.find(userId); }
+    Session *sessionFor(UserKey key) const { return m_sessions.find(key); }
 
     void send(Session &s, const protocol::ServerMessage &message);
     /// One encoded frame (UTF-8 JSON) as a text message, written by m_writer.
@@ -174,12 +177,8 @@ private:
     AwayCap m_awayCap;
     Matchmaker m_matchmaker;
     Metrics &m_metrics;
-    std::unordered_map<UserKey, std::unique_ptr<Session>> m_sessions;
-    QHash<ClientSocket *, UserKey> m_bySocket;
-    QHash<QString, UserKey> m_byToken;
-    QHash<qint64, Room> m_rooms;
-    int m_endingRooms = 0;  ///< rooms whose end is being stored (still in m_rooms)
-    int m_foreignRooms = 0; ///< rooms not ending, stored and counted by another node
+    SessionTable m_sessions;
+    RoomTable m_rooms;
     std::atomic<qint64> m_awayUsers{0};
     std::unique_ptr<ClusterLink> m_cluster;
     std::multimap<qint64, UserKey> m_promotions; ///< interest waits ending, in a cluster

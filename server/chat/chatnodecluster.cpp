@@ -176,8 +176,8 @@ void ChatNode::onClusterMessage(const QJsonObject &m)
         return;
     }
     const qint64 roomId = m.value(kRoom).toInteger();
-    const auto room = m_rooms.find(roomId);
-    if (s->state != Session::State::InRoom || s->roomId != roomId || room == m_rooms.end() ||
+    Room *room = m_rooms.find(roomId);
+    if (s->state != Session::State::InRoom || s->roomId != roomId || !room ||
         room->remoteUserId != m.value(kFrom).toString())
         return; // the room ended here meanwhile
     onRoomEvent(*s, *room, type, m);
@@ -191,8 +191,8 @@ void ChatNode::onProposal(const QJsonObject &m)
     bool ok = false;
     const UserKey remoteKey = from.toUInt(&ok, 16);
     if (p && p->state == Session::State::InRoom) {
-        const auto room = m_rooms.constFind(p->roomId);
-        if (room != m_rooms.cend() && room->remoteUserId == from)
+        const Room *room = m_rooms.find(p->roomId);
+        if (room && room->remoteUserId == from)
             return; // the same proposal again (a relay sent twice): answered already
     }
     if (!p || p->state != Session::State::Queued || !p->connected() || p->proposedAtMs >= 0 ||
@@ -341,7 +341,7 @@ void ChatNode::onRemoteLeft(Room &room, LeaveReason reason)
     }
     const qint64 roomId = room.id;
     const UserKey localKey = room.partnerOf(room.remoteMember);
-    removeRoom(m_rooms.find(roomId)); // `room` is gone
+    removeRoom(roomId); // `room` is gone
     Session *s = sessionFor(localKey);
     if (!s || s->roomId != roomId)
         return;
@@ -373,8 +373,8 @@ void ChatNode::updatePlace(const Session &s)
 {
     if (!m_cluster)
         return;
-    const auto room = m_rooms.constFind(s.roomId);
-    if (s.state != Session::State::InRoom || room == m_rooms.cend()) {
+    const Room *room = s.state == Session::State::InRoom ? m_rooms.find(s.roomId) : nullptr;
+    if (!room) {
         m_cluster->setPlace(s.userId, 0, {}, 0, -1);
         return;
     }
@@ -477,16 +477,11 @@ void ChatNode::resumeFromCluster(Session &provisionalSession, const Resume &m)
         const qint64 lastId = givenLastId >= 0 ? givenLastId : place->lastSentMessageId;
         Session &user = adoptIdentity(s, place->userId);
         if (place->roomId > 0 && !place->partnerId.isEmpty()) {
-            const auto room = m_rooms.find(place->roomId);
-            if (place->partnerNode == here && room != m_rooms.end() &&
-                room->remoteUserId == user.userId) {
+            Room *room = m_rooms.find(place->roomId);
+            if (place->partnerNode == here && room && room->remoteUserId == user.userId) {
                 // The partner is here: the room is whole on this server now, and counted here
                 // (its old server let go of it).
-                if (!room->owned && !room->ending) {
-                    room->owned = true;
-                    --m_foreignRooms;
-                }
-                room->owned = true;
+                m_rooms.own(*room);
                 room->remoteMember = 0;
                 room->remoteUserId.clear();
                 room->remoteNode = 0;
@@ -494,7 +489,7 @@ void ChatNode::resumeFromCluster(Session &provisionalSession, const Resume &m)
                 user.state = Session::State::InRoom;
                 user.roomId = room->id;
                 user.everMatched = true;
-                sendResumed(user, &*room, lastId, true);
+                sendResumed(user, room, lastId, true);
                 return;
             }
             if (place->partnerNode != here && m_cluster->isNodeAlive(place->partnerNode)) {
@@ -523,20 +518,16 @@ Session &ChatNode::adoptIdentity(Session &provisional, const QString &userId)
     auto user = std::make_unique<Session>();
     user->key = userId.toUInt(nullptr, 16);
     user->userId = userId;
-    user->resumeToken = newResumeToken();
+    user->resumeToken = SessionTable::newResumeToken();
     user->socket = ws;
     user->address = provisional.address;
     user->lastHeardMs = nowMs();
     user->sawFirstEvent = true;
     user->everMatched = true;
     user->limiter = provisional.limiter;
-    m_bySocket.insert(ws, user->key);
     destroySession(oldKey); // the provisional identity from this connection's welcome
-    m_byToken.insert(user->resumeToken, user->key);
     m_cluster->registerToken(user->resumeToken, userId);
-    Session *raw = user.get();
-    m_sessions.emplace(raw->key, std::move(user));
-    return *raw;
+    return m_sessions.add(std::move(user));
 }
 
 void ChatNode::onMoved(const QJsonObject &m)
@@ -546,21 +537,20 @@ void ChatNode::onMoved(const QJsonObject &m)
         return;
     const UserKey key = s->key;
     if (ClientSocket *ws = s->socket) {
-        m_bySocket.remove(ws);
+        m_sessions.detach(ws);
         closeSocket(ws, WsCloseNormal, tr("resumed elsewhere"));
     }
     if (s->state == Session::State::Queued)
         m_cluster->dequeue(s->userId);
     if (s->state == Session::State::InRoom) {
-        const auto room = m_rooms.find(s->roomId);
-        if (room != m_rooms.end()) {
+        if (Room *room = m_rooms.find(s->roomId)) {
             if (!room->remoteMember) {
                 // Its partner is here: the user is now the room's member on another server.
                 room->remoteMember = key;
                 room->remoteUserId = s->userId;
                 room->remoteNode = m.value(kNode).toInt();
             } else {
-                removeRoom(room); // both members are elsewhere now
+                removeRoom(room->id); // both members are elsewhere now
             }
         }
     }
@@ -573,9 +563,9 @@ void ChatNode::answerResume(const QJsonObject &m)
     const int node = m.value(kNode).toInt();
     const qint64 roomId = m.value(kRoom).toInteger();
     Session *partner = sessionFor(m.value(kTo).toString());
-    const auto room = m_rooms.find(roomId);
+    Room *room = m_rooms.find(roomId);
     QJsonObject answer{{kType, "resumed"}, {kTo, userId}, {kRoom, roomId}};
-    if (!partner || room == m_rooms.end() || room->ending || room->remoteUserId != userId ||
+    if (!partner || !room || room->ending || room->remoteUserId != userId ||
         partner->roomId != roomId) {
         answer.insert("ok", false);
         m_cluster->sendTo(node, answer);
@@ -632,11 +622,10 @@ void ChatNode::completeResume(const QJsonObject &m)
         if (const auto *newMessage = message ? std::get_if<NewMessage>(message) : nullptr)
             room.remember(*newMessage);
     }
-    addRoom(room);
-    const auto it = m_rooms.find(room.id);
+    Room &added = addRoom(room);
     user->state = Session::State::InRoom;
-    user->roomId = room.id;
-    sendResumed(*user, &*it, lastId, false);
+    user->roomId = added.id;
+    sendResumed(*user, &added, lastId, false);
 }
 
 } // namespace anonchat::server
