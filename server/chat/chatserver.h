@@ -6,7 +6,7 @@
 #include "server/cluster/locallink.h"
 #include "server/net/clientsocket.h"
 #include "server/net/connectionbudget.h"
-#include "server/storage/storage.h"
+#include "server/storage/storagewriter.h"
 #include "server/web/metrics.h"
 #include "shared/codec.h"
 

@@ -1,4 +1,4 @@
-#include "server/storage/storage.h"
+#include "server/storage/storagewriter.h"
 #include "tests/support/engines.h"
 
 #include <QCoreApplication>
