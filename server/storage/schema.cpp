@@ -215,6 +215,13 @@ bool Schema::addColumnIfMissing(const QString &table, const QString &column, QSt
 bool Schema::syncSequences(QString *error)
 {
     for (const char *table : {"chat_rooms", "messages", "reports"}) {
+        QVariant exists; // not yet, when migrating to an earlier version than the latest
+        if (!m_db.queryValue(m_db.dialect().tableExistsQuery(QLatin1String(table)), &exists,
+                             error)) {
+            return false;
+        }
+        if (exists.toInt() == 0)
+            continue;
         QSqlQuery query(m_db.connection());
         if (!query.exec(QStringLiteral("SELECT pg_get_serial_sequence('%1', 'id'), "
                                        "(SELECT MAX(id) FROM %1)")
