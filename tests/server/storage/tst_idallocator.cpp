@@ -9,6 +9,32 @@
 using namespace anonchat::server;
 using namespace anonchat::test::storage;
 
+namespace {
+
+constexpr int kRooms = 20;
+constexpr int kEach = 2500; // messages per writer: the reserves are refilled a few times
+
+struct Taken {
+    std::vector<qint64> rooms, messages;
+};
+
+/// kRooms rooms with kEach messages in all, from `who`, on ids the writer gives.
+void feed(StorageWriter *writer, const QString &who, Taken *taken)
+{
+    for (int r = 0; r < kRooms; ++r) {
+        const qint64 roomId = writer->nextRoomId();
+        taken->rooms.push_back(roomId);
+        writer->submit(room(roomId));
+        for (int i = 0; i < kEach / kRooms; ++i) {
+            const qint64 id = writer->nextMessageId();
+            taken->messages.push_back(id);
+            writer->submit(message(id, roomId, who, who));
+        }
+    }
+}
+
+} // namespace
+
 class TestIdAllocator : public QObject
 {
     Q_OBJECT
@@ -117,23 +143,6 @@ void TestIdAllocator::pgWritersOnOneDatabaseGetDisjointIds()
     QVERIFY2(a.start(&error), qPrintable(error));
     QVERIFY2(b.start(&error), qPrintable(error));
 
-    constexpr int kRooms = 20;
-    constexpr int kEach = 2500; // messages per writer: the reserves are refilled a few times
-    struct Taken {
-        std::vector<qint64> rooms, messages;
-    };
-    const auto feed = [](StorageWriter *writer, const QString &who, Taken *taken) {
-        for (int r = 0; r < kRooms; ++r) {
-            const qint64 roomId = writer->nextRoomId();
-            taken->rooms.push_back(roomId);
-            writer->submit(room(roomId));
-            for (int i = 0; i < kEach / kRooms; ++i) {
-                const qint64 id = writer->nextMessageId();
-                taken->messages.push_back(id);
-                writer->submit(message(id, roomId, who, who));
-            }
-        }
-    };
     Taken takenA, takenB;
     std::thread ta(feed, &a, QStringLiteral("A"), &takenA);
     std::thread tb(feed, &b, QStringLiteral("B"), &takenB);

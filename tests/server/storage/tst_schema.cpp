@@ -39,6 +39,90 @@ QStringList indexNames(const Check &check)
                              "name LIKE 'idx%' ORDER BY name"));
 }
 
+// The parts of freshDatabaseGetsLatestSchema() that differ between the two databases.
+void postgresDetailsAreRight(const Check &check)
+{
+    // BIGINT ids with a sequence each, ISO-8601 text times; the same indexes.
+    QCOMPARE(check.strings(QStringLiteral(
+                 "SELECT table_name || '.' || column_name || ':' || data_type || ':' || "
+                 "COALESCE(column_default, '') FROM information_schema.columns WHERE "
+                 "table_schema = current_schema() AND column_name IN ('id', 'room_id', "
+                 "'timestamp') ORDER BY 1")),
+             (QStringList{"chat_rooms.id:bigint:nextval('chat_rooms_id_seq'::regclass)",
+                          "messages.id:bigint:nextval('messages_id_seq'::regclass)",
+                          "messages.room_id:bigint:", "messages.timestamp:text:",
+                          "reports.id:bigint:nextval('reports_id_seq'::regclass)",
+                          "reports.room_id:bigint:"}));
+    QCOMPARE(check
+                 .scalar(QStringLiteral("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                        "WHERE conrelid = 'messages'::regclass AND contype = 'f'"))
+                 .toString(),
+             QStringLiteral("FOREIGN KEY (room_id) REFERENCES chat_rooms(id)"));
+    const QStringList indexes = check.strings(
+        QStringLiteral("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                       "AND indexname LIKE 'idx_%' ORDER BY indexname"));
+    QCOMPARE(indexes,
+             (QStringList{"CREATE INDEX idx_chat_rooms_active ON public.chat_rooms USING "
+                          "btree (id) WHERE (is_active = 1)",
+                          "CREATE UNIQUE INDEX idx_messages_nonce ON public.messages USING "
+                          "btree (room_id, sender_id, nonce) WHERE (nonce IS NOT NULL)",
+                          "CREATE INDEX idx_messages_room_id ON public.messages USING btree "
+                          "(room_id, id)"}));
+}
+
+void sqliteDetailsAreRight(const Check &check)
+{
+    QCOMPARE(check
+                 .scalar(QStringLiteral("SELECT \"table\" || '.' || \"to\" || ' <- ' || \"from\" "
+                                        "FROM pragma_foreign_key_list('messages')"))
+                 .toString(),
+             QStringLiteral("chat_rooms.id <- room_id"));
+
+    const QList<Check::Index> messageIndexes = check.indexes(QStringLiteral("messages"));
+    const auto byRoom = std::find_if(messageIndexes.begin(), messageIndexes.end(), [](auto &i) {
+        return i.columns == QStringList{"room_id", "id"};
+    });
+    QVERIFY2(byRoom != messageIndexes.end(), "no index on messages(room_id, id)");
+    const auto byNonce = std::find_if(messageIndexes.begin(), messageIndexes.end(), [](auto &i) {
+        return i.columns == QStringList{"room_id", "sender_id", "nonce"};
+    });
+    QVERIFY2(byNonce != messageIndexes.end(), "no index on messages(room_id, sender_id, nonce)");
+    QVERIFY(byNonce->unique);
+    QVERIFY(byNonce->partial);
+
+    const QList<Check::Index> roomIndexes = check.indexes(QStringLiteral("chat_rooms"));
+    const auto active =
+        std::find_if(roomIndexes.begin(), roomIndexes.end(), [](auto &i) { return i.partial; });
+    QVERIFY2(active != roomIndexes.end(), "no partial index for active rooms");
+    QVERIFY(
+        check
+            .scalar(
+                QStringLiteral("SELECT sql FROM sqlite_master WHERE name = '%1'").arg(active->name))
+            .toString()
+            .contains(QLatin1String("is_active = 1")));
+}
+
+/// What Flask-SQLAlchemy made for the original app, with a few rows.
+bool makeFlaskDatabase(const QString &file)
+{
+    Check flask(file);
+    return flask.exec(QStringLiteral(
+               "CREATE TABLE chat_rooms (id INTEGER NOT NULL, user1_id VARCHAR(36) NOT NULL, "
+               "user2_id VARCHAR(36) NOT NULL, created_at DATETIME, is_active BOOLEAN, "
+               "PRIMARY KEY (id))")) &&
+           flask.exec(QStringLiteral(
+               "CREATE TABLE messages (id INTEGER NOT NULL, room_id INTEGER NOT NULL, "
+               "sender_id VARCHAR(36) NOT NULL, content TEXT NOT NULL, timestamp DATETIME, "
+               "PRIMARY KEY (id), FOREIGN KEY(room_id) REFERENCES chat_rooms (id))")) &&
+           flask.exec(QStringLiteral(
+               "INSERT INTO chat_rooms VALUES (1, 'u-a', 'u-b', '2024-05-01 10:00:00.000000', 0), "
+               "(2, 'u-c', 'u-d', '2024-05-02 11:00:00.000000', 1)")) &&
+           flask.exec(QStringLiteral(
+               "INSERT INTO messages VALUES (1, 1, 'u-a', 'hello', '2024-05-01 10:00:01.000000'), "
+               "(2, 1, 'u-b', 'hi there', '2024-05-01 10:00:02.000000'), "
+               "(7, 2, 'u-c', 'yo', '2024-05-02 11:00:03.000000')"));
+}
+
 } // namespace
 
 class TestSchema : public QObject
@@ -99,89 +183,17 @@ void TestSchema::freshDatabaseGetsLatestSchema()
              (QStringList{"id", "room_id", "sender_id", "content", "timestamp", "nonce"}));
     QCOMPARE(check.columns(QStringLiteral("reports")),
              (QStringList{"id", "room_id", "reporter_id", "reported_id", "reason", "created_at"}));
-    if (kPostgres) {
-        // BIGINT ids with a sequence each, ISO-8601 text times; the same indexes.
-        QCOMPARE(check.strings(QStringLiteral(
-                     "SELECT table_name || '.' || column_name || ':' || data_type || ':' || "
-                     "COALESCE(column_default, '') FROM information_schema.columns WHERE "
-                     "table_schema = current_schema() AND column_name IN ('id', 'room_id', "
-                     "'timestamp') ORDER BY 1")),
-                 (QStringList{"chat_rooms.id:bigint:nextval('chat_rooms_id_seq'::regclass)",
-                              "messages.id:bigint:nextval('messages_id_seq'::regclass)",
-                              "messages.room_id:bigint:", "messages.timestamp:text:",
-                              "reports.id:bigint:nextval('reports_id_seq'::regclass)",
-                              "reports.room_id:bigint:"}));
-        QCOMPARE(
-            check
-                .scalar(QStringLiteral("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-                                       "WHERE conrelid = 'messages'::regclass AND contype = 'f'"))
-                .toString(),
-            QStringLiteral("FOREIGN KEY (room_id) REFERENCES chat_rooms(id)"));
-        const QStringList indexes = check.strings(
-            QStringLiteral("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                           "AND indexname LIKE 'idx_%' ORDER BY indexname"));
-        QCOMPARE(indexes,
-                 (QStringList{"CREATE INDEX idx_chat_rooms_active ON public.chat_rooms USING "
-                              "btree (id) WHERE (is_active = 1)",
-                              "CREATE UNIQUE INDEX idx_messages_nonce ON public.messages USING "
-                              "btree (room_id, sender_id, nonce) WHERE (nonce IS NOT NULL)",
-                              "CREATE INDEX idx_messages_room_id ON public.messages USING btree "
-                              "(room_id, id)"}));
-        return;
-    }
-    QCOMPARE(check
-                 .scalar(QStringLiteral("SELECT \"table\" || '.' || \"to\" || ' <- ' || \"from\" "
-                                        "FROM pragma_foreign_key_list('messages')"))
-                 .toString(),
-             QStringLiteral("chat_rooms.id <- room_id"));
-
-    const QList<Check::Index> messageIndexes = check.indexes(QStringLiteral("messages"));
-    const auto byRoom = std::find_if(messageIndexes.begin(), messageIndexes.end(), [](auto &i) {
-        return i.columns == QStringList{"room_id", "id"};
-    });
-    QVERIFY2(byRoom != messageIndexes.end(), "no index on messages(room_id, id)");
-    const auto byNonce = std::find_if(messageIndexes.begin(), messageIndexes.end(), [](auto &i) {
-        return i.columns == QStringList{"room_id", "sender_id", "nonce"};
-    });
-    QVERIFY2(byNonce != messageIndexes.end(), "no index on messages(room_id, sender_id, nonce)");
-    QVERIFY(byNonce->unique);
-    QVERIFY(byNonce->partial);
-
-    const QList<Check::Index> roomIndexes = check.indexes(QStringLiteral("chat_rooms"));
-    const auto active =
-        std::find_if(roomIndexes.begin(), roomIndexes.end(), [](auto &i) { return i.partial; });
-    QVERIFY2(active != roomIndexes.end(), "no partial index for active rooms");
-    QVERIFY(
-        check
-            .scalar(
-                QStringLiteral("SELECT sql FROM sqlite_master WHERE name = '%1'").arg(active->name))
-            .toString()
-            .contains(QLatin1String("is_active = 1")));
+    if (kPostgres)
+        postgresDetailsAreRight(check);
+    else
+        sqliteDetailsAreRight(check);
 }
 
 void TestSchema::flaskDatabaseIsMigrated()
 {
     SQLITE_ONLY();
     const QString file = m_databases.path(QStringLiteral("flask.db"));
-    {
-        // What Flask-SQLAlchemy made for the original app.
-        Check flask(file);
-        QVERIFY(flask.exec(QStringLiteral(
-            "CREATE TABLE chat_rooms (id INTEGER NOT NULL, user1_id VARCHAR(36) NOT NULL, "
-            "user2_id VARCHAR(36) NOT NULL, created_at DATETIME, is_active BOOLEAN, "
-            "PRIMARY KEY (id))")));
-        QVERIFY(flask.exec(QStringLiteral(
-            "CREATE TABLE messages (id INTEGER NOT NULL, room_id INTEGER NOT NULL, "
-            "sender_id VARCHAR(36) NOT NULL, content TEXT NOT NULL, timestamp DATETIME, "
-            "PRIMARY KEY (id), FOREIGN KEY(room_id) REFERENCES chat_rooms (id))")));
-        QVERIFY(flask.exec(QStringLiteral(
-            "INSERT INTO chat_rooms VALUES (1, 'u-a', 'u-b', '2024-05-01 10:00:00.000000', 0), "
-            "(2, 'u-c', 'u-d', '2024-05-02 11:00:00.000000', 1)")));
-        QVERIFY(flask.exec(QStringLiteral(
-            "INSERT INTO messages VALUES (1, 1, 'u-a', 'hello', '2024-05-01 10:00:01.000000'), "
-            "(2, 1, 'u-b', 'hi there', '2024-05-01 10:00:02.000000'), "
-            "(7, 2, 'u-c', 'yo', '2024-05-02 11:00:03.000000')")));
-    }
+    QVERIFY(makeFlaskDatabase(file));
 
     StorageWriter writer(configFor(file));
     Recorder recorder(&writer);
