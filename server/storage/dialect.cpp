@@ -165,6 +165,22 @@ QString Dialect::idBlockQuery(const QString &table) const
         .arg(table);
 }
 
+QString Dialect::sequenceAndLargestIdQuery(const QString &table) const
+{
+    return QStringLiteral("SELECT pg_get_serial_sequence('%1', 'id'), (SELECT MAX(id) FROM %1)")
+        .arg(table);
+}
+
+QString Dialect::sequenceStateQuery(const QString &sequence) const
+{
+    return QStringLiteral("SELECT last_value, is_called FROM %1").arg(sequence);
+}
+
+QString Dialect::moveSequenceSql(const QString &sequence, qint64 largest) const
+{
+    return QStringLiteral("SELECT setval('%1', %2)").arg(sequence).arg(largest);
+}
+
 bool Dialect::insertsMessagesNatively() const
 {
     return !m_postgres;

@@ -56,6 +56,12 @@ public:
     bool reservesIds() const;
     /// PostgreSQL: `?` ids from `table`'s sequence, one row each.
     QString idBlockQuery(const QString &table) const;
+    /// PostgreSQL: one row, the name of `table`'s id sequence and the table's largest id.
+    QString sequenceAndLargestIdQuery(const QString &table) const;
+    /// PostgreSQL: one row, the sequence's last value and whether it was handed out.
+    QString sequenceStateQuery(const QString &sequence) const;
+    /// PostgreSQL: moves the sequence so that the next id it gives is `largest` + 1.
+    QString moveSequenceSql(const QString &sequence, qint64 largest) const;
     /// SQLite: messages are inserted through the connection's own sqlite3 handle (see
     /// RowWriter); PostgreSQL: through QSqlQuery.
     bool insertsMessagesNatively() const;

@@ -223,10 +223,8 @@ bool Schema::syncSequences(QString *error)
         if (exists.toInt() == 0)
             continue;
         QSqlQuery query(m_db.connection());
-        if (!query.exec(QStringLiteral("SELECT pg_get_serial_sequence('%1', 'id'), "
-                                       "(SELECT MAX(id) FROM %1)")
-                            .arg(QLatin1String(table))) ||
-            !query.next()) {
+        const Dialect &dialect = m_db.dialect();
+        if (!query.exec(dialect.sequenceAndLargestIdQuery(QLatin1String(table))) || !query.next()) {
             *error = Database::describe(query.lastError());
             return false;
         }
@@ -234,15 +232,14 @@ bool Schema::syncSequences(QString *error)
         if (sequence.isEmpty() || query.value(1).isNull())
             continue; // no sequence (made by hand), or no rows
         const qint64 largest = query.value(1).toLongLong();
-        if (!query.exec(QStringLiteral("SELECT last_value, is_called FROM %1").arg(sequence)) ||
-            !query.next()) {
+        if (!query.exec(dialect.sequenceStateQuery(sequence)) || !query.next()) {
             *error = Database::describe(query.lastError());
             return false;
         }
         const qint64 next = query.value(0).toLongLong() + (query.value(1).toBool() ? 1 : 0);
         if (largest < next)
             continue;
-        if (!query.exec(QStringLiteral("SELECT setval('%1', %2)").arg(sequence).arg(largest))) {
+        if (!query.exec(dialect.moveSequenceSql(sequence, largest))) {
             *error = Database::describe(query.lastError());
             return false;
         }

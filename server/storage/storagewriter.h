@@ -1,6 +1,5 @@
 #pragma once
-// The storage writer: the thread, the queue, group commits and their tickets; the server's door
-// to the database.
+// StorageWriter: the thread, queue, group commits and tickets through which the server stores.
 //
 // How server/storage/ is split (qTox's raw database / history / upgrader, with Mumble's one place
 // for the SQL dialect; one class per table would be four classes of one or two statements each,
