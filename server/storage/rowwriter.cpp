@@ -44,6 +44,15 @@ QVariant idValue(qint64 id)
     return id > 0 ? QVariant(id) : QVariant(QMetaType::fromType<qlonglong>());
 }
 
+// Runs a prepared write; the dialect tells whether a failure blames the row or the database.
+RowWriter::Outcome finish(QSqlQuery &query, const Dialect &dialect)
+{
+    if (query.exec())
+        return {};
+    const QSqlError error = query.lastError();
+    return {false, dialect.isRowFault(error), Database::describe(error)};
+}
+
 } // namespace
 
 struct RowWriter::Statements {
@@ -160,18 +169,6 @@ RowWriter::Outcome RowWriter::write(const WriteOp &op)
         return {false, false, QStringLiteral("the statements are not prepared")};
     return std::visit([this](const auto &row) { return write(row); }, op);
 }
-
-namespace {
-
-RowWriter::Outcome finish(QSqlQuery &query, const Dialect &dialect)
-{
-    if (query.exec())
-        return {};
-    const QSqlError error = query.lastError();
-    return {false, dialect.isRowFault(error), Database::describe(error)};
-}
-
-} // namespace
 
 RowWriter::Outcome RowWriter::write(const RoomRow &row)
 {
