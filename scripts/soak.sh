@@ -58,7 +58,7 @@ warmup=$((duration / 3 < 120 ? duration / 3 : 120))
 # SQLite may open a file lazily (a temporary file for a large sort). A leak grows with the churn
 # (thousands of connections here), so a fixed slack of 2 hides none.
 slack=2
-# The server gives SQLite a page cache of up to 32 MiB (server/storage/storage.cpp, cache_size), filled as
+# The server gives SQLite a page cache of up to 32 MiB (server/storage/dialect.cpp, cache_size), filled as
 # the database grows: RSS grows with it until the database file outgrows it, and is flat after.
 # The growth after that point is printed too (information, not judged), with the database's size
 # in every row.

@@ -5,7 +5,7 @@
 #include "server/net/connectionbudget.h"
 #include "server/net/filelimit.h"
 #include "server/net/httplistener.h"
-#include "server/storage/storage.h"
+#include "server/storage/storagewriter.h"
 
 #include <QElapsedTimer>
 #include <QLoggingCategory>

@@ -1,7 +1,7 @@
 #include "server/app/serverconfig.h"
 
 #include "server/cluster/redisclient.h"
-#include "server/storage/storage.h"
+#include "server/storage/storagewriter.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

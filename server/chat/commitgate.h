@@ -3,7 +3,7 @@
 // What a node submitted to storage and waits on: nothing is relayed before its row commits.
 
 #include "server/match/matchmaker.h"
-#include "server/storage/storage.h"
+#include "server/storage/storagewriter.h"
 #include "shared/messages.h"
 
 #include <QHash>

@@ -1,57 +1,26 @@
 #pragma once
+// StorageWriter: the thread, queue, group commits and tickets through which the server stores.
+//
+// How server/storage/ is split (qTox's raw database / history / upgrader, with Mumble's one place
+// for the SQL dialect; one class per table would be four classes of one or two statements each,
+// and they share every transaction, so the rows live together in RowWriter):
+//   StorageWriter  thread, queue, group commit, per-row retry, tickets, health, purge schedule
+//   IdAllocator    room and message ids before the row exists (counters, or sequence blocks)
+//   Schema         the schema version and one function per numbered upgrade step
+//   RowWriter      the prepared statements that write rows (and purge, probe, reserve ids)
+//   Database       the writer thread's own connection: open, tune, begin/commit/rollback
+//   Dialect        every SQLite/PostgreSQL difference, side by side
+//   PostgresUrl    postgresql:// URLs: checked, split, shown without the password
+//   rows.h         StorageConfig and the write structs the server submits
 
-#include <QDateTime>
+#include "server/storage/rows.h"
+
 #include <QObject>
 #include <QString>
 #include <QVector>
-#include <atomic>
 #include <memory>
-#include <variant>
 
 namespace anonchat::server {
-
-/// Where and how the server stores rooms, messages and reports.
-struct StorageConfig {
-    /// A SQLite file path, or `postgresql://user:pass@host:port/dbname` (also `postgres://`;
-    /// query items such as `?sslmode=require` are passed to libpq as connection options).
-    QString database = QStringLiteral("chat.db");
-    QString connectionName = QStringLiteral("anonchat"); ///< unique per server instance
-    int retentionDays = 0;                               ///< 0 keeps messages for ever
-    int maxBatchRows = 1000;                             ///< rows per commit at most
-    /// Other servers use the same database at the same time (`--redis`): rooms still marked
-    /// active at start-up may be theirs, so they are not closed with `server_restart`.
-    bool sharedDatabase = false;
-};
-
-// One write each. Ids are allocated by the server (StorageWriter::next*Id) so a room or message
-// has its id before it is stored; the row is written with it.
-struct RoomRow {
-    qint64 id = 0;
-    QString user1Id;
-    QString user2Id;
-    QDateTime createdAt;
-};
-struct RoomEnd {
-    qint64 id = 0;
-    QDateTime endedAt;
-    QString reason; ///< left, next, disconnected, server_shutdown
-};
-struct MessageRow {
-    qint64 id = 0;
-    qint64 roomId = 0;
-    QString senderId;
-    QString content;
-    QDateTime timestamp;
-    QString nonce; ///< empty: none
-};
-struct ReportRow {
-    qint64 roomId = 0;
-    QString reporterId;
-    QString reportedId;
-    QString reason;
-    QDateTime createdAt;
-};
-using WriteOp = std::variant<RoomRow, RoomEnd, MessageRow, ReportRow>;
 
 /**
  * The storage writer: its own thread and its own QSqlDatabase connection (SQLite in WAL mode,
