@@ -60,8 +60,6 @@ ChatNode::ChatNode(const ServerConfig &config, NodeShared shared, QObject *paren
         scheduleInterestTimer();
     });
     connect(&m_sweepTimer, &QTimer::timeout, this, &ChatNode::sweep);
-    m_promoteTimer.setSingleShot(true);
-    connect(&m_promoteTimer, &QTimer::timeout, this, &ChatNode::promoteDue);
 }
 
 ChatNode::~ChatNode()
@@ -72,7 +70,7 @@ ChatNode::~ChatNode()
         socket->detach();
         delete socket;
     }
-    m_cluster.reset();
+    m_coordinator.reset();
 }
 
 bool ChatNode::start(QString *error)
@@ -88,40 +86,27 @@ bool ChatNode::start(QString *error)
         [this](const QVector<quint64> &tickets) { onCommitted(tickets); }, Qt::QueuedConnection);
     connect(m_shared.storage.get(), &StorageWriter::failed, this, &ChatNode::onFailed,
             Qt::QueuedConnection);
+    std::unique_ptr<ClusterLink> link;
     if (!m_config.redis.isEmpty()) {
         RedisLink::Config clusterConfig;
         clusterConfig.redis = m_config.redis;
-        m_cluster = std::make_unique<RedisLink>(clusterConfig);
+        link = std::make_unique<RedisLink>(clusterConfig);
     } else if (m_shared.hub) {
-        m_cluster = std::make_unique<LocalLink>(m_shared.hub.get());
+        link = std::make_unique<LocalLink>(m_shared.hub.get());
     }
-    if (m_cluster) {
-        connectCluster();
-        if (!m_cluster->start(error))
+    if (link) {
+        m_cluster = link.get();
+        connect(m_cluster, &ClusterLink::received, this, &ChatNode::onClusterMessage);
+        m_coordinator = std::make_unique<ClusterCoordinator>(
+            ClusterCoordinator::Parts{*this, m_sessions, m_rooms, m_commits, m_config, m_clock},
+            std::move(link));
+        if (!m_coordinator->start(error))
             return false;
     }
     const qint64 tick = std::min(m_config.pingIntervalMs, m_config.resumeWindowMs) / 4;
     m_sweepTimer.start(int(std::clamp<qint64>(tick, 20, 1000)));
     publishCounts();
     return true;
-}
-
-void ChatNode::connectCluster()
-{
-    connect(m_cluster.get(), &ClusterLink::received, this, &ChatNode::onClusterMessage);
-    connect(m_cluster.get(), &ClusterLink::nodesDied, this, &ChatNode::onNodesDied);
-    connect(m_cluster.get(), &ClusterLink::nodesRevived, this, &ChatNode::onNodesRevived);
-    connect(m_cluster.get(), &ClusterLink::queueLost, this, [this] {
-        for (const auto &[key, s] : m_sessions) {
-            if (s->state == Session::State::Queued && s->connected() && s->proposedAtMs < 0)
-                clusterEnqueue(*s, false);
-        }
-    });
-    connect(m_cluster.get(), &ClusterLink::matchedElsewhere, this,
-            [this](const QString &userId, const ClusterMatch &match) {
-                if (const Session *s = sessionFor(userId))
-                    onClusterMatch(s->key, true, match, true);
-            });
 }
 
 int ChatNode::connectionCount() const
@@ -299,7 +284,7 @@ void ChatNode::disconnected(ClientSocket *socket)
         if (Session *partner = partnerInRoom(*s))
             send(*partner, PartnerAway{s->roomId});
         else if (const Room *room = m_rooms.find(s->roomId))
-            tellRemote(*room, QStringLiteral("away"));
+            tellRemote(*room, node::RelayAway{});
     }
     countAway(*s); // last: may destroy it
 }
@@ -354,8 +339,8 @@ void ChatNode::sweep()
     }
     for (UserKey key : expired)
         expireAway(key);
-    if (m_cluster)
-        clusterSweep(now);
+    if (m_coordinator)
+        m_coordinator->sweep(now);
 }
 
 // ---- frames ---------------------------------------------------------------------------------
@@ -469,8 +454,8 @@ void ChatNode::joinQueue(Session &s, const QStringList &interests)
     }
     s.interests = interests;
     s.state = Session::State::Queued;
-    if (m_cluster) {
-        clusterEnqueue(s);
+    if (m_coordinator) {
+        m_coordinator->enqueue(s);
         return;
     }
     if (std::optional<Match> match = m_matchmaker.enqueue(s.key, interests, nowMs()))
@@ -545,7 +530,7 @@ void ChatNode::handle(Session &s, const Typing &m)
     if (Session *partner = partnerInRoom(s))
         send(*partner, PartnerTyping{m.typing});
     else
-        tellRemote(*room, QStringLiteral("typing"), {{"typing", m.typing}});
+        tellRemote(*room, node::RelayTyping{{}, m.typing});
 }
 
 void ChatNode::setTyping(Session &s, bool typing)
@@ -558,7 +543,7 @@ void ChatNode::setTyping(Session &s, bool typing)
     if (Session *partner = partnerInRoom(s))
         send(*partner, PartnerTyping{typing});
     else if (const Room *room = m_rooms.find(s.roomId))
-        tellRemote(*room, QStringLiteral("typing"), {{"typing", typing}});
+        tellRemote(*room, node::RelayTyping{{}, typing});
 }
 
 void ChatNode::handle(Session &s, const LeaveRoom &)
@@ -602,8 +587,8 @@ void ChatNode::handle(Session &s, const Report &m)
 void ChatNode::handle(Session &s, const Resume &m)
 {
     Session *old = m_sessions.findByToken(m.resumeToken);
-    if (!old && m_cluster) {
-        resumeFromCluster(s, m); // a user of another server, or of one that is gone
+    if (!old && m_coordinator) {
+        m_coordinator->resume(s, m); // a user of another server, or of one that is gone
         return;
     }
     if (!old || old == &s) {
@@ -659,7 +644,7 @@ void ChatNode::sendResumed(Session &user, const Room *room, qint64 lastId, bool 
         if (Session *partner = partnerInRoom(user))
             send(*partner, PartnerBack{room->id});
         else
-            tellRemote(*room, QStringLiteral("back"));
+            tellRemote(*room, node::RelayBack{});
     }
     updatePlace(user);
 }
@@ -757,9 +742,8 @@ void ChatNode::finishRoom(qint64 roomId, bool roomStored)
     const Room room = *found;
     removeRoom(roomId);
     // The member on another server hears it from there.
-    tellRemote(
-        room, QStringLiteral("left"),
-        {{"reason", leaveReasonName(roomStored ? room.endReason : LeaveReason::Disconnected)}});
+    tellRemote(room,
+               node::RelayLeft{{}, roomStored ? room.endReason : LeaveReason::Disconnected, false});
     for (UserKey key : room.members) {
         Session *s = sessionFor(key);
         if (!s || s->roomId != roomId)
@@ -803,6 +787,20 @@ void ChatNode::scheduleInterestTimer()
         return;
     }
     m_interestTimer.start(int(std::max<qint64>(0, *deadline - nowMs())));
+}
+
+// ---- cluster --------------------------------------------------------------------------------
+
+void ChatNode::onClusterMessage(const NodeMessage &message)
+{
+    const FrameWriter::FlushAtEnd flushAtEnd{&m_writer};
+    m_coordinator->handle(message, m_stopping);
+}
+
+void ChatNode::updatePlace(const Session &s)
+{
+    if (m_coordinator)
+        m_coordinator->updatePlace(s);
 }
 
 // ---- storage results ------------------------------------------------------------------------
@@ -862,12 +860,11 @@ void ChatNode::deliver(const PendingMessage &pending)
     // The member on another server: its server keeps the message (with its nonce, for a resume
     // there) and sends it on.
     if (room.remoteMember) {
-        tellRemote(room, QStringLiteral("msg"), {{"mid", message.id}},
-                   RelayedMessage{message, frames.partner, frames.sender});
+        tellRemote(room, node::RelayMessage{{}, message, frames.partner, frames.sender});
     }
     room.trim(sentToAll);
     if (room.remoteLeft && room.pendingMessages == 0)
-        onRemoteLeft(room, *room.remoteLeft); // may remove `room`: last
+        m_coordinator->remoteLeft(room, *room.remoteLeft); // may remove `room`: last
 }
 
 void ChatNode::onFailed(const QVector<quint64> &tickets, const QString &error)
@@ -887,9 +884,7 @@ void ChatNode::onFailed(const QVector<quint64> &tickets, const QString &error)
                            // Without its row the room cannot hold messages: end it for both.
                            finishRoom(p.roomId, false);
                            if (p.acceptNode && m_cluster) // its user goes back to the queue
-                               m_cluster->sendTo(p.acceptNode,
-                                                 {{QStringLiteral("t"), QStringLiteral("requeue")},
-                                                  {QStringLiteral("to"), p.accept.value("to")}});
+                               m_cluster->sendTo(p.acceptNode, node::Requeue{p.accept.to});
                        },
                    },
                    pending);
@@ -902,7 +897,7 @@ void ChatNode::failed(const PendingMessage &pending)
     if (room && !pending.nonceKey.isEmpty())
         room->pendingNonces.remove(pending.nonceKey);
     if (room && --room->pendingMessages == 0 && room->remoteLeft)
-        onRemoteLeft(*room, *room->remoteLeft);
+        m_coordinator->remoteLeft(*room, *room->remoteLeft);
     if (Session *s = sessionFor(pending.sender))
         sendError(*s, ErrorCode::Internal, tr("the message could not be stored; it was not sent"),
                   eventName(ClientEvent::SendMessage));
@@ -915,14 +910,15 @@ void ChatNode::stopAccepting()
     m_stopping = true;
     m_sweepTimer.stop();
     m_interestTimer.stop();
-    m_promoteTimer.stop();
+    if (m_coordinator)
+        m_coordinator->stop();
 }
 
 void ChatNode::deliverCommitted()
 {
     QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
     if (m_cluster)
-        QCoreApplication::sendPostedEvents(m_cluster.get(), QEvent::MetaCall);
+        QCoreApplication::sendPostedEvents(m_cluster, QEvent::MetaCall);
 }
 
 void ChatNode::endRoomsForShutdown()
@@ -934,7 +930,7 @@ void ChatNode::endRoomsForShutdown()
             if (!m_shared.hub) {
                 // Its members may resume on another server: the partner's server keeps the
                 // room for the resume window, as if this server had died.
-                tellRemote(room, QStringLiteral("away"), {{"orphaned", true}});
+                tellRemote(room, node::RelayAway{{}, true});
                 continue;
             }
             if (!room.owned)
@@ -943,8 +939,6 @@ void ChatNode::endRoomsForShutdown()
         m_commits.storage().submit(
             RoomEnd{room.id, QDateTime::currentDateTimeUtc(), QStringLiteral("server_shutdown")});
     }
-    if (m_cluster)
-        m_cluster->stop();
 }
 
 void ChatNode::closeAllGoingAway()

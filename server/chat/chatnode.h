@@ -4,6 +4,7 @@
 
 #include "server/app/serverconfig.h"
 #include "server/chat/awaycap.h"
+#include "server/chat/clustercoordinator.h"
 #include "server/chat/commitgate.h"
 #include "server/chat/framewriter.h"
 #include "server/chat/room.h"
@@ -45,9 +46,10 @@ struct NodeShared {
  * only ids, a dropped user is "away" for the resume window, and every message is relayed only
  * once its row is committed (CommitGate). Nodes of one process (`--threads`) or of a cluster
  * (`--redis`) share the queue and relay rooms whose members sit on two of them through a
- * ClusterLink. Made, started and stopped by NodePool; every method runs on the node's thread.
+ * ClusterCoordinator. Made, started and stopped by NodePool; every method runs on the node's
+ * thread.
  */
-class ChatNode : public QObject, private ClientSocket::Handler
+class ChatNode : public QObject, private ClientSocket::Handler, private NodeActions
 {
     Q_OBJECT
 public:
@@ -90,7 +92,6 @@ private:
     void onFailed(const QVector<quint64> &tickets, const QString &error);
     void failed(const PendingMessage &pending);
     void sweep();
-    void connectCluster();
 
     // Events
     void handle(Session &s, const protocol::JoinQueue &m);
@@ -104,54 +105,41 @@ private:
     void handle(Session &s, const protocol::GetStats &m);
 
     void joinQueue(Session &s, const QStringList &interests);
-    void startRoom(const Match &match);
+    void startRoom(const Match &match) override;
     void endRoom(qint64 roomId, UserKey leaver, protocol::LeaveReason reason,
-                 const QString &storedReason);
+                 const QString &storedReason) override;
     /// Removes a room; its remaining members hear partner_left, or, when the room's own row
     /// could not be stored, `error internal` and room_left.
     void finishRoom(qint64 roomId, bool roomStored = true);
     Session *partnerInRoom(const Session &s) const;
     /// No room id could be had: the user is out of the queue with `error internal`.
-    void databaseUnavailable(Session &s);
+    void databaseUnavailable(Session &s) override;
     void setTyping(Session &s, bool typing);
     void deliver(const PendingMessage &pending);
     void scheduleInterestTimer();
 
-    // Cluster (--redis, --threads): rooms across nodes; chatnodecluster.cpp.
-    void clusterEnqueue(Session &s, bool announce = true);
-    void onClusterMatch(UserKey key, bool ok, const std::optional<ClusterMatch> &match,
-                        bool promoted);
-    void promoteDue();
-    void schedulePromotion();
-    void onClusterMessage(const QJsonObject &m);
-    void onNodesDied(const QSet<int> &nodes);
-    void onNodesRevived(const QSet<int> &nodes);
-    void onProposal(const QJsonObject &m);
-    void onAccepted(Session *s, const QJsonObject &m);
-    void onMoved(const QJsonObject &m);
-    void onRoomEvent(Session &s, Room &room, const QString &type, const QJsonObject &m);
-    void tellRemote(const Room &room, const QString &type, QJsonObject message = {},
-                    const std::optional<RelayedMessage> &relayed = std::nullopt);
-    /// The member elsewhere left: the one here hears partner_left, once its messages are stored.
-    void onRemoteLeft(Room &room, protocol::LeaveReason reason);
-    void resumeFromCluster(Session &s, const protocol::Resume &m);
-    void answerResume(const QJsonObject &m);
-    void completeResume(const QJsonObject &m);
-    Session &adoptIdentity(Session &provisional, const QString &userId);
-    void sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway);
+    // Cluster (--threads, --redis): what ClusterCoordinator does for this node.
+    void onClusterMessage(const NodeMessage &message);
+    /// Tells the member of `room` on another node (if any).
+    template <typename Event>
+    void tellRemote(const Room &room, Event event)
+    {
+        if (m_coordinator)
+            m_coordinator->tell(room, std::move(event));
+    }
     void updatePlace(const Session &s);
-    void clusterSweep(qint64 now);
+    void sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway) override;
 
     int localActiveRooms() const { return m_rooms.activeHere(); }
-    void publishCounts();
-    Room &addRoom(const Room &room);
-    void removeRoom(qint64 id);
+    void publishCounts() override;
+    Room &addRoom(const Room &room) override;
+    void removeRoom(qint64 id) override;
     void markEnding(Room &room);
     /// The room `s` is in (null: none).
     Room *roomOf(const Session &s);
 
     Session *createSession(ClientSocket *socket);
-    void destroySession(UserKey key, bool forgetInCluster = true);
+    void destroySession(UserKey key, bool forgetInCluster = true) override;
     /// An away session ends (the resume window, or the away cap): its room ends `disconnected`.
     void expireAway(UserKey key);
     /// Counts `s`, just gone away, against the away cap (AwayCap). May destroy `s`.
@@ -159,14 +147,14 @@ private:
     Session *sessionFor(const QString &userId) const { return m_sessions.find(userId); }
     Session *sessionFor(UserKey key) const { return m_sessions.find(key); }
 
-    void send(Session &s, const protocol::ServerMessage &message);
+    void send(Session &s, const protocol::ServerMessage &message) override;
     /// One encoded frame (UTF-8 JSON) as a text message, written by m_writer.
-    void sendFrame(Session &s, const QByteArray &utf8);
+    void sendFrame(Session &s, const QByteArray &utf8) override;
     void sendError(Session &s, protocol::ErrorCode code, const QString &message,
-                   const QString &event = {}, qint64 retryAfterMs = -1);
-    void closeSocket(ClientSocket *socket, int code, const QString &reason);
+                   const QString &event = {}, qint64 retryAfterMs = -1) override;
+    void closeSocket(ClientSocket *socket, int code, const QString &reason) override;
     qint64 nowMs() const { return m_clock.elapsed(); }
-    protocol::Waiting waitingInfo() const;
+    protocol::Waiting waitingInfo() const override;
 
     const ServerConfig m_config;
     NodeShared m_shared;
@@ -180,18 +168,8 @@ private:
     SessionTable m_sessions;
     RoomTable m_rooms;
     std::atomic<qint64> m_awayUsers{0};
-    std::unique_ptr<ClusterLink> m_cluster;
-    std::multimap<qint64, UserKey> m_promotions; ///< interest waits ending, in a cluster
-    QTimer m_promoteTimer;
-    struct PendingResume {
-        qint64 sinceMs = 0;
-        int partnerNode = 0;
-        qint64 lastId = -1;
-        qint64 roomId = 0;
-        QString partnerId;
-    };
-    /// By user id: waiting for the partner's server.
-    QHash<QString, PendingResume> m_clusterResumes;
+    std::unique_ptr<ClusterCoordinator> m_coordinator; ///< null: a node alone
+    ClusterLink *m_cluster = nullptr;                  ///< m_coordinator's link
     QTimer m_sweepTimer;
     QTimer m_interestTimer;
     bool m_stopping = false;

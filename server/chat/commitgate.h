@@ -2,12 +2,12 @@
 
 // What a node submitted to storage and waits on: nothing is relayed before its row commits.
 
+#include "server/cluster/nodemessages.h"
 #include "server/match/matchmaker.h"
 #include "server/storage/storagewriter.h"
 #include "shared/messages.h"
 
 #include <QHash>
-#include <QJsonObject>
 #include <QVector>
 #include <memory>
 #include <variant>
@@ -29,7 +29,7 @@ struct PendingRoom {
     qint64 roomId = 0;
     /// A room with a member on another node: its `accept`, sent once the row is stored
     /// (that node's messages in the room must not reach the database before the room).
-    QJsonObject accept;
+    node::Accept accept;
     int acceptNode = 0;
 };
 struct PendingRoomEnd {

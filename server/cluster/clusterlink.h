@@ -1,5 +1,6 @@
 #pragma once
 
+#include "server/cluster/nodemessages.h"
 #include "shared/messages.h"
 
 #include <QByteArray>
@@ -37,20 +38,11 @@ struct ClusterPlace {
     qint64 lastSentMessageId = -1; ///< as of its last drop, for a `resume` without `last_id`
 };
 
-/// A stored message relayed to the node of its room's other member: decoded (with the sender's
-/// nonce, for a resume there), as the partner's frame, and as the sender's (what a node in
-/// another process decodes).
-struct RelayedMessage {
-    protocol::NewMessage message;
-    QByteArray partnerFrame;
-    QByteArray senderFrame;
-};
-
 /**
- * What a ChatServer shares with the other nodes serving one community: the matching queue (pairing
+ * What a ChatNode shares with the other nodes serving one community: the matching queue (pairing
  * is atomic across nodes), a channel to each node (a room whose users sit on two nodes is relayed
  * with one hop), which nodes are alive, stats over all of them, and the resume-token registry.
- * A node is one ChatServer: a thread of this process (LocalLink, `--threads`) or of another
+ * A node is one ChatNode: a thread of this process (LocalLink, `--threads`) or of another
  * process on the same Redis (RedisLink, `--redis`).
  *
  * Everything runs on the owner thread's event loop; callbacks come exactly once, never from
@@ -98,22 +90,13 @@ public:
                             std::function<void(bool ok, std::optional<ClusterPlace>)> callback) = 0;
 
     // ---- relay ----
-    /// Sends `message` to node `node` (one hop). `message["t"]` names its kind.
-    virtual void sendTo(int node, const QJsonObject &message) = 0;
-    /// Sends a relayed message. To another process: `message` with the sender's frame as its
-    /// "frame", which the receiver decodes. Within one process (LocalLink) `relayed` itself goes
-    /// along, and the receiver finds it in relayedMessage() while received() is emitted: no
-    /// serialisation, decode and encode of each message for a room across two threads.
-    virtual void sendMessageTo(int node, QJsonObject message, const RelayedMessage &relayed)
-    {
-        message.insert(QLatin1String("frame"), QString::fromUtf8(relayed.senderFrame));
-        sendTo(node, message);
-    }
-    /// During a received() emission for a message sent with sendMessageTo() in this process: it.
-    const RelayedMessage *relayedMessage() const { return m_relayed; }
+    /// Sends `message` to node `node` (one hop). Within one process (LocalLink) the struct
+    /// itself goes along: no serialisation, decode and encode of each message for a room across
+    /// two threads; to another process, its JSON form (nodemessages.h).
+    virtual void sendTo(int node, const NodeMessage &message) = 0;
 
 signals:
-    void received(const QJsonObject &message);
+    void received(const NodeMessage &message);
     /// Nodes found dead since the last check.
     void nodesDied(const QSet<int> &nodes);
     /// Nodes found dead before that are alive after all (their heartbeats were only late).
@@ -122,9 +105,6 @@ signals:
     void queueLost();
     /// A pairing made for one of this node's users while handling another node's call.
     void matchedElsewhere(const QString &userId, const ClusterMatch &match);
-
-protected:
-    const RelayedMessage *m_relayed = nullptr;
 };
 
 } // namespace anonchat::server

@@ -260,21 +260,10 @@ void LocalLink::claimToken(const QString &token,
     post([callback, place = m_hub->claimToken(m_node, token)] { callback(true, place); });
 }
 
-void LocalLink::sendTo(int node, const QJsonObject &message)
+void LocalLink::sendTo(int node, const NodeMessage &message)
 {
     if (LocalLink *target = m_hub->link(node))
         target->post([target, message] { emit target->received(message); });
-}
-
-void LocalLink::sendMessageTo(int node, QJsonObject message, const RelayedMessage &relayed)
-{
-    if (LocalLink *target = m_hub->link(node)) {
-        target->post([target, message, relayed] {
-            target->m_relayed = &relayed;
-            emit target->received(message);
-            target->m_relayed = nullptr;
-        });
-    }
 }
 
 } // namespace anonchat::server

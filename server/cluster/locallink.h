@@ -1,7 +1,7 @@
 #pragma once
 
-#include "server/match/matchmaker.h"
 #include "server/cluster/clusterlink.h"
+#include "server/match/matchmaker.h"
 
 #include <QElapsedTimer>
 #include <QHash>
@@ -90,8 +90,7 @@ public:
                   qint64 lastSentMessageId) override;
     void claimToken(const QString &token,
                     std::function<void(bool ok, std::optional<ClusterPlace>)> callback) override;
-    void sendTo(int node, const QJsonObject &message) override;
-    void sendMessageTo(int node, QJsonObject message, const RelayedMessage &relayed) override;
+    void sendTo(int node, const NodeMessage &message) override;
 
     /// From the hub, on any thread: runs on this node's thread.
     void post(std::function<void()> call);

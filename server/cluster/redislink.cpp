@@ -192,9 +192,10 @@ RedisLink::RedisLink(Config config, QObject *parent)
     m_subscriber = new RedisClient(m_config.redis, this);
     connect(m_subscriber, &RedisClient::message, this,
             [this](const QByteArray &, const QByteArray &payload) {
-                const QJsonObject message = QJsonDocument::fromJson(payload).object();
-                if (!message.isEmpty())
-                    emit received(message);
+                const std::optional<NodeMessage> message =
+                    nodeMessageFromJson(QJsonDocument::fromJson(payload).object());
+                if (message)
+                    emit received(*message);
             });
     connect(m_commands, &RedisClient::connected, this, [this] {
         qCInfo(lcCluster) << "redis connected";
@@ -446,9 +447,9 @@ QByteArray RedisLink::channel(int node) const
     return "anonchat:" + (db.isEmpty() ? QByteArray("0") : db.toUtf8()) + ":n:" + num(node);
 }
 
-void RedisLink::sendTo(int node, const QJsonObject &message)
+void RedisLink::sendTo(int node, const NodeMessage &message)
 {
-    const QByteArray payload = QJsonDocument(message).toJson(QJsonDocument::Compact);
+    const QByteArray payload = QJsonDocument(toJson(message)).toJson(QJsonDocument::Compact);
     if (!m_outbox.empty()) {
         m_outbox.emplace_back(node, payload); // after the ones waiting, in order
         return;

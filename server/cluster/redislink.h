@@ -68,7 +68,7 @@ public:
                   qint64 lastSentMessageId) override;
     void claimToken(const QString &token,
                     std::function<void(bool ok, std::optional<ClusterPlace>)> callback) override;
-    void sendTo(int node, const QJsonObject &message) override;
+    void sendTo(int node, const NodeMessage &message) override;
 
 private:
     void heartbeat();
