@@ -4,8 +4,8 @@
 // it, types into the window as a person would, and grabs the window from the X server.
 //
 //   anonchat-screenshot --lang en|zh_CN --theme light|dark --out FILE.png [--size 920x680]
+#include "client/app/appsettings.h"
 #include "client/core/chatsession.h"
-#include "client/ui/appsettings.h"
 #include "client/ui/languagemanager.h"
 #include "client/ui/mainwindow.h"
 #include "client/ui/messageinput.h"

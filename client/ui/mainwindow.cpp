@@ -1,10 +1,10 @@
 #include "client/ui/mainwindow.h"
 
+#include "client/app/appsettings.h"
+#include "client/app/commandline.h"
+#include "client/app/localserverhost.h"
 #include "client/core/connection.h"
-#include "client/core/localserverhost.h"
 #include "client/core/messagelistmodel.h"
-#include "client/ui/appsettings.h"
-#include "client/ui/commandline.h"
 #include "client/ui/conversationexport.h"
 #include "client/ui/languagemanager.h"
 #include "client/ui/messagedelegate.h"

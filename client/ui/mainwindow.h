@@ -1,7 +1,7 @@
 #pragma once
 
+#include "client/app/serverbackend.h"
 #include "client/core/chatsession.h"
-#include "client/ui/serverbackend.h"
 #include "client/ui/settingsdialog.h"
 #include "client/ui/theme.h"
 

@@ -1,8 +1,8 @@
 #include "client/ui/settingsdialog.h"
 
+#include "client/app/appsettings.h"
+#include "client/app/localserverhost.h"
 #include "client/core/connection.h"
-#include "client/core/localserverhost.h"
-#include "client/ui/appsettings.h"
 
 #include <QApplication>
 #include <QButtonGroup>

@@ -167,9 +167,10 @@ private slots:
         // The same sources as qt_add_translations in client/CMakeLists.txt.
         process.start(lupdate, {QStringLiteral("-no-obsolete"), QStringLiteral("-locations"),
                                 QStringLiteral("none"), QStringLiteral("-I"), kSourceDir,
-                                QStringLiteral("client/core"), QStringLiteral("client/ui"),
-                                QStringLiteral("client/main.cpp"), QStringLiteral("server"),
-                                QStringLiteral("shared"), QStringLiteral("-ts"), copy});
+                                QStringLiteral("client/core"), QStringLiteral("client/app"),
+                                QStringLiteral("client/ui"), QStringLiteral("client/main.cpp"),
+                                QStringLiteral("server"), QStringLiteral("shared"),
+                                QStringLiteral("-ts"), copy});
         QVERIFY(process.waitForFinished(120000));
         const QString output = QString::fromLocal8Bit(process.readAll());
         QVERIFY2(process.exitStatus() == QProcess::NormalExit && process.exitCode() == 0,

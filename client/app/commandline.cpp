@@ -1,7 +1,7 @@
-#include "client/ui/commandline.h"
+#include "client/app/commandline.h"
 
+#include "client/app/appsettings.h"
 #include "client/core/connection.h"
-#include "client/ui/appsettings.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
