@@ -334,10 +334,6 @@
 <context>
     <name>anonchat::client::Connection</name>
     <message>
-        <source>connection dropped</source>
-        <translation>连接已断开</translation>
-    </message>
-    <message>
         <source>the server sent a binary frame</source>
         <translation>服务器发来了二进制帧</translation>
     </message>

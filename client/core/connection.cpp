@@ -162,14 +162,6 @@ void Connection::setKeepAlive(int intervalMs, int timeoutMs)
         m_keepAliveTimer.start(std::max(10, m_keepAliveIntervalMs / 3));
 }
 
-void Connection::dropForTest()
-{
-    if (QWebSocket *ws = m_socket) {
-        ws->flush(); // what was sent left the machine; only the answers are lost
-        onSocketGone(ws, tr("connection dropped"));
-    }
-}
-
 // ---- socket ---------------------------------------------------------------------------------
 
 void Connection::connectSocket()

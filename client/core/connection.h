@@ -109,10 +109,6 @@ public:
         m_sslConfiguration = configuration;
     }
 
-    /// Drops the socket at once as if the network failed, then reconnects as after any drop
-    /// (tests, and "reconnect now"). Does nothing unless a socket is open or opening.
-    void dropForTest();
-
 signals:
     void stateChanged(anonchat::client::Connection::State state);
     /// Every decoded frame from the server, in order, after the resume handshake was resolved
