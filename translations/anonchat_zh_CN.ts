@@ -219,6 +219,88 @@
     </message>
 </context>
 <context>
+    <name>anonchat::client::ChatActions</name>
+    <message>
+        <source>&amp;Chat</source>
+        <translation>聊天(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>&amp;Start</source>
+        <translation>开始(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Find a stranger to chat with (%1)</source>
+        <translation>找一位陌生人聊天（%1）</translation>
+    </message>
+    <message>
+        <source>&amp;Next stranger</source>
+        <translation>下一位(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Leave this chat and find someone new (%1)</source>
+        <translation>离开当前聊天，换一位新的陌生人（%1）</translation>
+    </message>
+    <message>
+        <source>&amp;Leave</source>
+        <translation>离开(&amp;L)</translation>
+    </message>
+    <message>
+        <source>End this chat, or stop looking (%1)</source>
+        <translation>结束当前聊天，或停止寻找（%1）</translation>
+    </message>
+    <message>
+        <source>&amp;Report stranger…</source>
+        <translation>举报对方(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>Save &amp;conversation…</source>
+        <translation>保存聊天记录(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Se&amp;ttings…</source>
+        <translation>设置(&amp;T)…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;About anonchat</source>
+        <translation>关于 anonchat(&amp;A)</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::ChatControls</name>
+    <message>
+        <source>&amp;Interests</source>
+        <translation>兴趣(&amp;I)</translation>
+    </message>
+    <message>
+        <source>music, travel, games… (optional)</source>
+        <translation>音乐、旅行、游戏…（可选）</translation>
+    </message>
+    <message>
+        <source>Up to %1 topics, separated by commas. You are paired with someone who shares one first.</source>
+        <translation>最多 %1 个话题，用逗号分隔。会优先为你匹配有共同兴趣的人。</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>Next</source>
+        <translation>下一个</translation>
+    </message>
+    <message>
+        <source>Leave</source>
+        <translation>离开</translation>
+    </message>
+</context>
+<context>
     <name>anonchat::client::ChatSession</name>
     <message>
         <source>Use at most %1 interests of at most %2 characters each.</source>
@@ -332,6 +414,37 @@
     </message>
 </context>
 <context>
+    <name>anonchat::client::Composer</name>
+    <message>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <source>Send the message (Enter). Shift+Enter starts a new line.</source>
+        <translation>发送消息（Enter）。Shift+Enter 换行。</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <source>Type a message…</source>
+        <translation>输入消息…</translation>
+    </message>
+    <message>
+        <source>Start a chat to send messages</source>
+        <translation>开始聊天后才能发送消息</translation>
+    </message>
+    <message>
+        <source>%1 characters too many</source>
+        <translation>超出 %1 个字</translation>
+    </message>
+    <message>
+        <source>%1 of %2 characters</source>
+        <translation>已输入 %1 / %2 个字</translation>
+    </message>
+</context>
+<context>
     <name>anonchat::client::Connection</name>
     <message>
         <source>the server sent a binary frame</source>
@@ -347,109 +460,10 @@
     </message>
 </context>
 <context>
-    <name>anonchat::client::LocalServerHost</name>
-    <message>
-        <source>the local server is already running</source>
-        <translation>本机服务器已在运行</translation>
-    </message>
-</context>
-<context>
-    <name>anonchat::client::MainWindow</name>
+    <name>anonchat::client::ConnectionStatus</name>
     <message>
         <source>Copied %1</source>
         <translation>已复制 %1</translation>
-    </message>
-    <message>
-        <source>&amp;Chat</source>
-        <translation>聊天(&amp;C)</translation>
-    </message>
-    <message>
-        <source>&amp;Help</source>
-        <translation>帮助(&amp;H)</translation>
-    </message>
-    <message>
-        <source>&amp;Start</source>
-        <translation>开始(&amp;S)</translation>
-    </message>
-    <message>
-        <source>Find a stranger to chat with (%1)</source>
-        <translation>找一位陌生人聊天（%1）</translation>
-    </message>
-    <message>
-        <source>&amp;Next stranger</source>
-        <translation>下一位(&amp;N)</translation>
-    </message>
-    <message>
-        <source>Leave this chat and find someone new (%1)</source>
-        <translation>离开当前聊天，换一位新的陌生人（%1）</translation>
-    </message>
-    <message>
-        <source>&amp;Leave</source>
-        <translation>离开(&amp;L)</translation>
-    </message>
-    <message>
-        <source>End this chat, or stop looking (%1)</source>
-        <translation>结束当前聊天，或停止寻找（%1）</translation>
-    </message>
-    <message>
-        <source>&amp;Report stranger…</source>
-        <translation>举报对方(&amp;R)…</translation>
-    </message>
-    <message>
-        <source>Save &amp;conversation…</source>
-        <translation>保存聊天记录(&amp;C)…</translation>
-    </message>
-    <message>
-        <source>Se&amp;ttings…</source>
-        <translation>设置(&amp;T)…</translation>
-    </message>
-    <message>
-        <source>&amp;Quit</source>
-        <translation>退出(&amp;Q)</translation>
-    </message>
-    <message>
-        <source>&amp;About anonchat</source>
-        <translation>关于 anonchat(&amp;A)</translation>
-    </message>
-    <message>
-        <source>Settings</source>
-        <translation>设置</translation>
-    </message>
-    <message>
-        <source>&amp;Interests</source>
-        <translation>兴趣(&amp;I)</translation>
-    </message>
-    <message>
-        <source>music, travel, games… (optional)</source>
-        <translation>音乐、旅行、游戏…（可选）</translation>
-    </message>
-    <message>
-        <source>Up to %1 topics, separated by commas. You are paired with someone who shares one first.</source>
-        <translation>最多 %1 个话题，用逗号分隔。会优先为你匹配有共同兴趣的人。</translation>
-    </message>
-    <message>
-        <source>Start</source>
-        <translation>开始</translation>
-    </message>
-    <message>
-        <source>Next</source>
-        <translation>下一个</translation>
-    </message>
-    <message>
-        <source>Leave</source>
-        <translation>离开</translation>
-    </message>
-    <message>
-        <source>Send</source>
-        <translation>发送</translation>
-    </message>
-    <message>
-        <source>Send the message (Enter). Shift+Enter starts a new line.</source>
-        <translation>发送消息（Enter）。Shift+Enter 换行。</translation>
-    </message>
-    <message>
-        <source>Message</source>
-        <translation>消息</translation>
     </message>
     <message>
         <source>Copy</source>
@@ -458,6 +472,41 @@
     <message>
         <source>Copy the address others can open</source>
         <translation>复制别人可以打开的地址</translation>
+    </message>
+    <message>
+        <source>Not connected</source>
+        <translation>未连接</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>正在连接 %1…</translation>
+    </message>
+    <message>
+        <source>Connected to the server on this computer</source>
+        <translation>已连接到本机服务器</translation>
+    </message>
+    <message>
+        <source>Connected to %1</source>
+        <translation>已连接到 %1</translation>
+    </message>
+    <message>
+        <source>Connection lost. Reconnecting to %1…</source>
+        <translation>连接已断开，正在重新连接 %1…</translation>
+    </message>
+    <message>
+        <source>Shared on your network: %1</source>
+        <translation>已在局域网共享：%1</translation>
+    </message>
+    <message>
+        <source>Hosting at %1</source>
+        <translation>本机服务器：%1</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::HeaderBar</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
     </message>
     <message>
         <source>Not connected</source>
@@ -496,6 +545,38 @@
         <translation>聊天已结束</translation>
     </message>
     <message>
+        <source>People online</source>
+        <translation>在线人数</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n online</source>
+        <translation>
+            <numerusform>%n 人在线</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::LocalServerHost</name>
+    <message>
+        <source>the local server is already running</source>
+        <translation>本机服务器已在运行</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::MainWindow</name>
+    <message>
+        <source>Leave</source>
+        <translation>离开</translation>
+    </message>
+    <message>
+        <source>Not connected</source>
+        <translation>未连接</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
         <source>Looking for someone…</source>
         <translation>正在寻找聊天对象…</translation>
     </message>
@@ -520,14 +601,6 @@
         <translation>匿名，一对一。可以先填几个兴趣，然后点“开始”（%1）。</translation>
     </message>
     <message>
-        <source>Type a message…</source>
-        <translation>输入消息…</translation>
-    </message>
-    <message>
-        <source>Start a chat to send messages</source>
-        <translation>开始聊天后才能发送消息</translation>
-    </message>
-    <message>
         <source>anonchat</source>
         <translation>anonchat</translation>
     </message>
@@ -536,50 +609,8 @@
         <translation>你已和一位陌生人连上了。</translation>
     </message>
     <message>
-        <source>%1 characters too many</source>
-        <translation>超出 %1 个字</translation>
-    </message>
-    <message>
-        <source>%1 of %2 characters</source>
-        <translation>已输入 %1 / %2 个字</translation>
-    </message>
-    <message>
         <source>Stranger is typing…</source>
         <translation>对方正在输入…</translation>
-    </message>
-    <message>
-        <source>People online</source>
-        <translation>在线人数</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n online</source>
-        <translation>
-            <numerusform>%n 人在线</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>Connecting to %1…</source>
-        <translation>正在连接 %1…</translation>
-    </message>
-    <message>
-        <source>Connected to the server on this computer</source>
-        <translation>已连接到本机服务器</translation>
-    </message>
-    <message>
-        <source>Connected to %1</source>
-        <translation>已连接到 %1</translation>
-    </message>
-    <message>
-        <source>Connection lost. Reconnecting to %1…</source>
-        <translation>连接已断开，正在重新连接 %1…</translation>
-    </message>
-    <message>
-        <source>Shared on your network: %1</source>
-        <translation>已在局域网共享：%1</translation>
-    </message>
-    <message>
-        <source>Hosting at %1</source>
-        <translation>本机服务器：%1</translation>
     </message>
     <message>
         <source>Leave this chat and find someone new?</source>

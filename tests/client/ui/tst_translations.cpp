@@ -202,14 +202,14 @@ private slots:
     {
         anonchat::client::LanguageManager languages;
         QVERIFY(languages.setLanguage(QStringLiteral("zh_CN")));
-        QCOMPARE(QCoreApplication::translate("anonchat::client::MainWindow", "Start"),
+        QCOMPARE(QCoreApplication::translate("anonchat::client::ChatControls", "Start"),
                  QStringLiteral("开始"));
         QCOMPARE(
-            QCoreApplication::translate("anonchat::client::MainWindow", "%n online", nullptr, 3),
+            QCoreApplication::translate("anonchat::client::HeaderBar", "%n online", nullptr, 3),
             QStringLiteral("3 人在线"));
         QCOMPARE(QLocale().language(), QLocale::Chinese);
         QVERIFY(languages.setLanguage(QStringLiteral("en")));
-        QCOMPARE(QCoreApplication::translate("anonchat::client::MainWindow", "Start"),
+        QCOMPARE(QCoreApplication::translate("anonchat::client::ChatControls", "Start"),
                  QStringLiteral("Start"));
         QCOMPARE(QLocale().language(), QLocale::English);
         QCOMPARE(anonchat::client::LanguageManager::resolve(QStringLiteral("zh_CN")),
