@@ -129,6 +129,8 @@ private:
     void onSocketConnected();
     void onSocketGone(QWebSocket *socket, const QString &why);
     void onText(const QString &text);
+    /// The answer to our resume (resumed, or resume_failed); false for any other message.
+    bool onResumeAnswer(const protocol::ServerMessage &message);
     void onKeepAlive();
     void deliver(const protocol::ServerMessage &message);
     void noteServerMessage(const protocol::ServerMessage &message);

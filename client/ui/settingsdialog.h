@@ -64,6 +64,9 @@ protected:
     void changeEvent(QEvent *event) override;
 
 private:
+    void buildServerBox();
+    void layoutServerBox();
+    void buildAppearanceBox();
     void retranslate();
     void updateEnabled();
     void updateShareUrl();
