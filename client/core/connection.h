@@ -1,3 +1,4 @@
+// Connection: the client's WebSocket link to a server (reconnect, resume, outbox, keep-alive).
 #pragma once
 
 #include "shared/codec.h"

@@ -1,3 +1,4 @@
+// MessageDelegate: paints the conversation's rows as chat bubbles and notices.
 #pragma once
 
 #include <QStyledItemDelegate>

@@ -1,3 +1,4 @@
+// SettingsDialog: where to chat (host or connect), language, theme, leave confirmation.
 #pragma once
 
 #include <QDialog>
