@@ -1,7 +1,7 @@
-// anonchat: the desktop app. Everything but this glue is in anonchat_ui (client/ui) and
-// anonchat_client_core (client/core).
-#include "client/ui/appsettings.h"
-#include "client/ui/commandline.h"
+// anonchat: the desktop app. Everything but this glue is in anonchat_ui (client/ui),
+// anonchat_client_app (client/app) and anonchat_client_core (client/core).
+#include "client/app/appsettings.h"
+#include "client/app/commandline.h"
 #include "client/ui/languagemanager.h"
 #include "client/ui/mainwindow.h"
 #include "server/app/shutdownsignals.h"

@@ -219,6 +219,88 @@
     </message>
 </context>
 <context>
+    <name>anonchat::client::ChatActions</name>
+    <message>
+        <source>&amp;Chat</source>
+        <translation>聊天(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>&amp;Start</source>
+        <translation>开始(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Find a stranger to chat with (%1)</source>
+        <translation>找一位陌生人聊天（%1）</translation>
+    </message>
+    <message>
+        <source>&amp;Next stranger</source>
+        <translation>下一位(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Leave this chat and find someone new (%1)</source>
+        <translation>离开当前聊天，换一位新的陌生人（%1）</translation>
+    </message>
+    <message>
+        <source>&amp;Leave</source>
+        <translation>离开(&amp;L)</translation>
+    </message>
+    <message>
+        <source>End this chat, or stop looking (%1)</source>
+        <translation>结束当前聊天，或停止寻找（%1）</translation>
+    </message>
+    <message>
+        <source>&amp;Report stranger…</source>
+        <translation>举报对方(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>Save &amp;conversation…</source>
+        <translation>保存聊天记录(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Se&amp;ttings…</source>
+        <translation>设置(&amp;T)…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;About anonchat</source>
+        <translation>关于 anonchat(&amp;A)</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::ChatControls</name>
+    <message>
+        <source>&amp;Interests</source>
+        <translation>兴趣(&amp;I)</translation>
+    </message>
+    <message>
+        <source>music, travel, games… (optional)</source>
+        <translation>音乐、旅行、游戏…（可选）</translation>
+    </message>
+    <message>
+        <source>Up to %1 topics, separated by commas. You are paired with someone who shares one first.</source>
+        <translation>最多 %1 个话题，用逗号分隔。会优先为你匹配有共同兴趣的人。</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>Next</source>
+        <translation>下一个</translation>
+    </message>
+    <message>
+        <source>Leave</source>
+        <translation>离开</translation>
+    </message>
+</context>
+<context>
     <name>anonchat::client::ChatSession</name>
     <message>
         <source>Use at most %1 interests of at most %2 characters each.</source>
@@ -332,11 +414,38 @@
     </message>
 </context>
 <context>
-    <name>anonchat::client::Connection</name>
+    <name>anonchat::client::Composer</name>
     <message>
-        <source>connection dropped</source>
-        <translation>连接已断开</translation>
+        <source>Send</source>
+        <translation>发送</translation>
     </message>
+    <message>
+        <source>Send the message (Enter). Shift+Enter starts a new line.</source>
+        <translation>发送消息（Enter）。Shift+Enter 换行。</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <source>Type a message…</source>
+        <translation>输入消息…</translation>
+    </message>
+    <message>
+        <source>Start a chat to send messages</source>
+        <translation>开始聊天后才能发送消息</translation>
+    </message>
+    <message>
+        <source>%1 characters too many</source>
+        <translation>超出 %1 个字</translation>
+    </message>
+    <message>
+        <source>%1 of %2 characters</source>
+        <translation>已输入 %1 / %2 个字</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::Connection</name>
     <message>
         <source>the server sent a binary frame</source>
         <translation>服务器发来了二进制帧</translation>
@@ -351,109 +460,10 @@
     </message>
 </context>
 <context>
-    <name>anonchat::client::LocalServerHost</name>
-    <message>
-        <source>the local server is already running</source>
-        <translation>本机服务器已在运行</translation>
-    </message>
-</context>
-<context>
-    <name>anonchat::client::MainWindow</name>
+    <name>anonchat::client::ConnectionStatus</name>
     <message>
         <source>Copied %1</source>
         <translation>已复制 %1</translation>
-    </message>
-    <message>
-        <source>&amp;Chat</source>
-        <translation>聊天(&amp;C)</translation>
-    </message>
-    <message>
-        <source>&amp;Help</source>
-        <translation>帮助(&amp;H)</translation>
-    </message>
-    <message>
-        <source>&amp;Start</source>
-        <translation>开始(&amp;S)</translation>
-    </message>
-    <message>
-        <source>Find a stranger to chat with (%1)</source>
-        <translation>找一位陌生人聊天（%1）</translation>
-    </message>
-    <message>
-        <source>&amp;Next stranger</source>
-        <translation>下一位(&amp;N)</translation>
-    </message>
-    <message>
-        <source>Leave this chat and find someone new (%1)</source>
-        <translation>离开当前聊天，换一位新的陌生人（%1）</translation>
-    </message>
-    <message>
-        <source>&amp;Leave</source>
-        <translation>离开(&amp;L)</translation>
-    </message>
-    <message>
-        <source>End this chat, or stop looking (%1)</source>
-        <translation>结束当前聊天，或停止寻找（%1）</translation>
-    </message>
-    <message>
-        <source>&amp;Report stranger…</source>
-        <translation>举报对方(&amp;R)…</translation>
-    </message>
-    <message>
-        <source>Save &amp;conversation…</source>
-        <translation>保存聊天记录(&amp;C)…</translation>
-    </message>
-    <message>
-        <source>Se&amp;ttings…</source>
-        <translation>设置(&amp;T)…</translation>
-    </message>
-    <message>
-        <source>&amp;Quit</source>
-        <translation>退出(&amp;Q)</translation>
-    </message>
-    <message>
-        <source>&amp;About anonchat</source>
-        <translation>关于 anonchat(&amp;A)</translation>
-    </message>
-    <message>
-        <source>Settings</source>
-        <translation>设置</translation>
-    </message>
-    <message>
-        <source>&amp;Interests</source>
-        <translation>兴趣(&amp;I)</translation>
-    </message>
-    <message>
-        <source>music, travel, games… (optional)</source>
-        <translation>音乐、旅行、游戏…（可选）</translation>
-    </message>
-    <message>
-        <source>Up to %1 topics, separated by commas. You are paired with someone who shares one first.</source>
-        <translation>最多 %1 个话题，用逗号分隔。会优先为你匹配有共同兴趣的人。</translation>
-    </message>
-    <message>
-        <source>Start</source>
-        <translation>开始</translation>
-    </message>
-    <message>
-        <source>Next</source>
-        <translation>下一个</translation>
-    </message>
-    <message>
-        <source>Leave</source>
-        <translation>离开</translation>
-    </message>
-    <message>
-        <source>Send</source>
-        <translation>发送</translation>
-    </message>
-    <message>
-        <source>Send the message (Enter). Shift+Enter starts a new line.</source>
-        <translation>发送消息（Enter）。Shift+Enter 换行。</translation>
-    </message>
-    <message>
-        <source>Message</source>
-        <translation>消息</translation>
     </message>
     <message>
         <source>Copy</source>
@@ -462,6 +472,41 @@
     <message>
         <source>Copy the address others can open</source>
         <translation>复制别人可以打开的地址</translation>
+    </message>
+    <message>
+        <source>Not connected</source>
+        <translation>未连接</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>正在连接 %1…</translation>
+    </message>
+    <message>
+        <source>Connected to the server on this computer</source>
+        <translation>已连接到本机服务器</translation>
+    </message>
+    <message>
+        <source>Connected to %1</source>
+        <translation>已连接到 %1</translation>
+    </message>
+    <message>
+        <source>Connection lost. Reconnecting to %1…</source>
+        <translation>连接已断开，正在重新连接 %1…</translation>
+    </message>
+    <message>
+        <source>Shared on your network: %1</source>
+        <translation>已在局域网共享：%1</translation>
+    </message>
+    <message>
+        <source>Hosting at %1</source>
+        <translation>本机服务器：%1</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::HeaderBar</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
     </message>
     <message>
         <source>Not connected</source>
@@ -500,6 +545,38 @@
         <translation>聊天已结束</translation>
     </message>
     <message>
+        <source>People online</source>
+        <translation>在线人数</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n online</source>
+        <translation>
+            <numerusform>%n 人在线</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::LocalServerHost</name>
+    <message>
+        <source>the local server is already running</source>
+        <translation>本机服务器已在运行</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::MainWindow</name>
+    <message>
+        <source>Leave</source>
+        <translation>离开</translation>
+    </message>
+    <message>
+        <source>Not connected</source>
+        <translation>未连接</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
         <source>Looking for someone…</source>
         <translation>正在寻找聊天对象…</translation>
     </message>
@@ -524,14 +601,6 @@
         <translation>匿名，一对一。可以先填几个兴趣，然后点“开始”（%1）。</translation>
     </message>
     <message>
-        <source>Type a message…</source>
-        <translation>输入消息…</translation>
-    </message>
-    <message>
-        <source>Start a chat to send messages</source>
-        <translation>开始聊天后才能发送消息</translation>
-    </message>
-    <message>
         <source>anonchat</source>
         <translation>anonchat</translation>
     </message>
@@ -540,50 +609,8 @@
         <translation>你已和一位陌生人连上了。</translation>
     </message>
     <message>
-        <source>%1 characters too many</source>
-        <translation>超出 %1 个字</translation>
-    </message>
-    <message>
-        <source>%1 of %2 characters</source>
-        <translation>已输入 %1 / %2 个字</translation>
-    </message>
-    <message>
         <source>Stranger is typing…</source>
         <translation>对方正在输入…</translation>
-    </message>
-    <message>
-        <source>People online</source>
-        <translation>在线人数</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n online</source>
-        <translation>
-            <numerusform>%n 人在线</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>Connecting to %1…</source>
-        <translation>正在连接 %1…</translation>
-    </message>
-    <message>
-        <source>Connected to the server on this computer</source>
-        <translation>已连接到本机服务器</translation>
-    </message>
-    <message>
-        <source>Connected to %1</source>
-        <translation>已连接到 %1</translation>
-    </message>
-    <message>
-        <source>Connection lost. Reconnecting to %1…</source>
-        <translation>连接已断开，正在重新连接 %1…</translation>
-    </message>
-    <message>
-        <source>Shared on your network: %1</source>
-        <translation>已在局域网共享：%1</translation>
-    </message>
-    <message>
-        <source>Hosting at %1</source>
-        <translation>本机服务器：%1</translation>
     </message>
     <message>
         <source>Leave this chat and find someone new?</source>
@@ -807,15 +834,7 @@
     </message>
 </context>
 <context>
-    <name>anonchat::server::ChatServer</name>
-    <message>
-        <source>--tls-cert: TLS is not available (no OpenSSL 3 library found)</source>
-        <translation>--tls-cert：TLS 不可用（未找到 OpenSSL 3 库）</translation>
-    </message>
-    <message>
-        <source>cannot listen on %1 port %2: %3</source>
-        <translation>无法在 %1 的 %2 端口上监听：%3</translation>
-    </message>
+    <name>anonchat::server::ChatNode</name>
     <message>
         <source>the server is full, try again later</source>
         <translation>服务器已满，请稍后再试</translation>
@@ -827,6 +846,14 @@
     <message>
         <source>server busy</source>
         <translation>服务器繁忙</translation>
+    </message>
+    <message>
+        <source>frame not finished in time</source>
+        <translation>数据帧未在规定时间内发送完毕</translation>
+    </message>
+    <message>
+        <source>a resume is under way; wait for its answer</source>
+        <translation>正在恢复会话，请等待结果</translation>
     </message>
     <message>
         <source>too many invalid frames</source>
@@ -869,14 +896,6 @@
         <translation>已在别处恢复</translation>
     </message>
     <message>
-        <source>the message could not be stored; it was not sent</source>
-        <translation>消息无法保存，未发送</translation>
-    </message>
-    <message>
-        <source>the report could not be stored</source>
-        <translation>举报无法保存</translation>
-    </message>
-    <message>
         <source>the room could not be stored</source>
         <translation>聊天室无法保存</translation>
     </message>
@@ -885,20 +904,23 @@
         <translation>数据库暂时不可用，请重试</translation>
     </message>
     <message>
-        <source>the matching queue is unavailable, try again</source>
-        <translation>匹配队列暂时不可用，请重试</translation>
+        <source>the report could not be stored</source>
+        <translation>举报无法保存</translation>
     </message>
     <message>
-        <source>the cluster is unavailable, try again</source>
-        <translation>服务器集群暂时不可用，请重试</translation>
+        <source>the message could not be stored; it was not sent</source>
+        <translation>消息无法保存，未发送</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::server::ChatServer</name>
+    <message>
+        <source>--tls-cert: TLS is not available (no OpenSSL 3 library found)</source>
+        <translation>--tls-cert：TLS 不可用（未找到 OpenSSL 3 库）</translation>
     </message>
     <message>
-        <source>a resume is under way; wait for its answer</source>
-        <translation>正在恢复会话，请等待结果</translation>
-    </message>
-    <message>
-        <source>frame not finished in time</source>
-        <translation>数据帧未在规定时间内发送完毕</translation>
+        <source>cannot listen on %1 port %2: %3</source>
+        <translation>无法在 %1 的 %2 端口上监听：%3</translation>
     </message>
 </context>
 <context>
@@ -906,6 +928,25 @@
     <message>
         <source>not reading</source>
         <translation>客户端未读取数据</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::server::ClusterCoordinator</name>
+    <message>
+        <source>the matching queue is unavailable, try again</source>
+        <translation>匹配队列暂时不可用，请重试</translation>
+    </message>
+    <message>
+        <source>resumed elsewhere</source>
+        <translation>已在别处恢复</translation>
+    </message>
+    <message>
+        <source>unknown, expired or already used token</source>
+        <translation>令牌未知、已过期或已被使用</translation>
+    </message>
+    <message>
+        <source>the cluster is unavailable, try again</source>
+        <translation>服务器集群暂时不可用，请重试</translation>
     </message>
 </context>
 <context>

@@ -1,3 +1,4 @@
+// ChatSession: one user's chat as a state machine over a Connection, filling the model.
 #pragma once
 
 #include "client/core/connection.h"

@@ -162,14 +162,6 @@ void Connection::setKeepAlive(int intervalMs, int timeoutMs)
         m_keepAliveTimer.start(std::max(10, m_keepAliveIntervalMs / 3));
 }
 
-void Connection::dropForTest()
-{
-    if (QWebSocket *ws = m_socket) {
-        ws->flush(); // what was sent left the machine; only the answers are lost
-        onSocketGone(ws, tr("connection dropped"));
-    }
-}
-
 // ---- socket ---------------------------------------------------------------------------------
 
 void Connection::connectSocket()
@@ -301,44 +293,49 @@ void Connection::onText(const QString &text)
         return;
     }
 
-    if (m_resumeSent) {
-        if (const auto *resumed = std::get_if<Resumed>(&message)) {
-            m_resumeSent = false;
-            m_heldWelcome.reset();
-            m_userId = resumed->userId;
-            m_resumeToken = resumed->resumeToken;
-            m_roomId = resumed->room ? resumed->room->roomId : 0;
-            if (resumed->room) {
-                for (const NewMessage &m : resumed->room->messages)
-                    acknowledge(m);
-            }
-            // What was written in another room (or with no room left) cannot be delivered.
-            failOutboxIf(
-                [this](const OutboxEntry &e) { return m_roomId == 0 || e.roomId != m_roomId; });
-            m_attempt = 0;
-            setState(State::Connected);
-            deliver(message);
-            flushOutbox();
-            return;
-        }
-        const auto *error = std::get_if<Error>(&message);
-        if (error && error->code == ErrorCode::ResumeFailed) {
-            m_resumeSent = false;
-            m_roomId = 0;
-            failOutbox(m_outbox); // the old identity and its room are gone
-            deliver(message);
-            if (m_heldWelcome) {
-                const Welcome welcome = *m_heldWelcome;
-                m_heldWelcome.reset();
-                if (m_state != State::Disconnected)
-                    adoptWelcome(welcome);
-            }
-            return;
-        }
-    }
+    if (m_resumeSent && onResumeAnswer(message))
+        return;
 
     noteServerMessage(message);
     deliver(message);
+}
+
+bool Connection::onResumeAnswer(const ServerMessage &message)
+{
+    if (const auto *resumed = std::get_if<Resumed>(&message)) {
+        m_resumeSent = false;
+        m_heldWelcome.reset();
+        m_userId = resumed->userId;
+        m_resumeToken = resumed->resumeToken;
+        m_roomId = resumed->room ? resumed->room->roomId : 0;
+        if (resumed->room) {
+            for (const NewMessage &m : resumed->room->messages)
+                acknowledge(m);
+        }
+        // What was written in another room (or with no room left) cannot be delivered.
+        failOutboxIf(
+            [this](const OutboxEntry &e) { return m_roomId == 0 || e.roomId != m_roomId; });
+        m_attempt = 0;
+        setState(State::Connected);
+        deliver(message);
+        flushOutbox();
+        return true;
+    }
+    const auto *error = std::get_if<Error>(&message);
+    if (error && error->code == ErrorCode::ResumeFailed) {
+        m_resumeSent = false;
+        m_roomId = 0;
+        failOutbox(m_outbox); // the old identity and its room are gone
+        deliver(message);
+        if (m_heldWelcome) {
+            const Welcome welcome = *m_heldWelcome;
+            m_heldWelcome.reset();
+            if (m_state != State::Disconnected)
+                adoptWelcome(welcome);
+        }
+        return true;
+    }
+    return false;
 }
 
 void Connection::adoptWelcome(const Welcome &welcome)

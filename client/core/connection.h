@@ -1,3 +1,4 @@
+// Connection: the client's WebSocket link to a server (reconnect, resume, outbox, keep-alive).
 #pragma once
 
 #include "shared/codec.h"
@@ -109,10 +110,6 @@ public:
         m_sslConfiguration = configuration;
     }
 
-    /// Drops the socket at once as if the network failed, then reconnects as after any drop
-    /// (tests, and "reconnect now"). Does nothing unless a socket is open or opening.
-    void dropForTest();
-
 signals:
     void stateChanged(anonchat::client::Connection::State state);
     /// Every decoded frame from the server, in order, after the resume handshake was resolved
@@ -133,6 +130,8 @@ private:
     void onSocketConnected();
     void onSocketGone(QWebSocket *socket, const QString &why);
     void onText(const QString &text);
+    /// The answer to our resume (resumed, or resume_failed); false for any other message.
+    bool onResumeAnswer(const protocol::ServerMessage &message);
     void onKeepAlive();
     void deliver(const protocol::ServerMessage &message);
     void noteServerMessage(const protocol::ServerMessage &message);

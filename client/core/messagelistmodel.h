@@ -1,3 +1,4 @@
+// MessageListModel: the conversation (messages, notices, delivery) as a list model.
 #pragma once
 
 #include "shared/messages.h"

@@ -4,8 +4,8 @@
 // it, types into the window as a person would, and grabs the window from the X server.
 //
 //   anonchat-screenshot --lang en|zh_CN --theme light|dark --out FILE.png [--size 920x680]
+#include "client/app/appsettings.h"
 #include "client/core/chatsession.h"
-#include "client/ui/appsettings.h"
 #include "client/ui/languagemanager.h"
 #include "client/ui/mainwindow.h"
 #include "client/ui/messageinput.h"
@@ -84,6 +84,95 @@ Script script(const QString &lang)
             QStringLiteral("Also, what are you listening")};
 }
 
+/// Grabs `widget` from the X server into the PNG `out`; the exit code.
+int grab(QWidget *widget, const QString &out)
+{
+    pause(500);
+    const QPixmap shot = widget->screen()->grabWindow(widget->winId());
+    if (shot.isNull() || !shot.save(out)) {
+        std::fprintf(stderr, "screenshot: could not write %s\n", qPrintable(out));
+        return 1;
+    }
+    std::printf("%s (%dx%d)\n", qPrintable(out), shot.width(), shot.height());
+    return 0;
+}
+
+/// The settings dialog, sharing on the network ticked.
+int settingsScene(MainWindow &window, const QString &out)
+{
+    window.settingsAction()->trigger();
+    QWidget *dialog = nullptr;
+    waitFor([&] {
+        dialog = window.findChild<QWidget *>(QStringLiteral("settingsDialog"));
+        return dialog && dialog->isVisible();
+    });
+    if (!dialog)
+        return 1;
+    if (auto *share = dialog->findChild<QCheckBox *>(QStringLiteral("shareCheck")))
+        share->setChecked(true);
+    pause(300);
+    return grab(dialog, out);
+}
+
+/// The script's lines, the stranger's typed by `peer` and ours into the window; each waits for
+/// its row to be delivered.
+void playLines(MainWindow &window, ChatSession &peer, const Script &s)
+{
+    for (int i = 0; i < s.lines.size(); ++i) {
+        const QString &line = s.lines.at(i);
+        if (line.isEmpty())
+            continue;
+        const int before = window.session()->model()->count();
+        if (i % 2 == 0) {
+            peer.setTyping(true);
+            pause(250);
+            peer.sendMessage(line);
+        } else {
+            window.input()->setFocus();
+            window.input()->insertPlainText(line);
+            pause(150);
+            QTest::keyClick(window.input(), Qt::Key_Return);
+        }
+        waitFor([&] {
+            const auto *model = window.session()->model();
+            return model->count() > before &&
+                   model->data(model->index(model->count() - 1), MessageListModel::DeliveryRole)
+                           .toInt() != int(MessageListModel::Delivery::Pending);
+        });
+        pause(120);
+    }
+}
+
+/// A conversation with a scripted stranger, a draft in the box and the stranger typing.
+int chatScene(MainWindow &window, const QString &lang, const QString &out)
+{
+    ChatSession peer;
+    peer.open(window.backend()->serverUrl());
+    waitFor([&] { return peer.state() == ChatSession::State::Idle; });
+    const Script s = script(lang);
+
+    window.interestsEdit()->setFocus();
+    window.interestsEdit()->insert(s.interests); // as an input method commits it
+    QTest::mouseClick(window.startButton(), Qt::LeftButton);
+    peer.start(s.peerInterests);
+    if (!waitFor([&] {
+            return window.session()->state() == ChatSession::State::Chatting &&
+                   peer.state() == ChatSession::State::Chatting;
+        })) {
+        std::fprintf(stderr, "screenshot: no match\n");
+        return 1;
+    }
+    pause(300);
+    playLines(window, peer, s);
+    window.input()->setFocus();
+    window.input()->insertPlainText(s.draft);
+    peer.setTyping(true);
+    waitFor([&] { return window.session()->partnerTyping(); });
+    const int result = grab(&window, out);
+    peer.close();
+    return result;
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -130,86 +219,15 @@ int main(int argc, char *argv[])
     }
 
     const QString scene = parser.value("scene");
-    const auto grab = [&](QWidget *widget) {
-        pause(500);
-        const QPixmap shot = widget->screen()->grabWindow(widget->winId());
-        if (shot.isNull() || !shot.save(parser.value("out"))) {
-            std::fprintf(stderr, "screenshot: could not write %s\n",
-                         qPrintable(parser.value("out")));
-            return 1;
-        }
-        std::printf("%s (%dx%d)\n", qPrintable(parser.value("out")), shot.width(), shot.height());
-        return 0;
-    };
+    const QString out = parser.value("out");
     if (scene == QLatin1String("idle"))
-        return grab(&window);
+        return grab(&window, out);
     if (scene == QLatin1String("searching")) {
         window.interestsEdit()->insert(script(lang).interests);
         QTest::mouseClick(window.startButton(), Qt::LeftButton);
-        return grab(&window);
+        return grab(&window, out);
     }
-    if (scene == QLatin1String("settings")) {
-        window.settingsAction()->trigger();
-        QWidget *dialog = nullptr;
-        waitFor([&] {
-            dialog = window.findChild<QWidget *>(QStringLiteral("settingsDialog"));
-            return dialog && dialog->isVisible();
-        });
-        if (!dialog)
-            return 1;
-        if (auto *share = dialog->findChild<QCheckBox *>(QStringLiteral("shareCheck")))
-            share->setChecked(true);
-        pause(300);
-        return grab(dialog);
-    }
-
-    // The stranger.
-    ChatSession peer;
-    peer.open(window.backend()->serverUrl());
-    waitFor([&] { return peer.state() == ChatSession::State::Idle; });
-    const Script s = script(lang);
-
-    window.interestsEdit()->setFocus();
-    window.interestsEdit()->insert(s.interests); // as an input method commits it
-    QTest::mouseClick(window.startButton(), Qt::LeftButton);
-    peer.start(s.peerInterests);
-    if (!waitFor([&] {
-            return window.session()->state() == ChatSession::State::Chatting &&
-                   peer.state() == ChatSession::State::Chatting;
-        })) {
-        std::fprintf(stderr, "screenshot: no match\n");
-        return 1;
-    }
-    pause(300);
-
-    for (int i = 0; i < s.lines.size(); ++i) {
-        const QString &line = s.lines.at(i);
-        if (line.isEmpty())
-            continue;
-        const int before = window.session()->model()->count();
-        if (i % 2 == 0) {
-            peer.setTyping(true);
-            pause(250);
-            peer.sendMessage(line);
-        } else {
-            window.input()->setFocus();
-            window.input()->insertPlainText(line);
-            pause(150);
-            QTest::keyClick(window.input(), Qt::Key_Return);
-        }
-        waitFor([&] {
-            const auto *model = window.session()->model();
-            return model->count() > before &&
-                   model->data(model->index(model->count() - 1), MessageListModel::DeliveryRole)
-                           .toInt() != int(MessageListModel::Delivery::Pending);
-        });
-        pause(120);
-    }
-    window.input()->setFocus();
-    window.input()->insertPlainText(s.draft);
-    peer.setTyping(true);
-    waitFor([&] { return window.session()->partnerTyping(); });
-    const int result = grab(&window);
-    peer.close();
-    return result;
+    if (scene == QLatin1String("settings"))
+        return settingsScene(window, out);
+    return chatScene(window, lang, out);
 }

@@ -1,3 +1,4 @@
+// ConversationExport: "Save conversation…" as a text file or a standalone HTML page.
 #pragma once
 
 #include <QString>

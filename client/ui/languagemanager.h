@@ -1,3 +1,4 @@
+// LanguageManager: switches the app's language (translations, locale) while it runs.
 #pragma once
 
 #include <QObject>

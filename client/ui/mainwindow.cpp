@@ -1,38 +1,34 @@
 #include "client/ui/mainwindow.h"
 
+#include "client/app/appsettings.h"
+#include "client/app/commandline.h"
 #include "client/core/connection.h"
-#include "client/core/localserverhost.h"
 #include "client/core/messagelistmodel.h"
-#include "client/ui/appsettings.h"
-#include "client/ui/commandline.h"
+#include "client/ui/chatactions.h"
+#include "client/ui/chatcontrols.h"
+#include "client/ui/composer.h"
+#include "client/ui/connectionstatus.h"
 #include "client/ui/conversationexport.h"
+#include "client/ui/headerbar.h"
 #include "client/ui/languagemanager.h"
 #include "client/ui/messagedelegate.h"
 #include "client/ui/messageinput.h"
 #include "client/ui/messageview.h"
-#include "shared/codec.h"
 #include "shared/limits.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
-#include <QClipboard>
 #include <QCloseEvent>
 #include <QFileDialog>
-#include <QFrame>
-#include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QRegularExpression>
-#include <QScreen>
 #include <QStandardPaths>
 #include <QStatusBar>
-#include <QStyle>
 #include <QSystemTrayIcon>
-#include <QToolButton>
 #include <QVBoxLayout>
 #include <cstdio>
 
@@ -50,65 +46,19 @@ MainWindow::MainWindow(AppSettings &settings, LanguageManager *languages, QWidge
 {
     setObjectName(QStringLiteral("mainWindow"));
     setWindowIcon(Theme::appIcon());
-    buildActions();
+    m_actions = new ChatActions(this);
     buildUi();
 
     Theme::apply(Theme::modeFromKey(m_settings.theme()), m_systemPalette);
     applyTheme();
 
-    connect(m_backend, &ServerBackend::ready, this, [this](const QUrl &url) {
-        m_backendError.clear();
-        m_session->close();
-        m_session->model()->clear();
-        m_session->open(url);
-        updateHostInfo();
-        updateConnection();
-    });
-    connect(m_backend, &ServerBackend::failed, this, [this](const QString &error) {
-        m_backendError = error;
-        m_session->close();
-        m_session->model()->appendSystem(error);
-        std::fprintf(stderr, "anonchat: %s\n", qPrintable(error));
-        updateHostInfo();
-        updateConnection();
-    });
-    connect(m_backend, &ServerBackend::stopped, this, [this] {
-        m_shutDown = true;
-        emit finished();
-    });
-
-    connect(m_session, &ChatSession::stateChanged, this, &MainWindow::updateState);
-    connect(m_session, &ChatSession::roomChanged, this, &MainWindow::updateState);
-    connect(m_session, &ChatSession::connectedChanged, this, &MainWindow::updateConnection);
-    connect(m_session->connection(), &Connection::stateChanged, this,
-            &MainWindow::updateConnection);
-    connect(m_session, &ChatSession::onlineCountChanged, this, &MainWindow::updateOnline);
-    // Only `welcome` and `waiting` carry the online count: ask now and then.
-    m_statsTimer.setInterval(15000);
-    connect(&m_statsTimer, &QTimer::timeout, this, [this] {
-        if (m_session->isConnected())
-            m_session->requestStats();
-    });
-    m_statsTimer.start();
-    connect(m_session, &ChatSession::partnerTypingChanged, this, &MainWindow::updateTyping);
-    connect(m_session, &ChatSession::messageArrived, this, &MainWindow::onMessageArrived);
-    connect(m_session->model(), &MessageListModel::countChanged, this, &MainWindow::updateState);
-
-    connect(m_input, &MessageInput::submitted, this, &MainWindow::send);
-    connect(m_input, &QPlainTextEdit::textChanged, this, [this] {
-        updateCounter();
-        m_session->setTyping(!m_input->text().trimmed().isEmpty());
-    });
-    connect(m_interests, &QLineEdit::returnPressed, this, [this] {
-        if (m_startAction->isEnabled())
-            start();
-        else if (m_nextAction->isEnabled())
-            next();
-    });
+    connectActions();
+    connectBackend();
+    connectSession();
 
     retranslate();
     updateState();
-    updateCounter();
+    m_composer->updateCounter();
     updateConnection();
     updateOnline();
     updateTyping();
@@ -128,137 +78,85 @@ MainWindow::~MainWindow()
     m_backend->disconnect(this);
 }
 
-// ---- building -------------------------------------------------------------------------------
-
-void MainWindow::buildActions()
+QPushButton *MainWindow::startButton() const
 {
-    m_startAction = new QAction(this);
-    m_startAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_N));
-    connect(m_startAction, &QAction::triggered, this, &MainWindow::start);
-
-    // The same key as Start: "a new stranger". The two are never enabled together.
-    m_nextAction = new QAction(this);
-    m_nextAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_N));
-    connect(m_nextAction, &QAction::triggered, this, &MainWindow::next);
-
-    m_leaveAction = new QAction(this);
-    m_leaveAction->setShortcut(QKeySequence(Qt::Key_Escape));
-    connect(m_leaveAction, &QAction::triggered, this, &MainWindow::leave);
-
-    m_reportAction = new QAction(this);
-    connect(m_reportAction, &QAction::triggered, this, &MainWindow::report);
-
-    m_saveAction = new QAction(this);
-    m_saveAction->setShortcut(QKeySequence::Save);
-    connect(m_saveAction, &QAction::triggered, this, &MainWindow::saveConversationAs);
-
-    m_settingsAction = new QAction(this);
-    m_settingsAction->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Comma)});
-    m_settingsAction->setMenuRole(QAction::PreferencesRole);
-    connect(m_settingsAction, &QAction::triggered, this, &MainWindow::openSettings);
-
-    m_quitAction = new QAction(this);
-    m_quitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
-    m_quitAction->setMenuRole(QAction::QuitRole);
-    connect(m_quitAction, &QAction::triggered, this, &QWidget::close);
-
-    m_aboutAction = new QAction(this);
-    m_aboutAction->setMenuRole(QAction::AboutRole);
-    connect(m_aboutAction, &QAction::triggered, this, &MainWindow::about);
-
-    for (QAction *action :
-         {m_startAction, m_nextAction, m_leaveAction, m_saveAction, m_settingsAction, m_quitAction})
-        addAction(action); // shortcuts work while the menu bar is hidden too
+    return m_controls->startButton();
 }
+QPushButton *MainWindow::nextButton() const
+{
+    return m_controls->nextButton();
+}
+QPushButton *MainWindow::leaveButton() const
+{
+    return m_controls->leaveButton();
+}
+QPushButton *MainWindow::sendButton() const
+{
+    return m_composer->sendButton();
+}
+MessageInput *MainWindow::input() const
+{
+    return m_composer->input();
+}
+QLineEdit *MainWindow::interestsEdit() const
+{
+    return m_controls->interestsEdit();
+}
+QLabel *MainWindow::counterLabel() const
+{
+    return m_composer->counterLabel();
+}
+QLabel *MainWindow::onlineLabel() const
+{
+    return m_header->onlineLabel();
+}
+QLabel *MainWindow::stateLabel() const
+{
+    return m_header->stateLabel();
+}
+QLabel *MainWindow::connectionLabel() const
+{
+    return m_status->connectionLabel();
+}
+QLabel *MainWindow::hostLabel() const
+{
+    return m_status->hostLabel();
+}
+QAction *MainWindow::startAction() const
+{
+    return m_actions->start();
+}
+QAction *MainWindow::nextAction() const
+{
+    return m_actions->next();
+}
+QAction *MainWindow::leaveAction() const
+{
+    return m_actions->leave();
+}
+QAction *MainWindow::saveAction() const
+{
+    return m_actions->save();
+}
+QAction *MainWindow::settingsAction() const
+{
+    return m_actions->settings();
+}
+
+// ---- building -------------------------------------------------------------------------------
 
 void MainWindow::buildUi()
 {
-    m_chatMenu = menuBar()->addMenu(QString());
-    m_chatMenu->addAction(m_startAction);
-    m_chatMenu->addAction(m_nextAction);
-    m_chatMenu->addAction(m_leaveAction);
-    m_chatMenu->addSeparator();
-    m_chatMenu->addAction(m_reportAction);
-    m_chatMenu->addAction(m_saveAction);
-    m_chatMenu->addSeparator();
-    m_chatMenu->addAction(m_settingsAction);
-    m_chatMenu->addSeparator();
-    m_chatMenu->addAction(m_quitAction);
-    m_helpMenu = menuBar()->addMenu(QString());
-    m_helpMenu->addAction(m_aboutAction);
-
     auto *central = new QWidget(this);
     central->setObjectName(QStringLiteral("central"));
     auto *column = new QVBoxLayout(central);
     column->setContentsMargins(0, 0, 0, 0);
     column->setSpacing(0);
 
-    // Header: brand, state, online count, settings.
-    m_header = new QFrame(central);
-    m_header->setObjectName(QStringLiteral("header"));
-    m_brandIcon = new QLabel(m_header);
-    m_brandIcon->setPixmap(Theme::appIcon().pixmap(28, 28));
-    m_brand = new QLabel(QStringLiteral("anonchat"), m_header);
-    m_brand->setObjectName(QStringLiteral("brand"));
-    QFont brandFont = m_brand->font();
-    brandFont.setPointSizeF(brandFont.pointSizeF() * 1.25);
-    m_brand->setFont(brandFont);
-    m_stateLabel = new QLabel(m_header);
-    m_stateLabel->setObjectName(QStringLiteral("stateLabel"));
-    m_stateLabel->setTextFormat(Qt::RichText);
-    m_stateLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
-    m_onlinePill = new QLabel(m_header);
-    m_onlinePill->setObjectName(QStringLiteral("onlinePill"));
-    m_settingsButton = new QToolButton(m_header);
-    m_settingsButton->setObjectName(QStringLiteral("settingsButton"));
-    m_settingsButton->setAutoRaise(true);
-    m_settingsButton->setText(QStringLiteral("⚙"));
-    QFont gear = m_settingsButton->font();
-    gear.setPointSizeF(gear.pointSizeF() * 1.4);
-    m_settingsButton->setFont(gear);
-    connect(m_settingsButton, &QToolButton::clicked, this, &MainWindow::openSettings);
-    auto *header = new QHBoxLayout(m_header);
-    header->setContentsMargins(16, 10, 10, 10);
-    header->setSpacing(10);
-    header->addWidget(m_brandIcon);
-    header->addWidget(m_brand);
-    header->addSpacing(6);
-    header->addWidget(m_stateLabel, 1);
-    header->addWidget(m_onlinePill);
-    header->addWidget(m_settingsButton);
+    m_header = new HeaderBar(central);
+    connect(m_header, &HeaderBar::settingsRequested, this, &MainWindow::openSettings);
     column->addWidget(m_header);
-
-    // Interests and the three chat buttons.
-    m_controls = new QFrame(central);
-    m_controls->setObjectName(QStringLiteral("controls"));
-    m_interestsLabel = new QLabel(m_controls);
-    m_interests = new QLineEdit(m_controls);
-    m_interests->setObjectName(QStringLiteral("interestsEdit"));
-    m_interests->setClearButtonEnabled(true);
-    m_interests->setText(m_settings.interests());
-    m_interestsLabel->setBuddy(m_interests);
-    m_startButton = new QPushButton(m_controls);
-    m_startButton->setObjectName(QStringLiteral("primaryButton"));
-    m_nextButton = new QPushButton(m_controls);
-    m_nextButton->setObjectName(QStringLiteral("secondaryButton"));
-    m_leaveButton = new QPushButton(m_controls);
-    m_leaveButton->setObjectName(QStringLiteral("dangerButton"));
-    for (QPushButton *button : {m_startButton, m_nextButton, m_leaveButton}) {
-        button->setCursor(Qt::PointingHandCursor);
-        button->setAutoDefault(false);
-    }
-    connect(m_startButton, &QPushButton::clicked, m_startAction, &QAction::trigger);
-    connect(m_nextButton, &QPushButton::clicked, m_nextAction, &QAction::trigger);
-    connect(m_leaveButton, &QPushButton::clicked, m_leaveAction, &QAction::trigger);
-    auto *controls = new QHBoxLayout(m_controls);
-    controls->setContentsMargins(16, 8, 16, 8);
-    controls->setSpacing(8);
-    controls->addWidget(m_interestsLabel);
-    controls->addWidget(m_interests, 1);
-    controls->addSpacing(6);
-    controls->addWidget(m_startButton);
-    controls->addWidget(m_nextButton);
-    controls->addWidget(m_leaveButton);
+    m_controls = new ChatControls(*m_actions, m_settings.interests(), central);
     column->addWidget(m_controls);
 
     // The conversation.
@@ -278,105 +176,91 @@ void MainWindow::buildUi()
     m_typingLabel->setFixedHeight(m_typingLabel->fontMetrics().height() + 8);
     column->addWidget(m_typingLabel);
 
-    // The message box.
-    m_composer = new QFrame(central);
-    m_composer->setObjectName(QStringLiteral("composer"));
-    m_input = new MessageInput(m_composer);
-    m_input->setObjectName(QStringLiteral("messageInput"));
-    m_input->setFont(messageFont);
-    m_sendButton = new QPushButton(m_composer);
-    m_sendButton->setObjectName(QStringLiteral("sendButton"));
-    m_sendButton->setCursor(Qt::PointingHandCursor);
-    m_sendButton->setAutoDefault(false);
-    connect(m_sendButton, &QPushButton::clicked, this, &MainWindow::send);
-    m_counter = new QLabel(m_composer);
-    m_counter->setObjectName(QStringLiteral("counterLabel"));
-    m_counter->setAlignment(Qt::AlignCenter);
-    QFont counterFont = m_counter->font();
-    counterFont.setPointSizeF(counterFont.pointSizeF() * 0.85);
-    m_counter->setFont(counterFont);
-    auto *side = new QVBoxLayout;
-    side->setSpacing(4);
-    side->addWidget(m_sendButton);
-    side->addWidget(m_counter);
-    side->addStretch();
-    auto *composer = new QHBoxLayout(m_composer);
-    composer->setContentsMargins(16, 10, 16, 10);
-    composer->setSpacing(10);
-    composer->addWidget(m_input, 1, Qt::AlignTop);
-    composer->addLayout(side);
+    m_composer = new Composer(messageFont, central);
     column->addWidget(m_composer);
     setCentralWidget(central);
 
-    // Status bar: the connection, and the local server.
-    m_connectionLabel = new QLabel(this);
-    m_connectionLabel->setObjectName(QStringLiteral("connectionLabel"));
-    m_connectionLabel->setTextFormat(Qt::RichText);
-    m_connectionLabel->setContentsMargins(10, 0, 0, 0);
-    m_hostLabel = new QLabel(this);
-    m_hostLabel->setObjectName(QStringLiteral("hostLabel"));
-    m_hostLabel->setTextFormat(Qt::PlainText);
-    m_hostLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_copyHostButton = new QToolButton(this);
-    m_copyHostButton->setAutoRaise(true);
-    m_copyHostButton->setObjectName(QStringLiteral("copyHostButton"));
-    m_copyHostButton->setCursor(Qt::PointingHandCursor);
-    connect(m_copyHostButton, &QToolButton::clicked, this, [this] {
-        const QUrl url =
-            m_backend->lanUrl().isValid() ? m_backend->lanUrl() : m_backend->serverUrl();
-        QApplication::clipboard()->setText(url.toString());
-        statusBar()->showMessage(tr("Copied %1").arg(url.toString()), 3000);
-    });
-    statusBar()->setSizeGripEnabled(false);
-    statusBar()->addWidget(m_connectionLabel, 1);
-    statusBar()->addPermanentWidget(m_hostLabel);
-    statusBar()->addPermanentWidget(m_copyHostButton);
+    m_status = new ConnectionStatus(statusBar(), *m_backend);
     setMinimumSize(440, 460);
+}
+
+void MainWindow::connectActions()
+{
+    connect(m_actions->start(), &QAction::triggered, this, &MainWindow::start);
+    connect(m_actions->next(), &QAction::triggered, this, &MainWindow::next);
+    connect(m_actions->leave(), &QAction::triggered, this, &MainWindow::leave);
+    connect(m_actions->report(), &QAction::triggered, this, &MainWindow::report);
+    connect(m_actions->save(), &QAction::triggered, this, &MainWindow::saveConversationAs);
+    connect(m_actions->settings(), &QAction::triggered, this, &MainWindow::openSettings);
+    connect(m_actions->quit(), &QAction::triggered, this, &QWidget::close);
+    connect(m_actions->about(), &QAction::triggered, this, &MainWindow::about);
+
+    connect(m_composer, &Composer::sendRequested, this, &MainWindow::send);
+    connect(m_composer->input(), &QPlainTextEdit::textChanged, this,
+            [this] { m_session->setTyping(!m_composer->input()->text().trimmed().isEmpty()); });
+    connect(m_controls->interestsEdit(), &QLineEdit::returnPressed, this, [this] {
+        if (m_actions->start()->isEnabled())
+            start();
+        else if (m_actions->next()->isEnabled())
+            next();
+    });
+}
+
+void MainWindow::connectBackend()
+{
+    connect(m_backend, &ServerBackend::ready, this, [this](const QUrl &url) {
+        m_backendError.clear();
+        m_session->close();
+        m_session->model()->clear();
+        m_session->open(url);
+        m_status->showHost();
+        updateConnection();
+    });
+    connect(m_backend, &ServerBackend::failed, this, [this](const QString &error) {
+        m_backendError = error;
+        m_session->close();
+        m_session->model()->appendSystem(error);
+        std::fprintf(stderr, "anonchat: %s\n", qPrintable(error));
+        m_status->showHost();
+        updateConnection();
+    });
+    connect(m_backend, &ServerBackend::stopped, this, [this] {
+        m_shutDown = true;
+        emit finished();
+    });
+}
+
+void MainWindow::connectSession()
+{
+    connect(m_session, &ChatSession::stateChanged, this, &MainWindow::updateState);
+    connect(m_session, &ChatSession::roomChanged, this, &MainWindow::updateState);
+    connect(m_session, &ChatSession::connectedChanged, this, &MainWindow::updateConnection);
+    connect(m_session->connection(), &Connection::stateChanged, this,
+            &MainWindow::updateConnection);
+    connect(m_session, &ChatSession::onlineCountChanged, this, &MainWindow::updateOnline);
+    // Only `welcome` and `waiting` carry the online count: ask now and then.
+    m_statsTimer.setInterval(15000);
+    connect(&m_statsTimer, &QTimer::timeout, this, [this] {
+        if (m_session->isConnected())
+            m_session->requestStats();
+    });
+    m_statsTimer.start();
+    connect(m_session, &ChatSession::partnerTypingChanged, this, &MainWindow::updateTyping);
+    connect(m_session, &ChatSession::messageArrived, this, &MainWindow::onMessageArrived);
+    connect(m_session->model(), &MessageListModel::countChanged, this, &MainWindow::updateState);
 }
 
 void MainWindow::retranslate()
 {
-    m_chatMenu->setTitle(tr("&Chat"));
-    m_helpMenu->setTitle(tr("&Help"));
-    m_startAction->setText(tr("&Start"));
-    m_startAction->setToolTip(
-        tr("Find a stranger to chat with (%1)")
-            .arg(m_startAction->shortcut().toString(QKeySequence::NativeText)));
-    m_nextAction->setText(tr("&Next stranger"));
-    m_nextAction->setToolTip(tr("Leave this chat and find someone new (%1)")
-                                 .arg(m_nextAction->shortcut().toString(QKeySequence::NativeText)));
-    m_leaveAction->setText(tr("&Leave"));
-    m_leaveAction->setToolTip(
-        tr("End this chat, or stop looking (%1)")
-            .arg(m_leaveAction->shortcut().toString(QKeySequence::NativeText)));
-    m_reportAction->setText(tr("&Report stranger…"));
-    m_saveAction->setText(tr("Save &conversation…"));
-    m_settingsAction->setText(tr("Se&ttings…"));
-    m_quitAction->setText(tr("&Quit"));
-    m_aboutAction->setText(tr("&About anonchat"));
-
-    m_settingsButton->setToolTip(tr("Settings"));
-    m_settingsButton->setAccessibleName(tr("Settings"));
-    m_interestsLabel->setText(tr("&Interests"));
-    m_interests->setPlaceholderText(tr("music, travel, games… (optional)"));
-    m_interests->setToolTip(tr("Up to %1 topics, separated by commas. You are paired with someone "
-                               "who shares one first.")
-                                .arg(protocol::kMaxInterests));
-    m_startButton->setText(tr("Start"));
-    m_startButton->setToolTip(m_startAction->toolTip());
-    m_nextButton->setText(tr("Next"));
-    m_nextButton->setToolTip(m_nextAction->toolTip());
-    m_leaveButton->setText(tr("Leave"));
-    m_leaveButton->setToolTip(m_leaveAction->toolTip());
-    m_sendButton->setText(tr("Send"));
-    m_sendButton->setToolTip(tr("Send the message (Enter). Shift+Enter starts a new line."));
-    m_input->setAccessibleName(tr("Message"));
-    m_copyHostButton->setText(tr("Copy"));
-    m_copyHostButton->setToolTip(tr("Copy the address others can open"));
+    m_actions->retranslate();
+    m_header->retranslate();
+    m_controls->retranslate();
+    m_composer->retranslate();
+    m_status->retranslate();
     updateState();
-    updateCounter();
+    m_composer->updateCounter();
     updateConnection();
-    updateHostInfo();
+    m_status->showHost();
     updateOnline();
     updateTyping();
     updateTitle();
@@ -410,52 +294,21 @@ void MainWindow::updateState()
 {
     const State s = m_session->state();
     const bool room = inRoom();
-    m_startAction->setEnabled(s == State::Idle || s == State::Ended ||
-                              (s == State::Connecting && m_session->roomId() == 0));
-    m_nextAction->setEnabled(room && m_session->isConnected());
-    m_leaveAction->setEnabled(room || s == State::Searching);
-    m_reportAction->setEnabled(room && m_session->isConnected());
-    m_saveAction->setEnabled(m_session->model()->count() > 0);
-    m_startButton->setEnabled(m_startAction->isEnabled());
-    m_nextButton->setEnabled(m_nextAction->isEnabled());
-    m_leaveButton->setEnabled(m_leaveAction->isEnabled());
+    m_actions->updateEnabled(*m_session, room);
+    m_controls->updateEnabled();
+    m_header->showState(*m_session, !m_backendError.isEmpty());
+    updatePlaceholder();
+    m_composer->setInRoom(room);
 
-    const Theme theme = Theme::current();
-    QString state;
-    QColor dot = theme.muted;
-    switch (s) {
-    case State::Offline:
-        state = m_backendError.isEmpty() ? tr("Not connected") : tr("Server unavailable");
-        dot = m_backendError.isEmpty() ? theme.muted : theme.danger;
-        break;
-    case State::Connecting:
-        state = tr("Connecting…");
-        dot = theme.amber;
-        break;
-    case State::Idle: state = tr("Ready when you are"); break;
-    case State::Searching:
-        state = tr("Looking for a stranger…");
-        dot = theme.amber;
-        break;
-    case State::Chatting: {
-        const QStringList common = m_session->commonInterests();
-        state = common.isEmpty() ? tr("Chatting with a stranger")
-                                 : tr("Chatting with a stranger · you both like %1")
-                                       .arg(QLocale().createSeparatedList(common));
-        dot = theme.ok;
-        break;
-    }
-    case State::PartnerAway:
-        state = tr("The stranger's connection dropped…");
-        dot = theme.amber;
-        break;
-    case State::Ended: state = tr("Chat ended"); break;
-    }
-    m_stateLabel->setText(QStringLiteral("<span style=\"color:%1\">●</span>&nbsp; %2")
-                              .arg(dot.name(), state.toHtmlEscaped()));
-    m_stateLabel->setToolTip(state);
-    m_stateLabel->setAccessibleName(state);
+    // A match found while the user looks elsewhere is worth a notification.
+    if (s == State::Chatting && m_lastState == State::Searching && !isActiveWindow())
+        notify(tr("anonchat"), tr("You're now chatting with a stranger."));
+    m_lastState = s;
+}
 
+void MainWindow::updatePlaceholder()
+{
+    const State s = m_session->state();
     if (s == State::Searching) {
         m_view->setPlaceholder(tr("Looking for someone…"),
                                tr("You will be paired with the next stranger who is looking. "
@@ -472,32 +325,8 @@ void MainWindow::updateState()
             tr("Talk to a stranger"),
             tr("Anonymous and one to one. Add some interests if you like, "
                "then press Start (%1).")
-                .arg(m_startAction->shortcut().toString(QKeySequence::NativeText)));
+                .arg(m_actions->start()->shortcut().toString(QKeySequence::NativeText)));
     }
-    m_input->setPlaceholderText(room ? tr("Type a message…") : tr("Start a chat to send messages"));
-
-    // A match found while the user looks elsewhere is worth a notification.
-    if (s == State::Chatting && m_lastState == State::Searching && !isActiveWindow())
-        notify(tr("anonchat"), tr("You're now chatting with a stranger."));
-    m_lastState = s;
-    updateCounter();
-}
-
-void MainWindow::updateCounter()
-{
-    const QString text = m_input->text();
-    const int count = protocol::codePointCount(text.trimmed());
-    const int max = protocol::kMaxMessageChars;
-    m_counter->setText(QStringLiteral("%1/%2").arg(count).arg(max));
-    const char *level = count > max ? "over" : (count > max - 50 ? "warn" : "ok");
-    if (m_counter->property("level").toByteArray() != level) {
-        m_counter->setProperty("level", QByteArray(level));
-        m_counter->style()->unpolish(m_counter);
-        m_counter->style()->polish(m_counter);
-    }
-    m_counter->setToolTip(count > max ? tr("%1 characters too many").arg(count - max)
-                                      : tr("%1 of %2 characters").arg(count).arg(max));
-    m_sendButton->setEnabled(inRoom() && count > 0 && count <= max);
 }
 
 void MainWindow::updateTyping()
@@ -507,65 +336,14 @@ void MainWindow::updateTyping()
 
 void MainWindow::updateOnline()
 {
-    const int online = m_session->onlineCount();
-    if (online <= 0 || !m_session->isConnected()) {
-        m_onlinePill->setText(QStringLiteral("● –"));
-        m_onlinePill->setToolTip(tr("People online"));
-        return;
-    }
-    m_onlinePill->setText(QStringLiteral("● ") + tr("%n online", nullptr, online));
-    m_onlinePill->setToolTip(tr("People online"));
+    m_header->showOnline(*m_session);
 }
 
 void MainWindow::updateConnection()
 {
-    const Theme theme = Theme::current();
-    QColor dot = theme.muted;
-    QString text;
-    const QUrl url = m_backend->serverUrl();
-    const bool local = m_backend->isHosting();
-    const QString where = url.isValid() ? url.authority() : QString();
-    switch (m_session->connection()->state()) {
-    case Connection::State::Disconnected:
-        dot = m_backendError.isEmpty() ? theme.muted : theme.danger;
-        text = m_backendError.isEmpty() ? tr("Not connected") : m_backendError;
-        break;
-    case Connection::State::Connecting:
-        dot = theme.amber;
-        text = tr("Connecting to %1…").arg(where);
-        break;
-    case Connection::State::Connected:
-        dot = theme.ok;
-        text = local ? tr("Connected to the server on this computer")
-                     : tr("Connected to %1").arg(where);
-        break;
-    case Connection::State::Reconnecting:
-        dot = theme.amber;
-        text = tr("Connection lost. Reconnecting to %1…").arg(where);
-        break;
-    }
-    m_connectionLabel->setText(QStringLiteral("<span style=\"color:%1\">●</span>&nbsp; %2")
-                                   .arg(dot.name(), text.toHtmlEscaped()));
-    m_connectionLabel->setToolTip(text);
+    m_status->showConnection(m_session->connection()->state(), m_backendError);
     updateOnline();
     updateState();
-}
-
-void MainWindow::updateHostInfo()
-{
-    if (!m_backend->isHosting()) {
-        m_hostLabel->clear();
-        m_hostLabel->setVisible(false);
-        m_copyHostButton->setVisible(false);
-        return;
-    }
-    const QUrl lan = m_backend->lanUrl();
-    if (lan.isValid())
-        m_hostLabel->setText(tr("Shared on your network: %1").arg(lan.toString()));
-    else
-        m_hostLabel->setText(tr("Hosting at %1").arg(m_backend->serverUrl().toString()));
-    m_hostLabel->setVisible(true);
-    m_copyHostButton->setVisible(true);
 }
 
 void MainWindow::updateTitle()
@@ -591,27 +369,27 @@ QStringList MainWindow::parseInterests(const QString &text)
 
 void MainWindow::start()
 {
-    if (!m_startAction->isEnabled())
+    if (!m_actions->start()->isEnabled())
         return;
-    m_settings.setInterests(m_interests->text());
-    m_session->start(parseInterests(m_interests->text()));
-    m_input->setFocus();
+    m_settings.setInterests(m_controls->interestsEdit()->text());
+    m_session->start(parseInterests(m_controls->interestsEdit()->text()));
+    m_composer->input()->setFocus();
 }
 
 void MainWindow::next()
 {
-    if (!m_nextAction->isEnabled())
+    if (!m_actions->next()->isEnabled())
         return;
     confirmLeaving(tr("Leave this chat and find someone new?"), tr("Next stranger"), [this] {
-        m_settings.setInterests(m_interests->text());
-        m_session->next(parseInterests(m_interests->text()));
-        m_input->setFocus();
+        m_settings.setInterests(m_controls->interestsEdit()->text());
+        m_session->next(parseInterests(m_controls->interestsEdit()->text()));
+        m_composer->input()->setFocus();
     });
 }
 
 void MainWindow::leave()
 {
-    if (!m_leaveAction->isEnabled())
+    if (!m_actions->leave()->isEnabled())
         return;
     if (m_session->state() == State::Searching) {
         m_session->leave();
@@ -623,11 +401,11 @@ void MainWindow::leave()
 
 void MainWindow::send()
 {
-    const QString text = m_input->text();
+    const QString text = m_composer->input()->text();
     if (text.trimmed().isEmpty())
         return;
     switch (m_session->sendMessage(text)) {
-    case ChatSession::SendResult::Accepted: m_input->clear(); break;
+    case ChatSession::SendResult::Accepted: m_composer->input()->clear(); break;
     case ChatSession::SendResult::TooLong:
         statusBar()->showMessage(
             tr("The message is too long: at most %1 characters.").arg(protocol::kMaxMessageChars),
@@ -675,7 +453,7 @@ void MainWindow::confirmLeaving(const QString &question, const QString &acceptTe
 
 void MainWindow::report()
 {
-    if (!m_reportAction->isEnabled())
+    if (!m_actions->report()->isEnabled())
         return;
     auto *box = new QMessageBox(QMessageBox::Warning, tr("Report stranger"),
                                 tr("Report this stranger for abuse? You will not be matched with "
@@ -779,7 +557,7 @@ void MainWindow::shutdown()
 {
     m_closing = true;
     m_settings.setWindowGeometry(saveGeometry());
-    m_settings.setInterests(m_interests->text());
+    m_settings.setInterests(m_controls->interestsEdit()->text());
     m_settings.sync();
     m_session->close();
     if (m_backend->isHosting()) {

@@ -1,7 +1,8 @@
+// MainWindow: the desktop app's window, putting the chat's parts together.
 #pragma once
 
+#include "client/app/serverbackend.h"
 #include "client/core/chatsession.h"
-#include "client/ui/serverbackend.h"
 #include "client/ui/settingsdialog.h"
 #include "client/ui/theme.h"
 
@@ -12,16 +13,19 @@
 #include <functional>
 
 class QAction;
-class QFrame;
 class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSystemTrayIcon;
-class QToolButton;
 
 namespace anonchat::client {
 
 class AppSettings;
+class ChatActions;
+class ChatControls;
+class Composer;
+class ConnectionStatus;
+class HeaderBar;
 class LanguageManager;
 class MessageInput;
 class MessageView;
@@ -29,7 +33,9 @@ class MessageView;
 /**
  * The desktop app's window. It only shows the ChatSession's state and model and forwards the
  * user's actions to it; the protocol stays in client/core. It owns the session and the
- * ServerBackend (the in-process server, or the remote URL) that the session connects to.
+ * ServerBackend (the in-process server, or the remote URL) that the session connects to, and
+ * puts together its parts: ChatActions (actions and menus), HeaderBar, ChatControls, the
+ * conversation (MessageView), Composer and ConnectionStatus (the status bar).
  *
  * What it offers: Start (Ctrl+N), Next (Ctrl+N in a chat), Leave (Esc) with a confirmation when
  * the chat has messages; interests; the conversation as bubbles; a message box with a live
@@ -65,24 +71,24 @@ public:
     /// The confirmation on screen, if any.
     QMessageBox *confirmation() const { return m_confirmation; }
 
-    QPushButton *startButton() const { return m_startButton; }
-    QPushButton *nextButton() const { return m_nextButton; }
-    QPushButton *leaveButton() const { return m_leaveButton; }
-    QPushButton *sendButton() const { return m_sendButton; }
-    MessageInput *input() const { return m_input; }
-    QLineEdit *interestsEdit() const { return m_interests; }
-    QLabel *counterLabel() const { return m_counter; }
+    QPushButton *startButton() const;
+    QPushButton *nextButton() const;
+    QPushButton *leaveButton() const;
+    QPushButton *sendButton() const;
+    MessageInput *input() const;
+    QLineEdit *interestsEdit() const;
+    QLabel *counterLabel() const;
     QLabel *typingLabel() const { return m_typingLabel; }
-    QLabel *onlineLabel() const { return m_onlinePill; }
-    QLabel *stateLabel() const { return m_stateLabel; }
-    QLabel *connectionLabel() const { return m_connectionLabel; }
-    QLabel *hostLabel() const { return m_hostLabel; }
+    QLabel *onlineLabel() const;
+    QLabel *stateLabel() const;
+    QLabel *connectionLabel() const;
+    QLabel *hostLabel() const;
     MessageView *view() const { return m_view; }
-    QAction *startAction() const { return m_startAction; }
-    QAction *nextAction() const { return m_nextAction; }
-    QAction *leaveAction() const { return m_leaveAction; }
-    QAction *saveAction() const { return m_saveAction; }
-    QAction *settingsAction() const { return m_settingsAction; }
+    QAction *startAction() const;
+    QAction *nextAction() const;
+    QAction *leaveAction() const;
+    QAction *saveAction() const;
+    QAction *settingsAction() const;
 
     /// Applies settings as if accepted in the dialog (tests, and the dialog itself).
     void applySettings(const SettingsDialog::Values &values);
@@ -108,14 +114,15 @@ protected:
 
 private:
     void buildUi();
-    void buildActions();
+    void connectActions();
+    void connectBackend();
+    void connectSession();
     void retranslate();
     void applyTheme();
     void updateState();
-    void updateCounter();
+    void updatePlaceholder();
     void updateTitle();
     void updateConnection();
-    void updateHostInfo();
     void updateTyping();
     void updateOnline();
     void onMessageArrived(const QString &text);
@@ -145,38 +152,13 @@ private:
     QTimer m_statsTimer; ///< refreshes the online count
     ChatSession::State m_lastState = ChatSession::State::Offline;
 
-    QFrame *m_header = nullptr;
-    QLabel *m_brandIcon = nullptr;
-    QLabel *m_brand = nullptr;
-    QLabel *m_stateLabel = nullptr;
-    QLabel *m_onlinePill = nullptr;
-    QToolButton *m_settingsButton = nullptr;
-    QFrame *m_controls = nullptr;
-    QLabel *m_interestsLabel = nullptr;
-    QLineEdit *m_interests = nullptr;
-    QPushButton *m_startButton = nullptr;
-    QPushButton *m_nextButton = nullptr;
-    QPushButton *m_leaveButton = nullptr;
+    ChatActions *m_actions = nullptr;
+    HeaderBar *m_header = nullptr;
+    ChatControls *m_controls = nullptr;
     MessageView *m_view = nullptr;
     QLabel *m_typingLabel = nullptr;
-    QFrame *m_composer = nullptr;
-    MessageInput *m_input = nullptr;
-    QPushButton *m_sendButton = nullptr;
-    QLabel *m_counter = nullptr;
-    QLabel *m_connectionLabel = nullptr;
-    QLabel *m_hostLabel = nullptr;
-    QToolButton *m_copyHostButton = nullptr;
-
-    QMenu *m_chatMenu = nullptr;
-    QMenu *m_helpMenu = nullptr;
-    QAction *m_startAction = nullptr;
-    QAction *m_nextAction = nullptr;
-    QAction *m_leaveAction = nullptr;
-    QAction *m_reportAction = nullptr;
-    QAction *m_saveAction = nullptr;
-    QAction *m_settingsAction = nullptr;
-    QAction *m_quitAction = nullptr;
-    QAction *m_aboutAction = nullptr;
+    Composer *m_composer = nullptr;
+    ConnectionStatus *m_status = nullptr;
 };
 
 } // namespace anonchat::client

@@ -221,30 +221,42 @@ MessageDelegate::Geometry MessageDelegate::geometry(const QStyleOptionViewItem &
     g.lastOfGroup = g.kind == Kind::System || kindOf(next) != kind;
     const int top = index.row() == 0 ? 10 : (g.firstOfGroup ? kGap : kGroupGap);
 
-    if (g.kind == Kind::System) {
-        const QFont font = scaledFont(option.font, 0.9);
-        const QString shown = g.time.isEmpty() ? text : text + QStringLiteral("  ·  ") + g.time;
-        const int maxWidth = qMax(60, qMin(viewWidth - 2 * kSide, 600) - 2 * kPadX);
-        QList<QTextLayout::FormatRange> formats;
-        if (!g.time.isEmpty()) {
-            QTextLayout::FormatRange range;
-            range.start = int(shown.size() - g.time.size() - 5);
-            range.length = int(g.time.size() + 5);
-            range.format.setForeground(Theme::forPalette(option.palette).muted);
-            formats.append(range);
-        }
-        qreal natural = 0;
-        layoutText(layout, shown, font, maxWidth, Qt::AlignHCenter, &natural, formats);
-        const qreal width = std::ceil(natural);
-        const qreal height =
-            layoutText(layout, shown, font, width, Qt::AlignHCenter, nullptr, formats);
-        const QSizeF bubble(width + 2 * kPadX, height + 2 * 5);
-        g.bubble = QRectF(QPointF((viewWidth - bubble.width()) / 2.0, top), bubble);
-        g.textOrigin = g.bubble.topLeft() + QPointF(kPadX, 5);
-        g.height = int(std::ceil(g.bubble.bottom()));
-        return g;
-    }
+    if (g.kind == Kind::System)
+        layoutSystem(g, option, text, viewWidth, top, layout);
+    else
+        layoutBubble(g, option, text, viewWidth, top, layout);
+    g.height = int(std::ceil(g.bubble.bottom()));
+    return g;
+}
 
+void MessageDelegate::layoutSystem(Geometry &g, const QStyleOptionViewItem &option,
+                                   const QString &text, int viewWidth, int top,
+                                   QTextLayout &layout) const
+{
+    const QFont font = scaledFont(option.font, 0.9);
+    const QString shown = g.time.isEmpty() ? text : text + QStringLiteral("  ·  ") + g.time;
+    const int maxWidth = qMax(60, qMin(viewWidth - 2 * kSide, 600) - 2 * kPadX);
+    QList<QTextLayout::FormatRange> formats;
+    if (!g.time.isEmpty()) {
+        QTextLayout::FormatRange range;
+        range.start = int(shown.size() - g.time.size() - 5);
+        range.length = int(g.time.size() + 5);
+        range.format.setForeground(Theme::forPalette(option.palette).muted);
+        formats.append(range);
+    }
+    qreal natural = 0;
+    layoutText(layout, shown, font, maxWidth, Qt::AlignHCenter, &natural, formats);
+    const qreal width = std::ceil(natural);
+    const qreal height = layoutText(layout, shown, font, width, Qt::AlignHCenter, nullptr, formats);
+    const QSizeF bubble(width + 2 * kPadX, height + 2 * 5);
+    g.bubble = QRectF(QPointF((viewWidth - bubble.width()) / 2.0, top), bubble);
+    g.textOrigin = g.bubble.topLeft() + QPointF(kPadX, 5);
+}
+
+void MessageDelegate::layoutBubble(Geometry &g, const QStyleOptionViewItem &option,
+                                   const QString &text, int viewWidth, int top,
+                                   QTextLayout &layout) const
+{
     const bool mine = g.kind == Kind::Mine;
     const int maxText = maxTextWidth(viewWidth);
     qreal natural = 0;
@@ -285,8 +297,6 @@ MessageDelegate::Geometry MessageDelegate::geometry(const QStyleOptionViewItem &
     if (mine)
         g.markBox = QRectF(contentRight - kMarkWidth, baseline - meta.ascent() - 1, kMarkWidth,
                            meta.ascent() + meta.descent());
-    g.height = int(std::ceil(g.bubble.bottom()));
-    return g;
 }
 
 QSize MessageDelegate::sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const

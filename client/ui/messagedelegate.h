@@ -1,3 +1,4 @@
+// MessageDelegate: paints the conversation's rows as chat bubbles and notices.
 #pragma once
 
 #include <QStyledItemDelegate>
@@ -38,6 +39,12 @@ private:
     struct Geometry;
     Geometry geometry(const QStyleOptionViewItem &option, const QModelIndex &index,
                       QTextLayout &layout) const;
+    /// A system notice: a centred pill with the time after the text.
+    void layoutSystem(Geometry &g, const QStyleOptionViewItem &option, const QString &text,
+                      int viewWidth, int top, QTextLayout &layout) const;
+    /// A message: a bubble on its side, the time (and delivery mark) inline or below.
+    void layoutBubble(Geometry &g, const QStyleOptionViewItem &option, const QString &text,
+                      int viewWidth, int top, QTextLayout &layout) const;
 };
 
 } // namespace anonchat::client

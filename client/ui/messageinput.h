@@ -1,3 +1,4 @@
+// MessageInput: the growing message box where Enter sends and Shift+Enter breaks the line.
 #pragma once
 
 #include <QPlainTextEdit>

@@ -1,3 +1,4 @@
+// MessageView: the conversation list, following new messages, with a placeholder.
 #pragma once
 
 #include <QIcon>

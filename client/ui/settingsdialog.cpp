@@ -1,8 +1,8 @@
 #include "client/ui/settingsdialog.h"
 
+#include "client/app/appsettings.h"
+#include "client/app/localserverhost.h"
 #include "client/core/connection.h"
-#include "client/core/localserverhost.h"
-#include "client/ui/appsettings.h"
 
 #include <QApplication>
 #include <QButtonGroup>
@@ -70,6 +70,37 @@ SettingsDialog::SettingsDialog(QWidget *parent)
     setObjectName(QStringLiteral("settingsDialog"));
     setMinimumWidth(480);
 
+    buildServerBox();
+    buildAppearanceBox();
+    m_confirmLeave = new QCheckBox(this);
+    m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setSpacing(12);
+    layout->addWidget(m_serverBox);
+    layout->addWidget(m_appearanceBox);
+    layout->addWidget(m_confirmLeave);
+    layout->addStretch();
+    layout->addWidget(m_buttons);
+
+    connect(m_buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+    connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    connect(m_hostRadio, &QRadioButton::toggled, this, &SettingsDialog::updateEnabled);
+    connect(m_share, &QCheckBox::toggled, this, &SettingsDialog::updateEnabled);
+    connect(m_port, &QSpinBox::valueChanged, this, &SettingsDialog::updateShareUrl);
+    connect(m_url, &QLineEdit::textChanged, this, &SettingsDialog::validate);
+    connect(m_copyButton, &QPushButton::clicked, this, [this] {
+        QApplication::clipboard()->setText(m_shareUrl->text());
+        m_copyButton->setText(tr("Copied"));
+        QTimer::singleShot(1500, this, [this] { m_copyButton->setText(tr("Copy")); });
+    });
+
+    retranslate();
+    setValues(Values());
+}
+
+void SettingsDialog::buildServerBox()
+{
     m_serverBox = new QGroupBox(this);
     m_hostRadio = new QRadioButton(m_serverBox);
     m_connectRadio = new QRadioButton(m_serverBox);
@@ -103,7 +134,11 @@ SettingsDialog::SettingsDialog(QWidget *parent)
     QPalette errorPalette = m_urlError->palette();
     errorPalette.setColor(QPalette::WindowText, QColor(0xc2, 0x25, 0x3f));
     m_urlError->setPalette(errorPalette);
+    layoutServerBox();
+}
 
+void SettingsDialog::layoutServerBox()
+{
     auto *portRow = new QHBoxLayout;
     portRow->addWidget(m_portLabel);
     portRow->addWidget(m_port);
@@ -129,7 +164,10 @@ SettingsDialog::SettingsDialog(QWidget *parent)
     serverLayout->addLayout(hostBlock);
     serverLayout->addWidget(m_connectRadio);
     serverLayout->addLayout(connectBlock);
+}
 
+void SettingsDialog::buildAppearanceBox()
+{
     m_appearanceBox = new QGroupBox(this);
     m_languageLabel = new QLabel(m_appearanceBox);
     m_language = new QComboBox(m_appearanceBox);
@@ -155,32 +193,6 @@ SettingsDialog::SettingsDialog(QWidget *parent)
     auto *appearance = new QFormLayout(m_appearanceBox);
     appearance->addRow(m_languageLabel, m_language);
     appearance->addRow(m_themeLabel, m_theme);
-
-    m_confirmLeave = new QCheckBox(this);
-    m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
-
-    auto *layout = new QVBoxLayout(this);
-    layout->setSpacing(12);
-    layout->addWidget(m_serverBox);
-    layout->addWidget(m_appearanceBox);
-    layout->addWidget(m_confirmLeave);
-    layout->addStretch();
-    layout->addWidget(m_buttons);
-
-    connect(m_buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
-    connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    connect(m_hostRadio, &QRadioButton::toggled, this, &SettingsDialog::updateEnabled);
-    connect(m_share, &QCheckBox::toggled, this, &SettingsDialog::updateEnabled);
-    connect(m_port, &QSpinBox::valueChanged, this, &SettingsDialog::updateShareUrl);
-    connect(m_url, &QLineEdit::textChanged, this, &SettingsDialog::validate);
-    connect(m_copyButton, &QPushButton::clicked, this, [this] {
-        QApplication::clipboard()->setText(m_shareUrl->text());
-        m_copyButton->setText(tr("Copied"));
-        QTimer::singleShot(1500, this, [this] { m_copyButton->setText(tr("Copy")); });
-    });
-
-    retranslate();
-    setValues(Values());
 }
 
 void SettingsDialog::retranslate()

@@ -1,3 +1,4 @@
+// SettingsDialog: where to chat (host or connect), language, theme, leave confirmation.
 #pragma once
 
 #include <QDialog>
@@ -64,6 +65,9 @@ protected:
     void changeEvent(QEvent *event) override;
 
 private:
+    void buildServerBox();
+    void layoutServerBox();
+    void buildAppearanceBox();
     void retranslate();
     void updateEnabled();
     void updateShareUrl();

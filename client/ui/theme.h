@@ -1,3 +1,4 @@
+// Theme: the app's light and dark colours, palette and style sheet.
 #pragma once
 
 #include <QColor>

@@ -1,14 +1,14 @@
 // ChatSession and Connection against a real in-process ChatServer (port 0, SQLite in a temporary
-// directory, short resume window and reconnect delays); LocalServerHost.
+// directory, short resume window and reconnect delays).
 
 #include "client/core/chatsession.h"
-#include "client/core/localserverhost.h"
 #include "server/app/chatserver.h"
 
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QWebSocket>
 #include <memory>
 
 using namespace anonchat;
@@ -63,6 +63,19 @@ bool endsWith(const QList<State> &list, const QList<State> &tail)
     return list.size() >= tail.size() && list.mid(list.size() - tail.size()) == tail;
 }
 
+/// The network fails under `session`: what was sent has left the machine, then its socket (the
+/// Connection's child QWebSocket) is aborted, and only the answers are lost.
+void dropConnection(ChatSession &session)
+{
+    const auto sockets = session.connection()->findChildren<QWebSocket *>();
+    for (QWebSocket *ws : sockets) {
+        if (ws->state() == QAbstractSocket::ConnectedState) {
+            ws->flush();
+            ws->abort();
+        }
+    }
+}
+
 /// Received frames of type T.
 template <typename T>
 QList<T> framesOf(const QSignalSpy &spy)
@@ -105,7 +118,6 @@ private slots:
     void serverGoneAndBack();
     void everyErrorIsANotice();
     void reportAndStats();
-    void localServerHost();
 
 private:
     server::ServerConfig serverConfig(quint16 port) const;
@@ -539,7 +551,7 @@ void TestChatSession::partnerAwayAndBack()
     a->connection()->setReconnectDelays(600, 1200);
     QSignalSpy bStates(b.get(), &ChatSession::stateChanged);
     QSignalSpy aStates(a.get(), &ChatSession::stateChanged);
-    a->connection()->dropForTest();
+    dropConnection(*a);
     QCOMPARE(a->state(), State::Connecting);
     QCOMPARE(a->connection()->state(), Connection::State::Reconnecting);
     QCOMPARE(a->roomId(), room); // kept while reconnecting
@@ -597,7 +609,7 @@ void TestChatSession::ownDropResendsOutboxOnce()
 
     // Sent, then the link fails before the ack can come back.
     QCOMPARE(a->sendMessage(QStringLiteral("before drop")), ChatSession::SendResult::Accepted);
-    a->connection()->dropForTest();
+    dropConnection(*a);
     QCOMPARE(a->state(), State::Connecting);
     // Written while reconnecting: queued in the outbox, shown as pending.
     QCOMPARE(a->sendMessage(QStringLiteral("while reconnecting")),
@@ -657,7 +669,7 @@ void TestChatSession::searchingSurvivesDrop()
     QVERIFY(a->start());
     QTRY_COMPARE(a->state(), State::Searching);
     QTest::qWait(50); // `waiting` arrived: queued on the server
-    a->connection()->dropForTest();
+    dropConnection(*a);
     QCOMPARE(a->state(), State::Connecting);
     // The server takes a dropped user out of the queue; the session queues again on resume.
     QTRY_COMPARE(a->state(), State::Searching);
@@ -780,65 +792,6 @@ void TestChatSession::reportAndStats()
     QVERIFY(a->requestStats());
     QTRY_COMPARE(stats.count(), 2);
     QCOMPARE(stats.at(1).at(2).toInt(), 1); // one active room
-}
-
-void TestChatSession::localServerHost()
-{
-    // The configured port is taken: the next free one is used.
-    QTcpServer squatter;
-    QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
-    const quint16 taken = squatter.serverPort();
-
-    LocalServerHost host;
-    LocalServerHost other;
-    QVERIFY(host.instanceName().startsWith(QStringLiteral("anonchat-local-")));
-    QVERIFY(host.instanceName() != other.instanceName());
-    QVERIFY(!host.isRunning());
-    QVERIFY(!host.url().isValid());
-
-    server::ServerConfig config = serverConfig(taken);
-    config.database = m_dir->filePath(QStringLiteral("local.db"));
-    QString error;
-    QVERIFY2(host.start(config, &error), qPrintable(error));
-    QVERIFY(host.isRunning());
-    QVERIFY(host.port() != taken);
-    QVERIFY(host.port() > 0);
-    QCOMPARE(host.config().port, host.port());
-    QCOMPARE(host.config().instanceName, host.instanceName());
-    QCOMPARE(host.url().port(), int(host.port()));
-    QVERIFY(host.lanUrl().isEmpty());     // loopback only
-    QVERIFY(!host.start(config, &error)); // once
-
-    ChatSession s;
-    QVERIFY(s.open(host.url()));
-    QTRY_COMPARE(s.state(), State::Idle);
-    s.close();
-
-    QSignalSpy stopped(&host, &LocalServerHost::stopped);
-    host.shutdown();
-    QVERIFY(stopped.wait(5000));
-    QVERIFY(!host.isRunning());
-
-    // Shared on the LAN: the URL others can open.
-    config.host = QHostAddress(QHostAddress::AnyIPv4);
-    config.port = 0;
-    QVERIFY2(other.start(config, &error), qPrintable(error));
-    const QHostAddress lan = LocalServerHost::firstLanAddress();
-    if (lan.isNull()) {
-        QVERIFY(other.lanUrl().isEmpty());
-    } else {
-        QCOMPARE(other.lanUrl().host(), lan.toString());
-        QCOMPARE(other.lanUrl().port(), int(other.port()));
-    }
-    QCOMPARE(other.url().host(), QStringLiteral("127.0.0.1"));
-
-    // An unusable database is an error, not a wander through 20 ports.
-    LocalServerHost broken;
-    server::ServerConfig bad = serverConfig(0);
-    bad.database = m_dir->filePath(QStringLiteral("no/such/dir/chat.db"));
-    QVERIFY(!broken.start(bad, &error));
-    QVERIFY(!error.isEmpty());
-    QVERIFY(!broken.isRunning());
 }
 
 QTEST_GUILESS_MAIN(TestChatSession)

@@ -2,11 +2,10 @@
 // process, one hosting the server (as `anonchat` does with no flags), the other connected to it,
 // find each other by clicking Start, type messages, and see the other leave. Plus the pieces:
 // the counter, the shortcuts, notifications and the unread count, saving, the live language
-// switch, the settings, the bubble layout and the command line.
+// switch, the settings and the bubble layout.
 
+#include "client/app/appsettings.h"
 #include "client/core/messagelistmodel.h"
-#include "client/ui/appsettings.h"
-#include "client/ui/commandline.h"
 #include "client/ui/conversationexport.h"
 #include "client/ui/languagemanager.h"
 #include "client/ui/mainwindow.h"
@@ -579,81 +578,6 @@ private slots:
         for (int row = 0; row < model.count(); ++row)
             QVERIFY(view.visualRect(model.index(row)).width() <= view.viewport()->width());
         QVERIFY(!view.viewport()->grab().toImage().isNull());
-    }
-
-    void commandLine()
-    {
-        LaunchOptions options;
-        QString message;
-        QCOMPARE(parseCommandLine({QStringLiteral("anonchat")}, options, &message),
-                 ParseOutcome::Run);
-        QVERIFY(options.serverConfig.database.endsWith(QStringLiteral("/chat.db")));
-        QVERIFY(options.serverConfig.database.startsWith(
-            QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)));
-        QVERIFY(!options.serverFlagGiven);
-        QVERIFY(!options.connectUrl.isValid());
-
-        AppSettings settings(m_dir.filePath(QStringLiteral("cli.ini")));
-        ServerBackend::Target target = startTarget(options, settings);
-        QVERIFY(target.host);
-        QCOMPARE(target.config.port, quint16(5000));
-        QCOMPARE(target.config.host, QHostAddress(QHostAddress::LocalHost));
-
-        settings.setShareOnNetwork(true);
-        settings.setPort(5555);
-        target = startTarget(options, settings);
-        QCOMPARE(target.config.host, QHostAddress(QHostAddress::AnyIPv4));
-        QCOMPARE(target.config.port, quint16(5555));
-
-        settings.setHostLocally(false);
-        settings.setRemoteUrl(QUrl(QStringLiteral("https://chat.example.org/")));
-        target = startTarget(options, settings);
-        QVERIFY(!target.host);
-        QCOMPARE(target.remoteUrl, QUrl(QStringLiteral("https://chat.example.org/")));
-
-        // Server flags mean hosting, whatever the settings say.
-        QCOMPARE(parseCommandLine({"anonchat", "--port", "0", "--db", "/tmp/x.db", "--host",
-                                   "0.0.0.0", "--rate-limit", "0"},
-                                  options, &message),
-                 ParseOutcome::Run);
-        QVERIFY(options.serverFlagGiven && options.portGiven && options.hostGiven);
-        QCOMPARE(options.serverConfig.database, QStringLiteral("/tmp/x.db"));
-        QCOMPARE(options.serverConfig.rateLimit, 0);
-        target = startTarget(options, settings);
-        QVERIFY(target.host);
-        QCOMPARE(target.config.port, quint16(0));
-        QCOMPARE(target.config.host, QHostAddress(QHostAddress::AnyIPv4));
-
-        for (const char *url : {"http://127.0.0.1:5000/", "https://chat.example.org",
-                                "ws://10.0.0.2:5000/ws", "wss://chat.example.org/ws"}) {
-            QCOMPARE(parseCommandLine({"anonchat", "--connect", url}, options, &message),
-                     ParseOutcome::Run);
-            QCOMPARE(options.connectUrl, QUrl(QString::fromLatin1(url)));
-            settings.setHostLocally(true);
-            QVERIFY(!startTarget(options, settings).host);
-        }
-        QCOMPARE(parseCommandLine({"anonchat", "--lang", "zh_CN"}, options, &message),
-                 ParseOutcome::Run);
-        QCOMPARE(options.language, QStringLiteral("zh_CN"));
-        QCOMPARE(languageArgument({"anonchat", "--lang", "en"}), QStringLiteral("en"));
-        QCOMPARE(languageArgument({"anonchat", "--lang=zh_CN"}), QStringLiteral("zh_CN"));
-
-        for (const QStringList &bad :
-             {QStringList{"anonchat", "--connect", "ftp://example.org/"},
-              QStringList{"anonchat", "--lang", "fr"}, QStringList{"anonchat", "--port", "x"},
-              QStringList{"anonchat", "--bogus"}, QStringList{"anonchat", "extra"}}) {
-            QCOMPARE(parseCommandLine(bad, options, &message), ParseOutcome::Error);
-            QVERIFY(!message.isEmpty() && !message.contains('\n'));
-        }
-        QCOMPARE(parseCommandLine({"anonchat", "--help"}, options, &message), ParseOutcome::Exit);
-        for (const char *flag : {"--connect", "--lang", "--port", "--host", "--db"})
-            QVERIFY2(message.contains(QLatin1String(flag)), flag);
-        // --help lists --help-all: it prints the help too, and never opens the window.
-        QVERIFY(message.contains(QLatin1String("--help-all")));
-        QString helpAll;
-        QCOMPARE(parseCommandLine({"anonchat", "--help-all"}, options, &helpAll),
-                 ParseOutcome::Exit);
-        QCOMPARE(helpAll, message);
     }
 
     void closingStopsTheLocalServer()

@@ -167,9 +167,10 @@ private slots:
         // The same sources as qt_add_translations in client/CMakeLists.txt.
         process.start(lupdate, {QStringLiteral("-no-obsolete"), QStringLiteral("-locations"),
                                 QStringLiteral("none"), QStringLiteral("-I"), kSourceDir,
-                                QStringLiteral("client/core"), QStringLiteral("client/ui"),
-                                QStringLiteral("client/main.cpp"), QStringLiteral("server"),
-                                QStringLiteral("shared"), QStringLiteral("-ts"), copy});
+                                QStringLiteral("client/core"), QStringLiteral("client/app"),
+                                QStringLiteral("client/ui"), QStringLiteral("client/main.cpp"),
+                                QStringLiteral("server"), QStringLiteral("shared"),
+                                QStringLiteral("-ts"), copy});
         QVERIFY(process.waitForFinished(120000));
         const QString output = QString::fromLocal8Bit(process.readAll());
         QVERIFY2(process.exitStatus() == QProcess::NormalExit && process.exitCode() == 0,
@@ -201,14 +202,14 @@ private slots:
     {
         anonchat::client::LanguageManager languages;
         QVERIFY(languages.setLanguage(QStringLiteral("zh_CN")));
-        QCOMPARE(QCoreApplication::translate("anonchat::client::MainWindow", "Start"),
+        QCOMPARE(QCoreApplication::translate("anonchat::client::ChatControls", "Start"),
                  QStringLiteral("开始"));
         QCOMPARE(
-            QCoreApplication::translate("anonchat::client::MainWindow", "%n online", nullptr, 3),
+            QCoreApplication::translate("anonchat::client::HeaderBar", "%n online", nullptr, 3),
             QStringLiteral("3 人在线"));
         QCOMPARE(QLocale().language(), QLocale::Chinese);
         QVERIFY(languages.setLanguage(QStringLiteral("en")));
-        QCOMPARE(QCoreApplication::translate("anonchat::client::MainWindow", "Start"),
+        QCOMPARE(QCoreApplication::translate("anonchat::client::ChatControls", "Start"),
                  QStringLiteral("Start"));
         QCOMPARE(QLocale().language(), QLocale::English);
         QCOMPARE(anonchat::client::LanguageManager::resolve(QStringLiteral("zh_CN")),

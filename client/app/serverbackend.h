@@ -1,6 +1,7 @@
+// ServerBackend: the server the window chats on, hosted here or remote.
 #pragma once
 
-#include "client/core/localserverhost.h"
+#include "client/app/localserverhost.h"
 #include "server/app/serverconfig.h"
 
 #include <QObject>

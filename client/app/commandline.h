@@ -1,6 +1,7 @@
+// The desktop app's command line: parsing, and what the app runs at start.
 #pragma once
 
-#include "client/ui/serverbackend.h"
+#include "client/app/serverbackend.h"
 #include "server/app/serverconfig.h"
 
 #include <QString>

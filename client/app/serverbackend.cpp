@@ -1,7 +1,7 @@
-#include "client/ui/serverbackend.h"
+#include "client/app/serverbackend.h"
 
+#include "client/app/localserverhost.h"
 #include "client/core/connection.h"
-#include "client/core/localserverhost.h"
 
 namespace anonchat::client {
 

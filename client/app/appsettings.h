@@ -1,3 +1,4 @@
+// AppSettings: the desktop app's saved settings (QSettings).
 #pragma once
 
 #include <QByteArray>

@@ -1,7 +1,7 @@
-#include "client/ui/commandline.h"
+#include "client/app/commandline.h"
 
+#include "client/app/appsettings.h"
 #include "client/core/connection.h"
-#include "client/ui/appsettings.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -31,6 +31,47 @@ QString languageArgument(const QStringList &arguments)
     }
     return {};
 }
+
+namespace {
+
+/// What the command line says beyond the server's own flags: which flags were given, --lang and
+/// --connect. False with a one-line `message` for a bad value.
+bool readAppOptions(const QCommandLineParser &parser, LaunchOptions &options, QString *message)
+{
+    options.hostGiven = parser.isSet(QStringLiteral("host"));
+    options.portGiven = parser.isSet(QStringLiteral("port"));
+    const QStringList given = parser.optionNames();
+    for (const QString &name : given) {
+        if (name != QLatin1String("connect") && name != QLatin1String("lang"))
+            options.serverFlagGiven = true;
+    }
+
+    if (parser.isSet(QStringLiteral("lang"))) {
+        const QString value = parser.value(QStringLiteral("lang"));
+        if (value != QLatin1String("zh_CN") && value != QLatin1String("en")) {
+            *message = QCoreApplication::translate("CommandLine",
+                                                   "invalid value for --lang: '%1' (expected "
+                                                   "zh_CN or en)")
+                           .arg(value);
+            return false;
+        }
+        options.language = value;
+    }
+    if (parser.isSet(QStringLiteral("connect"))) {
+        const QUrl url(parser.value(QStringLiteral("connect")));
+        if (!Connection::webSocketUrl(url).isValid()) {
+            *message = QCoreApplication::translate("CommandLine",
+                                                   "invalid value for --connect: '%1' (expected "
+                                                   "http://, https://, ws://…/ws or wss://…/ws)")
+                           .arg(parser.value(QStringLiteral("connect")));
+            return false;
+        }
+        options.connectUrl = url;
+    }
+    return true;
+}
+
+} // namespace
 
 ParseOutcome parseCommandLine(const QStringList &arguments, LaunchOptions &options,
                               QString *message)
@@ -83,37 +124,7 @@ ParseOutcome parseCommandLine(const QStringList &arguments, LaunchOptions &optio
         *message = error;
         return ParseOutcome::Error;
     }
-    options.hostGiven = parser.isSet(QStringLiteral("host"));
-    options.portGiven = parser.isSet(QStringLiteral("port"));
-    const QStringList given = parser.optionNames();
-    for (const QString &name : given) {
-        if (name != QLatin1String("connect") && name != QLatin1String("lang"))
-            options.serverFlagGiven = true;
-    }
-
-    if (parser.isSet(lang)) {
-        const QString value = parser.value(lang);
-        if (value != QLatin1String("zh_CN") && value != QLatin1String("en")) {
-            *message = QCoreApplication::translate("CommandLine",
-                                                   "invalid value for --lang: '%1' (expected "
-                                                   "zh_CN or en)")
-                           .arg(value);
-            return ParseOutcome::Error;
-        }
-        options.language = value;
-    }
-    if (parser.isSet(connect)) {
-        const QUrl url(parser.value(connect));
-        if (!Connection::webSocketUrl(url).isValid()) {
-            *message = QCoreApplication::translate("CommandLine",
-                                                   "invalid value for --connect: '%1' (expected "
-                                                   "http://, https://, ws://…/ws or wss://…/ws)")
-                           .arg(parser.value(connect));
-            return ParseOutcome::Error;
-        }
-        options.connectUrl = url;
-    }
-    return ParseOutcome::Run;
+    return readAppOptions(parser, options, message) ? ParseOutcome::Run : ParseOutcome::Error;
 }
 
 ServerBackend::Target settingsTarget(const server::ServerConfig &base, const AppSettings &settings)

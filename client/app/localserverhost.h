@@ -1,3 +1,4 @@
+// LocalServerHost: the chat server the desktop app runs in its own process.
 #pragma once
 
 #include "server/app/serverconfig.h"

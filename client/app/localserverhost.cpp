@@ -1,4 +1,4 @@
-#include "client/core/localserverhost.h"
+#include "client/app/localserverhost.h"
 
 #include "server/app/chatserver.h"
 

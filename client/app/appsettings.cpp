@@ -1,4 +1,4 @@
-#include "client/ui/appsettings.h"
+#include "client/app/appsettings.h"
 
 #include <QSettings>
 
