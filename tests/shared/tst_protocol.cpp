@@ -4,6 +4,7 @@
 // every event through encode() and the decoders.
 
 #include "shared/codec.h"
+#include "tests/support/referenceencoder.h"
 
 #include <QFile>
 #include <QHash>
@@ -19,6 +20,7 @@
 #include <utility>
 
 using namespace anonchat::protocol;
+using anonchat::test::encodeWithQJson;
 
 namespace {
 
@@ -1489,23 +1491,22 @@ void TestProtocol::directEncoderMatchesQJson()
 {
     QFETCH(QString, text);
     for (const ServerMessage &m : everyStringField(text))
-        QCOMPARE(encode(m), detail::encodeWithQJson(m));
+        QCOMPARE(encode(m), encodeWithQJson(m));
 }
 
 void TestProtocol::directEncoderRandomStrings()
 {
     // Every sample and default message first, then random UTF-16 that favours the edge cases.
     for (const auto &sample : serverSamples())
-        QCOMPARE(encode(sample.message), detail::encodeWithQJson(sample.message));
+        QCOMPARE(encode(sample.message), encodeWithQJson(sample.message));
     for (const ServerMessage &m : everyAlternative<ServerMessage>())
-        QCOMPARE(encode(m), detail::encodeWithQJson(m));
+        QCOMPARE(encode(m), encodeWithQJson(m));
     QCOMPARE(encode(Stats{-1, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()}),
-             detail::encodeWithQJson(
+             encodeWithQJson(
                  Stats{-1, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()}));
     QCOMPARE(encode(RoomLeft{std::numeric_limits<qint64>::max()}),
-             detail::encodeWithQJson(RoomLeft{std::numeric_limits<qint64>::max()}));
-    QCOMPARE(encode(RoomLeft{-(qint64(1) << 53)}),
-             detail::encodeWithQJson(RoomLeft{-(qint64(1) << 53)}));
+             encodeWithQJson(RoomLeft{std::numeric_limits<qint64>::max()}));
+    QCOMPARE(encode(RoomLeft{-(qint64(1) << 53)}), encodeWithQJson(RoomLeft{-(qint64(1) << 53)}));
 
     QRandomGenerator random(20261123);
     const char16_t interesting[] = {0,      0x1f,   '"',    '\\',   '/',    0x7f,   0x80,
@@ -1528,7 +1529,7 @@ void TestProtocol::directEncoderRandomStrings()
         QVERIFY(!decoder.hasError());
         for (const ServerMessage &m : everyStringField(s)) {
             const QByteArray direct = encode(m);
-            QVERIFY2(direct == detail::encodeWithQJson(m),
+            QVERIFY2(direct == encodeWithQJson(m),
                      qPrintable(QString::fromLatin1(s.toUtf8().toHex()) + QLatin1Char(' ') +
                                 QString::fromUtf8(direct)));
         }
@@ -1548,8 +1549,8 @@ void TestProtocol::newMessageFramesFromOneSerialisation()
             const NewMessageFrames frames = encodeNewMessage(m);
             QCOMPARE(frames.sender, encode(ServerMessage(m)));
             QCOMPARE(frames.partner, encode(ServerMessage(relayed)));
-            QCOMPARE(frames.partner, detail::encodeWithQJson(relayed));
-            QCOMPARE(frames.sender, detail::encodeWithQJson(m));
+            QCOMPARE(frames.partner, encodeWithQJson(relayed));
+            QCOMPARE(frames.sender, encodeWithQJson(m));
         }
     }
 }
