@@ -8,7 +8,11 @@
 // The random moments come from one seed, printed first; ANONCHAT_FAULTS_SEED=N repeats a run.
 
 #include "shared/codec.h"
+#include "tests/support/metrics.h"
+#include "tests/support/rawhttp.h"
+#include "tests/support/rawwebsocket.h"
 #include "tests/support/serverprocess.h"
+#include "tests/support/sqlquery.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -79,176 +83,30 @@ void spin(int ms)
     loop.exec();
 }
 
-/// A WebSocket spoken by hand over TCP: the exact close code, and a chosen source address.
-class RawWebSocket
-{
-public:
-    bool open(quint16 port, const QHostAddress &from = {})
-    {
-        if (!from.isNull() && !m_socket.bind(from))
-            return false;
-        QObject::connect(&m_socket, &QTcpSocket::readyRead, &m_socket,
-                         [this] { m_buffer += m_socket.readAll(); });
-        m_socket.connectToHost(QHostAddress(QHostAddress::LocalHost), port);
-        if (!waitUntil([this] { return m_socket.state() == QAbstractSocket::ConnectedState; }))
-            return false;
-        m_socket.write("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(port) +
-                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                       "Sec-WebSocket-Version: 13\r\n\r\n");
-        if (!waitUntil([this] { return m_buffer.contains("\r\n\r\n"); }))
-            return false;
-        const qsizetype end = m_buffer.indexOf("\r\n\r\n") + 4;
-        m_status = m_buffer.mid(9, 3).toInt();
-        m_buffer.remove(0, end);
-        return true;
-    }
-    int status() const { return m_status; }
-    QHostAddress localAddress() const { return m_socket.localAddress(); }
-
-    struct Frame {
-        int opcode = -1;
-        QByteArray payload;
-    };
-    /// The next frame from the server (unmasked, unfragmented).
-    std::optional<Frame> take(int timeoutMs = kWaitMs)
-    {
-        std::optional<Frame> frame;
-        (void)waitUntil([&] { return bool(frame = parse()); }, timeoutMs);
-        return frame;
-    }
-    bool waitDisconnected()
-    {
-        return waitUntil([this] { return m_socket.state() == QAbstractSocket::UnconnectedState; });
-    }
-
-private:
-    std::optional<Frame> parse()
-    {
-        if (m_buffer.size() < 2)
-            return std::nullopt;
-        qsizetype header = 2;
-        quint64 length = quint8(m_buffer[1]) & 0x7f;
-        if (length == 126) {
-            if (m_buffer.size() < 4)
-                return std::nullopt;
-            length = (quint64(quint8(m_buffer[2])) << 8) | quint8(m_buffer[3]);
-            header = 4;
-        } else if (length == 127) {
-            if (m_buffer.size() < 10)
-                return std::nullopt;
-            length = 0;
-            for (int i = 2; i < 10; ++i)
-                length = (length << 8) | quint8(m_buffer[i]);
-            header = 10;
-        }
-        if (quint64(m_buffer.size() - header) < length)
-            return std::nullopt;
-        Frame frame{quint8(m_buffer[0]) & 0x0f, m_buffer.mid(header, qsizetype(length))};
-        m_buffer.remove(0, header + qsizetype(length));
-        return frame;
-    }
-
-    QTcpSocket m_socket;
-    QByteArray m_buffer;
-    int m_status = 0;
-};
-
-struct HttpReply {
-    int status = 0;
-    QByteArray body;
-};
-
 /// GET over a fresh connection, with the event loop running meanwhile.
 HttpReply httpGet(quint16 port, const QByteArray &path)
 {
-    QTcpSocket socket;
-    QByteArray reply;
-    QObject::connect(&socket, &QTcpSocket::connected, &socket, [&] {
-        socket.write("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    });
-    QObject::connect(&socket, &QTcpSocket::readyRead, &socket, [&] { reply += socket.readAll(); });
-    bool finished = false;
-    QObject::connect(&socket, &QTcpSocket::disconnected, &socket, [&] { finished = true; });
-    QObject::connect(&socket, &QTcpSocket::errorOccurred, &socket, [&] { finished = true; });
-    socket.connectToHost(QHostAddress(QHostAddress::LocalHost), port);
-    (void)waitUntil([&] { return finished; });
-    reply += socket.readAll();
-    HttpReply r;
-    if (reply.startsWith("HTTP/1.1 "))
-        r.status = reply.mid(9, 3).toInt();
-    const qsizetype body = reply.indexOf("\r\n\r\n");
-    if (body >= 0)
-        r.body = reply.mid(body + 4);
-    return r;
+    RawHttpClient client(port);
+    if (!client.waitConnected(kWaitMs))
+        return {};
+    client.write("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    client.waitClosed(kWaitMs);
+    return client.reply();
 }
 
 /// `/metrics` as name{labels} -> value.
 QHash<QString, double> metrics(quint16 port)
 {
-    QHash<QString, double> out;
-    const HttpReply r = httpGet(port, "/metrics");
-    for (const QByteArray &line : r.body.split('\n')) {
-        if (line.isEmpty() || line.startsWith('#'))
-            continue;
-        const qsizetype space = line.lastIndexOf(' ');
-        if (space > 0)
-            out.insert(QString::fromUtf8(line.left(space)), line.mid(space + 1).toDouble());
-    }
-    return out;
+    return parseMetrics(httpGet(port, "/metrics").body);
 }
 
 /// A look at a database file (the server may be running: SQLite in WAL mode allows it).
-class Database
+class Database : public SqlProbe
 {
 public:
     explicit Database(const QString &path)
-        : m_name(QStringLiteral("tst_faults_") + QUuid::createUuid().toString(QUuid::Id128))
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
-        db.setDatabaseName(path);
-        m_open = db.open();
-    }
-    ~Database()
-    {
-        {
-            QSqlDatabase db = QSqlDatabase::database(m_name, false);
-            db.close();
-        }
-        QSqlDatabase::removeDatabase(m_name);
-    }
-    bool isOpen() const { return m_open; }
-
-    QList<QVariantList> rows(const QString &sql, const QVariantList &bindings = {}) const
-    {
-        QSqlQuery query(QSqlDatabase::database(m_name, false));
-        QList<QVariantList> out;
-        if (!query.prepare(sql)) {
-            qWarning() << "prepare failed:" << sql << query.lastError().text();
-            return out;
-        }
-        for (const QVariant &v : bindings)
-            query.addBindValue(v);
-        if (!query.exec()) {
-            qWarning() << "exec failed:" << sql << query.lastError().text();
-            return out;
-        }
-        while (query.next()) {
-            QVariantList row;
-            for (int i = 0; i < query.record().count(); ++i)
-                row << query.value(i);
-            out << row;
-        }
-        return out;
-    }
-    QVariant value(const QString &sql, const QVariantList &bindings = {}) const
-    {
-        return rows(sql, bindings).value(0).value(0);
-    }
-
-private:
-    QString m_name;
-    bool m_open = false;
+        : SqlProbe(addSqlite(QStringLiteral("tst_faults_"), path))
+    {}
 };
 
 QString idList(const QSet<qint64> &ids)
@@ -1174,9 +1032,9 @@ void TestFaults::perAddressLimit()
     }
 
     RawWebSocket fourth;
-    QVERIFY(fourth.open(port));
-    QCOMPARE(fourth.status(), 101);
-    const auto error = fourth.take();
+    QVERIFY(fourth.connectTo(port, {}, kWaitMs));
+    QCOMPARE(fourth.upgrade({}, {}, kWaitMs), 101);
+    const auto error = fourth.next(kWaitMs);
     QVERIFY(error);
     QCOMPARE(error->opcode, 0x1);
     const protocol::ServerDecodeResult decoded = protocol::decodeServerFrame(error->payload);
@@ -1185,18 +1043,19 @@ void TestFaults::perAddressLimit()
     const auto *e = std::get_if<protocol::Error>(message);
     QVERIFY2(e, error->payload.constData());
     QCOMPARE(protocol::errorCodeName(e->code), QStringLiteral("server_busy"));
-    const auto close = fourth.take();
+    const auto close = fourth.next(kWaitMs);
     QVERIFY(close);
     QCOMPARE(close->opcode, 0x8);
     QVERIFY(close->payload.size() >= 2);
-    QCOMPARE((quint8(close->payload[0]) << 8) | quint8(close->payload[1]), 1013);
-    QVERIFY(fourth.waitDisconnected());
+    QCOMPARE(close->closeCode(), 1013);
+    QVERIFY(fourth.waitEnded(kWaitMs));
 
     // Another address is not affected.
     RawWebSocket other;
-    QVERIFY(other.open(port, QHostAddress(QStringLiteral("127.0.0.2"))));
-    QCOMPARE(other.localAddress(), QHostAddress(QStringLiteral("127.0.0.2")));
-    const auto welcome = other.take();
+    QVERIFY(other.connectTo(port, QHostAddress(QStringLiteral("127.0.0.2")), kWaitMs));
+    QVERIFY(other.upgrade({}, {}, kWaitMs) != 0);
+    QCOMPARE(other.socket().localAddress(), QHostAddress(QStringLiteral("127.0.0.2")));
+    const auto welcome = other.next(kWaitMs);
     QVERIFY(welcome);
     QVERIFY2(welcome->payload.contains("\"welcome\""), welcome->payload.constData());
 

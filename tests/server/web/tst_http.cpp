@@ -10,6 +10,9 @@
 #include "server/web/hostguard.h"
 #include "shared/codec.h"
 #include "shared/events.h"
+#include "tests/support/inprocessserver.h"
+#include "tests/support/rawhttp.h"
+#include "tests/support/rawwebsocket.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -33,92 +36,15 @@
 
 using namespace anonchat::server;
 namespace protocol = anonchat::protocol;
+using anonchat::test::HttpReply;
+using anonchat::test::parseReply;
+using anonchat::test::RawHttpClient;
+using anonchat::test::wire::upgradeRequestFor;
 
 namespace {
 
 constexpr int kRequestTimeoutMs = 500;
 constexpr int kWaitMs = 5000;
-
-/// One answer as the client saw it.
-struct Reply {
-    QByteArray raw;
-    int status = 0;                        ///< 0: no complete status line and head
-    QHash<QByteArray, QByteArray> headers; ///< lower-case names
-    QByteArray body;
-
-    QByteArray header(const QByteArray &lowerCaseName) const
-    {
-        return headers.value(lowerCaseName);
-    }
-};
-
-Reply parseReply(const QByteArray &raw)
-{
-    Reply r;
-    r.raw = raw;
-    const qsizetype end = raw.indexOf("\r\n\r\n");
-    if (end < 0)
-        return r;
-    const QList<QByteArray> lines = raw.left(end).split('\n');
-    const QList<QByteArray> status = lines.first().trimmed().split(' ');
-    if (status.size() < 2 || status[0] != "HTTP/1.1")
-        return r;
-    r.status = status[1].toInt();
-    for (qsizetype i = 1; i < lines.size(); ++i) {
-        const qsizetype colon = lines[i].indexOf(':');
-        if (colon > 0)
-            r.headers.insert(lines[i].left(colon).trimmed().toLower(),
-                             lines[i].mid(colon + 1).trimmed());
-    }
-    r.body = raw.mid(end + 4);
-    return r;
-}
-
-/// A TCP client that writes raw bytes and collects whatever comes back.
-class RawClient
-{
-public:
-    /// `from`: the local address to connect from (127.0.0.0/8 is all ours); `to`: the server's.
-    explicit RawClient(quint16 port, const QHostAddress &from = {},
-                       const QHostAddress &to = QHostAddress(QHostAddress::LocalHost))
-    {
-        QObject::connect(&m_socket, &QTcpSocket::readyRead, &m_socket,
-                         [this] { m_received += m_socket.readAll(); });
-        if (!from.isNull())
-            m_socket.bind(from);
-        m_socket.connectToHost(to, port);
-    }
-
-    bool waitConnected()
-    {
-        return QTest::qWaitFor(
-            [this] { return m_socket.state() == QAbstractSocket::ConnectedState; }, kWaitMs);
-    }
-    void write(const QByteArray &bytes) { m_socket.write(bytes); }
-    bool isClosed() const { return m_socket.state() == QAbstractSocket::UnconnectedState; }
-    /// True once the server has closed (or reset) the connection.
-    bool waitClosed(int timeoutMs = kWaitMs)
-    {
-        return QTest::qWaitFor([this] { return isClosed(); }, timeoutMs);
-    }
-    bool waitForHead(int timeoutMs = kWaitMs)
-    {
-        return QTest::qWaitFor([this] { return m_received.contains("\r\n\r\n") || isClosed(); },
-                               timeoutMs);
-    }
-    QByteArray received()
-    {
-        if (m_socket.bytesAvailable() > 0)
-            m_received += m_socket.readAll();
-        return m_received;
-    }
-    Reply reply() { return parseReply(received()); }
-    QTcpSocket &socket() { return m_socket; }
-
-private:
-    QTcpSocket m_socket;
-    QByteArray m_received;
-};
 
 QByteArray sourceFile(const char *relative)
 {
@@ -180,24 +106,16 @@ private:
     static inline QtMessageHandler s_previous = nullptr;
 };
 
-QByteArray upgradeRequestFor(const QByteArray &host, const QByteArray &extraHeaders)
-{
-    return "GET /ws HTTP/1.1\r\nHost: " + host +
-           "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-           extraHeaders + "\r\n";
-}
-
 /// Sends `request` from `from` and waits for the head of the answer (or the close).
-Reply exchange(quint16 port, const QHostAddress &from, const QByteArray &request,
-               const QHostAddress &to = QHostAddress(QHostAddress::LocalHost))
+HttpReply exchange(quint16 port, const QHostAddress &from, const QByteArray &request,
+                   const QHostAddress &to = QHostAddress(QHostAddress::LocalHost))
 {
-    RawClient client(port, from, to);
+    RawHttpClient client(port, from, to);
     if (!client.waitConnected())
         return {};
     client.write(request);
     client.waitForHead();
-    const Reply r = client.reply();
+    const HttpReply r = client.reply();
     client.socket().abort();
     return r;
 }
@@ -311,8 +229,8 @@ private slots:
     void noPendingRequestsLeft(); // last: after everything above
 
 private:
-    Reply get(const QByteArray &request);
-    Reply getPath(const QByteArray &path, const QByteArray &method = "GET");
+    HttpReply get(const QByteArray &request);
+    HttpReply getPath(const QByteArray &path, const QByteArray &method = "GET");
     bool serverStillAnswers();
     QByteArray host() const { return "127.0.0.1:" + QByteArray::number(m_port); }
     QByteArray upgradeRequest(const QByteArray &extraHeaders) const;
@@ -329,16 +247,14 @@ void TestHttp::initTestCase()
 {
     m_dir = std::make_unique<QTemporaryDir>();
     QVERIFY(m_dir->isValid());
-    ServerConfig config;
-    config.port = 0;
-    config.database = m_dir->filePath(QStringLiteral("chat.db"));
-    config.instanceName = QStringLiteral("tst_http_") + QUuid::createUuid().toString(QUuid::Id128);
+    ServerConfig config = anonchat::test::testServerConfig(
+        m_dir->filePath(QStringLiteral("chat.db")),
+        QStringLiteral("tst_http_") + QUuid::createUuid().toString(QUuid::Id128));
     config.requestTimeoutMs = kRequestTimeoutMs;
     config.allowedOrigins = {QStringLiteral("https://chat.example.org")};
     config.rateLimit = 0;
-    m_server = std::make_unique<ChatServer>(config);
     QString error;
-    QVERIFY2(m_server->start(&error), qPrintable(error));
+    QVERIFY2(anonchat::test::startChatServer(m_server, config, &error), qPrintable(error));
     m_port = m_server->port();
     QVERIFY(m_port != 0);
     m_listener = m_server->findChild<HttpListener *>();
@@ -355,9 +271,9 @@ void TestHttp::cleanupTestCase()
     m_server.reset();
 }
 
-Reply TestHttp::get(const QByteArray &request)
+HttpReply TestHttp::get(const QByteArray &request)
 {
-    RawClient client(m_port);
+    RawHttpClient client(m_port);
     if (!client.waitConnected())
         return {};
     client.write(request);
@@ -365,28 +281,20 @@ Reply TestHttp::get(const QByteArray &request)
     return client.reply();
 }
 
-Reply TestHttp::getPath(const QByteArray &path, const QByteArray &method)
+HttpReply TestHttp::getPath(const QByteArray &path, const QByteArray &method)
 {
     return get(method + ' ' + path + " HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
 }
 
 bool TestHttp::serverStillAnswers()
 {
-    const Reply r = getPath("/healthz");
+    const HttpReply r = getPath("/healthz");
     return r.status == 200 && r.body.contains("\"ok\"");
 }
 
 QByteArray TestHttp::upgradeRequest(const QByteArray &extraHeaders) const
 {
-    return "GET /ws HTTP/1.1\r\n"
-           "Host: " +
-           host() +
-           "\r\n"
-           "Upgrade: websocket\r\n"
-           "Connection: Upgrade\r\n"
-           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-           "Sec-WebSocket-Version: 13\r\n" +
-           extraHeaders + "\r\n";
+    return upgradeRequestFor(host(), extraHeaders);
 }
 
 // ---- parseHttpRequestHead ---------------------------------------------------------------------
@@ -520,7 +428,7 @@ void TestHttp::serialiseCarriesSecurityHeaders()
     response.contentType = "text/plain; charset=utf-8";
     response.body = "nope\n";
     response.headers.emplace_back("Allow", "GET");
-    const Reply full = parseReply(serialiseHttpResponse(response, false));
+    const HttpReply full = parseReply(serialiseHttpResponse(response, false));
     QCOMPARE(full.status, 404);
     QVERIFY(full.raw.startsWith("HTTP/1.1 404 Not Found\r\n"));
     QCOMPARE(full.header("content-length"), QByteArray("5"));
@@ -529,7 +437,7 @@ void TestHttp::serialiseCarriesSecurityHeaders()
     QCOMPARE(full.header("connection"), QByteArray("close"));
     QCOMPARE(full.header("allow"), QByteArray("GET"));
     QCOMPARE(full.body, QByteArray("nope\n"));
-    const Reply head = parseReply(serialiseHttpResponse(response, true));
+    const HttpReply head = parseReply(serialiseHttpResponse(response, true));
     QCOMPARE(head.header("content-length"), QByteArray("5"));
     QVERIFY(head.body.isEmpty());
 }
@@ -540,7 +448,7 @@ void TestHttp::indexPage()
 {
     const QByteArray expected = sourceFile("resources/web/index.html");
     QVERIFY(!expected.isEmpty());
-    const Reply r = getPath("/");
+    const HttpReply r = getPath("/");
     QCOMPARE(r.status, 200);
     QCOMPARE(r.header("content-type"), QByteArray("text/html; charset=utf-8"));
     QCOMPARE(r.header("x-content-type-options"), QByteArray("nosniff"));
@@ -563,7 +471,7 @@ void TestHttp::indexPage()
 void TestHttp::contentSecurityPolicyHost()
 {
     // A Host header is copied into the policy only when it is a plain host[:port] ...
-    Reply r = get("GET / HTTP/1.1\r\nHost: chat.example.org:8080\r\n\r\n");
+    HttpReply r = get("GET / HTTP/1.1\r\nHost: chat.example.org:8080\r\n\r\n");
     QCOMPARE(r.status, 200);
     QByteArray csp = r.header("content-security-policy");
     QVERIFY2(csp.contains("ws://chat.example.org:8080 wss://chat.example.org:8080"),
@@ -608,7 +516,7 @@ void TestHttp::staticAssets()
     QFETCH(QByteArray, contentType);
     const QByteArray expected = sourceFile(file.constData());
     QVERIFY(!expected.isEmpty());
-    const Reply r = getPath(path);
+    const HttpReply r = getPath(path);
     QCOMPARE(r.status, 200);
     QCOMPARE(r.header("content-type"), contentType);
     QCOMPARE(r.header("x-content-type-options"), QByteArray("nosniff"));
@@ -620,11 +528,11 @@ void TestHttp::staticAssets()
 void TestHttp::headRequest()
 {
     const qint64 size = sourceFile("resources/web/index.html").size();
-    RawClient client(m_port);
+    RawHttpClient client(m_port);
     QVERIFY(client.waitConnected());
     client.write("HEAD / HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
     QVERIFY(client.waitClosed());
-    const Reply r = client.reply();
+    const HttpReply r = client.reply();
     QCOMPARE(r.status, 200);
     QCOMPARE(r.header("content-type"), QByteArray("text/html; charset=utf-8"));
     QCOMPARE(r.header("content-length").toLongLong(), size);
@@ -632,7 +540,7 @@ void TestHttp::headRequest()
     QCOMPARE(r.header("x-content-type-options"), QByteArray("nosniff"));
     QVERIFY2(r.body.isEmpty(), r.body.left(200).constData());
 
-    const Reply missing = getPath("/static/nope.js", "HEAD");
+    const HttpReply missing = getPath("/static/nope.js", "HEAD");
     QCOMPARE(missing.status, 404);
     QVERIFY(missing.body.isEmpty());
 }
@@ -667,7 +575,7 @@ void TestHttp::notFound_data()
 void TestHttp::notFound()
 {
     QFETCH(QByteArray, path);
-    const Reply r = getPath(path);
+    const HttpReply r = getPath(path);
     QCOMPARE(r.status, 404);
     QCOMPARE(r.header("x-content-type-options"), QByteArray("nosniff"));
     QVERIFY2(r.body.size() < 100, r.body.left(200).constData()); // a short text, never a file
@@ -692,7 +600,7 @@ void TestHttp::methodNotAllowed_data()
 void TestHttp::methodNotAllowed()
 {
     QFETCH(QByteArray, request);
-    const Reply r = get(request);
+    const HttpReply r = get(request);
     QCOMPARE(r.status, 405);
     QVERIFY2(!r.header("allow").isEmpty(), r.raw.constData());
     QVERIFY(r.header("allow").contains("GET"));
@@ -703,10 +611,10 @@ void TestHttp::methodNotAllowed()
 void TestHttp::onlyOneRequestPerConnection()
 {
     // Connection: close on every answer; a pipelined second request is not answered.
-    const Reply r = get("GET /healthz HTTP/1.1\r\nHost: " + host() +
-                        "\r\n\r\n"
-                        "GET /metrics HTTP/1.1\r\nHost: " +
-                        host() + "\r\n\r\n");
+    const HttpReply r = get("GET /healthz HTTP/1.1\r\nHost: " + host() +
+                            "\r\n\r\n"
+                            "GET /metrics HTTP/1.1\r\nHost: " +
+                            host() + "\r\n\r\n");
     QCOMPARE(r.status, 200);
     QCOMPARE(r.header("connection"), QByteArray("close"));
     QCOMPARE(r.raw.count("HTTP/1.1 "), 1);
@@ -716,7 +624,7 @@ void TestHttp::onlyOneRequestPerConnection()
 
 void TestHttp::healthz()
 {
-    const Reply r = getPath("/healthz");
+    const HttpReply r = getPath("/healthz");
     QCOMPARE(r.status, 200);
     QVERIFY2(r.header("content-type").startsWith("application/json"),
              r.header("content-type").constData());
@@ -726,16 +634,16 @@ void TestHttp::healthz()
     QVERIFY(doc.isObject());
     QCOMPARE(doc.object().value(QLatin1String("status")).toString(), QStringLiteral("ok"));
 
-    const Reply withQuery = getPath("/healthz?probe=1");
+    const HttpReply withQuery = getPath("/healthz?probe=1");
     QCOMPARE(withQuery.status, 200);
-    const Reply head = getPath("/healthz", "HEAD");
+    const HttpReply head = getPath("/healthz", "HEAD");
     QCOMPARE(head.status, 200);
     QVERIFY(head.body.isEmpty());
 }
 
 void TestHttp::metricsFormat()
 {
-    const Reply r = getPath("/metrics");
+    const HttpReply r = getPath("/metrics");
     QCOMPARE(r.status, 200);
     QVERIFY2(r.header("content-type").startsWith("text/plain"),
              r.header("content-type").constData());
@@ -860,11 +768,11 @@ void TestHttp::garbage_data()
 void TestHttp::garbage()
 {
     QFETCH(QByteArray, bytes);
-    RawClient client(m_port);
+    RawHttpClient client(m_port);
     QVERIFY(client.waitConnected());
     client.write(bytes);
     QVERIFY2(client.waitClosed(kRequestTimeoutMs + kWaitMs), "the server never closed");
-    const Reply r = client.reply();
+    const HttpReply r = client.reply();
     // A 400 (or 431 when over the limit), or just closed: never anything else.
     QVERIFY2(r.status == 0 || r.status == 400 || r.status == 431, r.raw.left(200).constData());
     if (r.status == 0)
@@ -877,19 +785,19 @@ void TestHttp::headersJustUnderLimit()
     QByteArray request = "GET /healthz HTTP/1.1\r\nHost: " + host() + "\r\nX-Pad: ";
     request += QByteArray(8 * 1024 - request.size() - 6, 'p') + "\r\n\r\n";
     QVERIFY(request.size() <= 8 * 1024);
-    const Reply r = get(request);
+    const HttpReply r = get(request);
     QCOMPARE(r.status, 200);
 }
 
 void TestHttp::headersOverLimit()
 {
     for (const int size : {8 * 1024 + 100, 9 * 1024, 64 * 1024}) {
-        RawClient client(m_port);
+        RawHttpClient client(m_port);
         QVERIFY(client.waitConnected());
         client.write("GET / HTTP/1.1\r\nHost: " + host() + "\r\nX-Big: " + QByteArray(size, 'b') +
                      "\r\n\r\n");
         QVERIFY(client.waitClosed());
-        const Reply r = client.reply();
+        const HttpReply r = client.reply();
         // Refused with 431 as soon as the limit is passed (the request timeout would drop it
         // without an answer). A very large head may be cut off by a reset before the answer is
         // read; closed is what matters then.
@@ -899,7 +807,7 @@ void TestHttp::headersOverLimit()
             QCOMPARE(r.status, 431);
     }
     // Many small headers add up the same way.
-    const Reply r =
+    const HttpReply r =
         get("GET / HTTP/1.1\r\n" + QByteArray("X-Many: 0123456789\r\n").repeated(600) + "\r\n");
     QVERIFY2(r.status == 431 || r.raw.isEmpty(), r.raw.left(200).constData());
     QVERIFY(serverStillAnswers());
@@ -908,7 +816,7 @@ void TestHttp::headersOverLimit()
 void TestHttp::absurdlyLongPath()
 {
     // Within the head limit: 404; beyond it: 431. Never anything else, never a crash.
-    Reply r = getPath("/" + QByteArray(7000, 'x'));
+    HttpReply r = getPath("/" + QByteArray(7000, 'x'));
     QCOMPARE(r.status, 404);
     r = getPath("/static/" + QByteArray(100 * 1024, 'x'));
     QVERIFY2(r.status == 431 || r.raw.isEmpty(), r.raw.left(200).constData());
@@ -917,7 +825,7 @@ void TestHttp::absurdlyLongPath()
 
 void TestHttp::idleClientDropped()
 {
-    RawClient client(m_port);
+    RawHttpClient client(m_port);
     QVERIFY(client.waitConnected());
     QElapsedTimer timer;
     timer.start();
@@ -930,7 +838,7 @@ void TestHttp::idleClientDropped()
 
 void TestHttp::halfRequestDropped()
 {
-    RawClient client(m_port);
+    RawHttpClient client(m_port);
     QVERIFY(client.waitConnected());
     client.write("GET / HTTP/1.1\r\nHost: " + host() + "\r\nUser-Agent: half");
     QElapsedTimer timer;
@@ -946,7 +854,7 @@ void TestHttp::drippingClientDropped()
 {
     // One byte every 50 ms: data keeps arriving, but the head is not done within the limit.
     const QByteArray request = "GET /healthz HTTP/1.1\r\nHost: " + host() + "\r\n\r\n";
-    RawClient client(m_port);
+    RawHttpClient client(m_port);
     QVERIFY(client.waitConnected());
     QElapsedTimer timer;
     timer.start();
@@ -963,15 +871,15 @@ void TestHttp::drippingClientDropped()
 
 void TestHttp::webSocketWithoutUpgrade()
 {
-    const Reply r = get("GET /ws HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    const HttpReply r = get("GET /ws HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
     QCOMPARE(r.status, 426);
     QCOMPARE(r.header("upgrade").toLower(), QByteArray("websocket"));
 }
 
 void TestHttp::webSocketWrongMethod()
 {
-    const Reply r = get("POST /ws HTTP/1.1\r\nHost: " + host() +
-                        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    const HttpReply r = get("POST /ws HTTP/1.1\r\nHost: " + host() +
+                            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     QCOMPARE(r.status, 405);
     QVERIFY(r.header("allow").contains("GET"));
 }
@@ -1001,14 +909,14 @@ void TestHttp::webSocketOrigin()
 {
     QFETCH(QByteArray, originHeader);
     QFETCH(int, status);
-    RawClient client(m_port);
+    RawHttpClient client(m_port);
     QVERIFY(client.waitConnected());
     QByteArray request = upgradeRequest(originHeader);
     if (originHeader.contains("Connection:"))
         request.replace("Connection: Upgrade\r\n", ""); // the row brings its own
     client.write(request);
     QVERIFY(client.waitForHead());
-    const Reply r = client.reply();
+    const HttpReply r = client.reply();
     QCOMPARE(r.status, status);
     if (status == 101) {
         // RFC 6455's own example key and answer.
@@ -1050,7 +958,7 @@ void TestHttp::webSocketBadHandshake()
          426},
     };
     for (const auto &c : cases) {
-        RawClient client(m_port);
+        RawHttpClient client(m_port);
         QVERIFY(client.waitConnected());
         client.write(c.request);
         QVERIFY(client.waitClosed(kRequestTimeoutMs + kWaitMs));
@@ -1059,7 +967,7 @@ void TestHttp::webSocketBadHandshake()
             QCOMPARE(client.reply().header("sec-websocket-version"), QByteArray("13"));
     }
     // The same with everything right is accepted, with the key's answer.
-    RawClient client(m_port);
+    RawHttpClient client(m_port);
     QVERIFY(client.waitConnected());
     client.write(start + "Connection: keep-alive, Upgrade\r\n" + key +
                  "Sec-WebSocket-Version: 13\r\n\r\n");
@@ -1076,19 +984,16 @@ void TestHttp::webSocketBadHandshake()
 std::unique_ptr<ChatServer> TestHttp::extraServer(const std::function<void(ServerConfig &)> &tweak)
 {
     static int instance = 0;
-    ServerConfig config;
-    config.port = 0;
-    config.database = m_dir->filePath(QStringLiteral("extra-%1.db").arg(++instance));
-    config.instanceName = QStringLiteral("tst_http_extra_%1_").arg(instance) +
-                          QUuid::createUuid().toString(QUuid::Id128);
+    ++instance;
+    ServerConfig config = anonchat::test::testServerConfig(
+        m_dir->filePath(QStringLiteral("extra-%1.db").arg(instance)),
+        QStringLiteral("tst_http_extra_%1_").arg(instance) +
+            QUuid::createUuid().toString(QUuid::Id128));
     config.rateLimit = 0;
     tweak(config);
-    auto server = std::make_unique<ChatServer>(config);
-    QString error;
-    if (!server->start(&error)) {
-        qWarning() << "extra server did not start:" << error;
+    std::unique_ptr<ChatServer> server;
+    if (!anonchat::test::startChatServer(server, config))
         return nullptr;
-    }
     return server;
 }
 
@@ -1110,7 +1015,7 @@ void TestHttp::repeatedHost_data()
 void TestHttp::repeatedHost()
 {
     QFETCH(QByteArray, request);
-    const Reply r = get(request);
+    const HttpReply r = get(request);
     QCOMPARE(r.status, 400);
     QVERIFY2(!r.raw.contains("\"welcome\""), r.raw.constData());
 }
@@ -1213,11 +1118,11 @@ void TestHttp::dnsRebinding()
     const QByteArray request =
         path == "/ws" ? upgradeRequestFor(hostHeader, "Origin: http://" + hostHeader + "\r\n")
                       : "GET " + path + " HTTP/1.1\r\nHost: " + hostHeader + "\r\n\r\n";
-    RawClient client(m_port);
+    RawHttpClient client(m_port);
     QVERIFY(client.waitConnected());
     client.write(request);
     QVERIFY(client.waitForHead());
-    const Reply r = client.reply();
+    const HttpReply r = client.reply();
     QCOMPARE(r.status, status);
     if (status == 403) {
         QVERIFY(client.waitClosed());
@@ -1327,14 +1232,14 @@ void TestHttp::pendingConnectionsPerAddress()
     const QHostAddress b(QStringLiteral("127.0.0.41"));
     const QByteArray healthz =
         "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(port) + "\r\n\r\n";
-    std::vector<std::unique_ptr<RawClient>> idle;
+    std::vector<std::unique_ptr<RawHttpClient>> idle;
     for (int i = 0; i < 3; ++i) {
-        idle.push_back(std::make_unique<RawClient>(port, a));
+        idle.push_back(std::make_unique<RawHttpClient>(port, a));
         QVERIFY(idle.back()->waitConnected());
     }
     QTRY_COMPARE_WITH_TIMEOUT(listener->pendingRequests(), 3, kWaitMs);
 
-    RawClient fourth(port, a);
+    RawHttpClient fourth(port, a);
     QElapsedTimer timer;
     timer.start();
     QVERIFY(fourth.waitConnected());
@@ -1346,7 +1251,7 @@ void TestHttp::pendingConnectionsPerAddress()
     QCOMPARE(listener->pendingRequests(), 3);
 
     // A request sent at once is refused just the same, unread: never answered 200.
-    const Reply refused = exchange(port, a, healthz);
+    const HttpReply refused = exchange(port, a, healthz);
     QVERIFY2(refused.status == 503 || refused.status == 0, refused.raw.constData());
     // Other addresses are served.
     QCOMPARE(exchange(port, b, healthz).status, 200);
@@ -1360,16 +1265,16 @@ void TestHttp::pendingConnectionsPerAddress()
     // WebSocket is told server_busy, as before.
     const QHostAddress c(QStringLiteral("127.0.0.42"));
     const QByteArray upgrade = upgradeRequestFor("127.0.0.1:" + QByteArray::number(port), {});
-    std::vector<std::unique_ptr<RawClient>> sockets;
+    std::vector<std::unique_ptr<RawHttpClient>> sockets;
     for (int i = 0; i < 3; ++i) {
-        sockets.push_back(std::make_unique<RawClient>(port, c));
+        sockets.push_back(std::make_unique<RawHttpClient>(port, c));
         QVERIFY(sockets.back()->waitConnected());
         sockets.back()->write(upgrade);
         QVERIFY(sockets.back()->waitForHead());
         QCOMPARE(sockets.back()->reply().status, 101);
     }
     QCOMPARE(exchange(port, c, healthz).status, 200);
-    RawClient over(port, c);
+    RawHttpClient over(port, c);
     QVERIFY(over.waitConnected());
     over.write(upgrade);
     QVERIFY(over.waitClosed());
@@ -1382,18 +1287,18 @@ void TestHttp::pendingConnectionsPerAddress()
 void TestHttp::browserPageLoadWithinLimit()
 {
     const QHostAddress from(QStringLiteral("127.0.0.43"));
-    std::vector<std::unique_ptr<RawClient>> clients;
+    std::vector<std::unique_ptr<RawHttpClient>> clients;
     for (const char *path : {"/", "/static/app.js", "/static/style.css", "/static/favicon.svg",
                              "/favicon.ico", "/healthz"}) {
-        auto client = std::make_unique<RawClient>(m_port, from);
-        RawClient *raw = client.get();
+        auto client = std::make_unique<RawHttpClient>(m_port, from);
+        RawHttpClient *raw = client.get();
         const QByteArray request =
             "GET " + QByteArray(path) + " HTTP/1.1\r\nHost: " + host() + "\r\n\r\n";
         connect(&raw->socket(), &QTcpSocket::connected, this,
                 [raw, request] { raw->write(request); });
         clients.push_back(std::move(client));
     }
-    RawClient ws(m_port, from);
+    RawHttpClient ws(m_port, from);
     QVERIFY(ws.waitConnected());
     ws.write(upgradeRequest("Origin: http://" + host() + "\r\n"));
     for (const auto &client : clients) {
@@ -1423,23 +1328,23 @@ void TestHttp::ipv6Loopback()
     QCOMPARE(exchange(port, {}, healthz, v6).status, 200);
     QCOMPARE(exchange(port, {}, "GET / HTTP/1.1\r\nHost: rebind.example\r\n\r\n", v6).status, 403);
 
-    std::vector<std::unique_ptr<RawClient>> idle;
+    std::vector<std::unique_ptr<RawHttpClient>> idle;
     for (int i = 0; i < 2; ++i) {
-        idle.push_back(std::make_unique<RawClient>(port, QHostAddress(), v6));
+        idle.push_back(std::make_unique<RawHttpClient>(port, QHostAddress(), v6));
         QVERIFY(idle.back()->waitConnected());
     }
     const auto *listener = server->findChild<HttpListener *>();
     QTRY_COMPARE_WITH_TIMEOUT(listener->pendingRequests(), 2, kWaitMs);
-    RawClient third(port, QHostAddress(), v6);
+    RawHttpClient third(port, QHostAddress(), v6);
     QVERIFY(third.waitClosed(2000));
     QCOMPARE(third.reply().status, 503);
     idle.clear();
     QTRY_COMPARE_WITH_TIMEOUT(listener->pendingRequests(), 0, kWaitMs);
 
     const QByteArray upgrade = upgradeRequestFor(own, "Origin: http://" + own + "\r\n");
-    std::vector<std::unique_ptr<RawClient>> sockets;
+    std::vector<std::unique_ptr<RawHttpClient>> sockets;
     for (int i = 0; i < 3; ++i) {
-        sockets.push_back(std::make_unique<RawClient>(port, QHostAddress(), v6));
+        sockets.push_back(std::make_unique<RawHttpClient>(port, QHostAddress(), v6));
         QVERIFY(sockets.back()->waitConnected());
         sockets.back()->write(upgrade);
         QVERIFY(sockets.back()->waitForHead());
@@ -1457,7 +1362,7 @@ void TestHttp::ipv6Loopback()
 void TestHttp::acceptFailureDoesNotStopServing()
 {
     LogLines log;
-    RawClient idle(m_port, QHostAddress(QStringLiteral("127.0.0.50")));
+    RawHttpClient idle(m_port, QHostAddress(QStringLiteral("127.0.0.50")));
     QVERIFY(idle.waitConnected());
     QTRY_VERIFY_WITH_TIMEOUT(m_listener->pendingRequests() >= 1, kWaitMs);
     const QByteArray healthz = "GET /healthz HTTP/1.1\r\nHost: " + host() + "\r\n\r\n";
@@ -1467,7 +1372,7 @@ void TestHttp::acceptFailureDoesNotStopServing()
         QVERIFY(exhausted.ok());
         QElapsedTimer timer;
         timer.start();
-        RawClient client(m_port, QHostAddress(QStringLiteral("127.0.0.51")));
+        RawHttpClient client(m_port, QHostAddress(QStringLiteral("127.0.0.51")));
         connect(&client.socket(), &QTcpSocket::connected, this,
                 [&client, healthz] { client.write(healthz); });
         QVERIFY(client.waitClosed());
@@ -1484,7 +1389,7 @@ void TestHttp::acceptFailureDoesNotStopServing()
     {
         DescriptorsExhausted exhausted;
         QVERIFY(exhausted.ok());
-        RawClient client(m_port, QHostAddress(QStringLiteral("127.0.0.52")));
+        RawHttpClient client(m_port, QHostAddress(QStringLiteral("127.0.0.52")));
         QVERIFY(client.waitClosed(2000));
     }
     QTRY_VERIFY_WITH_TIMEOUT(serverStillAnswers(), kWaitMs);
@@ -1493,15 +1398,15 @@ void TestHttp::acceptFailureDoesNotStopServing()
 void TestHttp::manyParallelConnections()
 {
     constexpr int kClients = 300;
-    std::vector<std::unique_ptr<RawClient>> clients;
+    std::vector<std::unique_ptr<RawHttpClient>> clients;
     clients.reserve(kClients);
     const QByteArray request = "GET /healthz HTTP/1.1\r\nHost: " + host() + "\r\n\r\n";
     for (int i = 0; i < kClients; ++i) {
         // From five addresses: at most 64 connections sending a request from one address
         // (--max-connections-per-address).
-        auto client = std::make_unique<RawClient>(
+        auto client = std::make_unique<RawHttpClient>(
             m_port, QHostAddress(QStringLiteral("127.0.0.%1").arg(20 + i % 5)));
-        RawClient *raw = client.get();
+        RawHttpClient *raw = client.get();
         connect(&raw->socket(), &QTcpSocket::connected, this,
                 [raw, request] { raw->write(request); });
         clients.push_back(std::move(client));
