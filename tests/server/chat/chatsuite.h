@@ -410,13 +410,15 @@ inline QString str(const QJsonObject &data, const char *key)
     return data.value(QLatin1String(key)).toString();
 }
 
-/// The fixture every tst_server_* suite shares: a fresh directory and database per test, an
-/// in-process ChatServer started by startServer(), and every server frame checked. A suite's
-/// init() and cleanup() slots call setUp() and tearDown().
+/// The fixture every tst_server_* suite derives from: a fresh directory and database per test,
+/// an in-process ChatServer started by startServer(), and every server frame checked. QtTest
+/// runs the init() and cleanup() slots of the base around each test of the suite.
 class ChatSuite : public QObject
 {
-protected:
-    void setUp()
+    Q_OBJECT
+
+private slots:
+    void init()
     {
         g_violations.clear();
         RawWebSocket::violations().clear();
@@ -425,7 +427,7 @@ protected:
         m_dbPath = m_dir->filePath(QStringLiteral("chat.db"));
     }
 
-    void tearDown()
+    void cleanup()
     {
         m_server.reset();
         QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
@@ -434,6 +436,7 @@ protected:
         QVERIFY2(g_violations.isEmpty(), qPrintable(g_violations.join(QLatin1Char('\n'))));
     }
 
+protected:
     bool startServer(const std::function<void(ServerConfig &)> &tweak = {})
     {
         ServerConfig config =

@@ -10,9 +10,6 @@ class TstServerLimits : public ChatSuite
     Q_OBJECT
 
 private slots:
-    void init() { setUp(); }
-    void cleanup() { tearDown(); }
-
     void malformedFrames();
     void invalidUtf8();
     void unfinishedFrameCloses();

@@ -10,9 +10,6 @@ class TstServerMatching : public ChatSuite
     Q_OBJECT
 
 private slots:
-    void init() { setUp(); }
-    void cleanup() { tearDown(); }
-
     void welcome();
     void joinQueueAndMatch();
     void commonInterests();

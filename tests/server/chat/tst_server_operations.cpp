@@ -10,9 +10,6 @@ class TstServerOperations : public ChatSuite
     Q_OBJECT
 
 private slots:
-    void init() { setUp(); }
-    void cleanup() { tearDown(); }
-
     void storageFailure();
     void shutdown();
     void metrics();

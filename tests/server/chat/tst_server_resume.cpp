@@ -10,9 +10,6 @@ class TstServerResume : public ChatSuite
     Q_OBJECT
 
 private slots:
-    void init() { setUp(); }
-    void cleanup() { tearDown(); }
-
     void resume();
     void resumeNotFirstEvent();
     void resumeUnknownToken();

@@ -10,9 +10,6 @@ class TstServerRooms : public ChatSuite
     Q_OBJECT
 
 private slots:
-    void init() { setUp(); }
-    void cleanup() { tearDown(); }
-
     void sendMessage();
     void nonceDedupe();
     void messageValidation();
