@@ -9,6 +9,7 @@
 // reading or acting in another room).
 //
 // The random moments come from one seed, printed first; ANONCHAT_FAULTS_SEED=N repeats a run.
+
 #include "shared/codec.h"
 #include "tests/support/metrics.h"
 #include "tests/support/rawhttp.h"
