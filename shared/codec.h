@@ -1,3 +1,4 @@
+// The protocol library's API: frames decoded, validated and encoded (PROTOCOL.md).
 #pragma once
 
 #include "shared/messages.h"
@@ -52,12 +53,6 @@ int codePointCount(QStringView text);
 /// `2026-11-23T22:41:07.123Z`
 QString formatTimestamp(const QDateTime &utc);
 QDateTime parseTimestamp(const QString &text);
-
-namespace detail {
-/// encode() through QJsonObject/QJsonDocument, as it was before server frames were written
-/// directly: the reference that tst_protocol compares the direct writer with.
-QByteArray encodeWithQJson(const ServerMessage &message);
-} // namespace detail
 
 /// Interests as the server compares them: trimmed, case-folded, unique, empty ones dropped.
 /// Returns false (and leaves `out` alone) when there are too many or one is too long.

@@ -11,6 +11,7 @@
 
 #include <QByteArray>
 #include <QElapsedTimer>
+#include <QHash>
 #include <QHostAddress>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -113,19 +114,25 @@ inline QByteArray paddedEvent(const QByteArray &event, qsizetype size)
     return head + asciiPayload(qMax<qsizetype>(0, size - head.size() - tail.size())) + tail;
 }
 
-/// The upgrade request of PROTOCOL.md for `GET /ws`; `extraHeaders` (each ending in CRLF) go
-/// before the blank line.
-inline QByteArray upgradeRequest(quint16 port, const QByteArray &extraHeaders = {})
+/// The upgrade request of PROTOCOL.md for `GET /ws` with the `Host` header `host`;
+/// `extraHeaders` (each ending in CRLF) go before the blank line.
+inline QByteArray upgradeRequestFor(const QByteArray &host, const QByteArray &extraHeaders = {})
 {
     return "GET /ws HTTP/1.1\r\n"
-           "Host: 127.0.0.1:" +
-           QByteArray::number(port) +
+           "Host: " +
+           host +
            "\r\n"
            "Upgrade: websocket\r\n"
            "Connection: Upgrade\r\n"
            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
            "Sec-WebSocket-Version: 13\r\n" +
            extraHeaders + "\r\n";
+}
+
+/// The same for a server on 127.0.0.1:`port`.
+inline QByteArray upgradeRequest(quint16 port, const QByteArray &extraHeaders = {})
+{
+    return upgradeRequestFor("127.0.0.1:" + QByteArray::number(port), extraHeaders);
 }
 
 } // namespace wire
@@ -209,6 +216,8 @@ public:
     /// Answer every server ping with a pong carrying its payload (off: a client that ignores them).
     void setAutoPong(bool on) { m_autoPong = on; }
     int pingsReceived() const { return m_pings; }
+    /// Server messages received with `opcode` (a fragmented one counts once), taken or not.
+    int received(int opcode) const { return m_received.value(opcode); }
 
     void sendBytes(const QByteArray &bytes)
     {
@@ -423,6 +432,7 @@ private:
                 sendFrame(wire::kFin | wire::Pong, payload);
         }
         if (opcode >= 0x8) { // control frames may come between fragments
+            ++m_received[opcode];
             m_frames.append({opcode, payload});
             return;
         }
@@ -435,6 +445,7 @@ private:
             checkText(m_message.payload);
         else
             violations() << QStringLiteral("a non-text message from the server");
+        ++m_received[m_message.opcode];
         m_frames.append(m_message);
     }
 
@@ -458,6 +469,7 @@ private:
     int m_pings = 0;
     Frame m_message;
     QList<Frame> m_frames;
+    QHash<int, int> m_received; ///< opcode: messages
 };
 
 } // namespace anonchat::test

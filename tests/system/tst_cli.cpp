@@ -7,6 +7,7 @@
 #include "shared/codec.h"
 #include "tests/support/engines.h"
 #include "tests/support/serverprocess.h"
+#include "tests/support/sqlquery.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -72,76 +73,16 @@ std::optional<Pair> matchedPair(quint16 port)
 }
 
 /// A look at a database file the server has closed, or at a postgresql:// database.
-class Database
+class Database : public SqlProbe
 {
 public:
     explicit Database(const QString &path)
-        : m_name(QStringLiteral("tst_cli_") + QUuid::createUuid().toString(QUuid::Id128))
-    {
-        if (path.startsWith(QLatin1String("postgresql://"))) {
-            QSqlDatabase db = addPostgres(m_name, path);
-            m_open = db.open();
-            if (!m_open)
-                qWarning() << "cannot open" << db.hostName() << db.lastError().text();
-            return;
-        }
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
-        db.setDatabaseName(path);
-        m_open = db.open();
-    }
-    ~Database()
-    {
-        {
-            QSqlDatabase db = QSqlDatabase::database(m_name, false);
-            db.close();
-        }
-        QSqlDatabase::removeDatabase(m_name);
-    }
-    bool isOpen() const { return m_open; }
-    QSqlDatabase db() const { return QSqlDatabase::database(m_name, false); }
-
-    /// The rows of a query with positional bindings, each as a list of values.
-    QList<QVariantList> rows(const QString &sql, const QVariantList &bindings = {}) const
-    {
-        QSqlQuery query(db());
-        QList<QVariantList> out;
-        if (!query.prepare(sql)) {
-            qWarning() << "prepare failed:" << sql << query.lastError().text();
-            return out;
-        }
-        for (const QVariant &v : bindings)
-            query.addBindValue(v);
-        if (!query.exec()) {
-            qWarning() << "exec failed:" << sql << query.lastError().text();
-            return out;
-        }
-        while (query.next()) {
-            QVariantList row;
-            for (int i = 0; i < query.record().count(); ++i)
-                row << query.value(i);
-            out << row;
-        }
-        return out;
-    }
-    bool exec(const QString &sql, const QVariantList &bindings = {}) const
-    {
-        QSqlQuery query(db());
-        if (!query.prepare(sql)) {
-            qWarning() << "prepare failed:" << sql << query.lastError().text();
-            return false;
-        }
-        for (const QVariant &v : bindings)
-            query.addBindValue(v);
-        if (!query.exec()) {
-            qWarning() << "exec failed:" << sql << query.lastError().text();
-            return false;
-        }
-        return true;
-    }
-
-private:
-    QString m_name;
-    bool m_open = false;
+        : SqlProbe(path.startsWith(QLatin1String("postgresql://"))
+                       ? addPostgres(QStringLiteral("tst_cli_") +
+                                         QUuid::createUuid().toString(QUuid::Id128),
+                                     path)
+                       : addSqlite(QStringLiteral("tst_cli_"), path))
+    {}
 };
 
 /// `stored` moved `secondsBack` into the past, written the way the server writes times

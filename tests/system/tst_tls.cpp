@@ -7,6 +7,7 @@
 #include "server/app/serverconfig.h"
 #include "server/app/chatserver.h"
 #include "shared/codec.h"
+#include "tests/support/inprocessserver.h"
 
 #include <QCommandLineParser>
 #include <QElapsedTimer>
@@ -195,8 +196,7 @@ void TestTls::init()
     config.requestTimeoutMs = kRequestTimeoutMs;
     config.interestWaitMs = 200;
     config.instanceName = QStringLiteral("tst-tls-%1").arg(++m_instances);
-    m_server = std::make_unique<server::ChatServer>(config);
-    QVERIFY2(m_server->start(&error), qPrintable(error));
+    QVERIFY2(test::startChatServer(m_server, config, &error), qPrintable(error));
     QCOMPARE(m_server->url().scheme(), QStringLiteral("https"));
 }
 

@@ -8,6 +8,7 @@
 #include "server/app/serverconfig.h"
 #include "server/app/chatserver.h"
 #include "shared/limits.h"
+#include "tests/support/inprocessserver.h"
 #include "tests/support/rawwebsocket.h"
 
 #include <QCoreApplication>
@@ -20,6 +21,8 @@
 using anonchat::server::ChatServer;
 using anonchat::server::ServerConfig;
 using anonchat::test::RawWebSocket;
+using anonchat::test::startChatServer;
+using anonchat::test::testServerConfig;
 namespace wire = anonchat::test::wire;
 using wire::kFin;
 
@@ -119,20 +122,12 @@ void TstWire::cleanup()
 
 bool TstWire::startServer(const std::function<void(ServerConfig &)> &tweak)
 {
-    ServerConfig config;
-    config.port = 0;
-    config.database = m_dir->filePath(QStringLiteral("chat.db"));
-    config.instanceName = QStringLiteral("tst_wire_%1").arg(++m_instance);
+    ServerConfig config = testServerConfig(m_dir->filePath(QStringLiteral("chat.db")),
+                                           QStringLiteral("tst_wire_%1").arg(++m_instance));
     config.resumeWindowMs = 800; // also makes the server's sweep (pings, deadlines) frequent
     if (tweak)
         tweak(config);
-    m_server = std::make_unique<ChatServer>(config);
-    QString error;
-    if (!m_server->start(&error)) {
-        qWarning() << "server did not start:" << error;
-        return false;
-    }
-    return m_server->port() != 0;
+    return startChatServer(m_server, config);
 }
 
 // ---- framing ----------------------------------------------------------------------------------
