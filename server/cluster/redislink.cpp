@@ -4,6 +4,7 @@
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QJsonDocument>
 #include <QLoggingCategory>
 
@@ -16,165 +17,26 @@ namespace {
 constexpr qint64 kKeyTtlSeconds = 24 * 3600; // blocks, previous partners, tokens, places
 constexpr int kMaxRelayAttempts = 10;        // a relay nobody hears is tried once per heartbeat
 
-// Shared by every script. A user's queue entry: `q` (join order), `open`, `i:<interest>`,
-// `u:<user>`.
-const char kPrelude[] = R"lua(
-local P = 'anonchat:'
-local function unqueue(u)
-  local key = P .. 'u:' .. u
-  local interests = redis.call('HGET', key, 'interests')
-  if interests and interests ~= '' then
-    for i in string.gmatch(interests, '[^\n]+') do redis.call('ZREM', P .. 'i:' .. i, u) end
-  end
-  redis.call('DEL', key)
-  redis.call('ZREM', P .. 'open', u)
-  return redis.call('ZREM', P .. 'q', u)
-end
-local function interestsOf(u)
-  local list = {}
-  local text = redis.call('HGET', P .. 'u:' .. u, 'interests') or ''
-  for i in string.gmatch(text, '[^\n]+') do list[#list + 1] = i end
-  return list
-end
--- 0: never; 1: yes; 2: a previous partner, only if nobody else waits
-local function eligible(me, c, myPrev, dead)
-  if c == me then return 0 end
-  if redis.call('SISMEMBER', P .. 'b:' .. me, c) == 1 then return 0 end
-  local node = redis.call('HGET', P .. 'u:' .. c, 'node')
-  if not node then return 0 end
-  if redis.call('EXISTS', P .. 'alive:' .. node) == 0 then dead[#dead + 1] = c return 0 end
-  if c == myPrev or redis.call('GET', P .. 'p:' .. c) == me then return 2 end
-  return 1
-end
--- The longest-waiting eligible user in a set, and the first previous partner seen.
-local function scan(set, me, myPrev)
-  local dead, prev, start = {}, nil, 0
-  local found, foundSeq
-  while not found do
-    local page = redis.call('ZRANGE', set, start, start + 63, 'WITHSCORES')
-    if #page == 0 then break end
-    for k = 1, #page, 2 do
-      local e = eligible(me, page[k], myPrev, dead)
-      if e == 1 then found, foundSeq = page[k], tonumber(page[k + 1]) break end
-      if e == 2 and not prev then prev = page[k] end
-    end
-    start = start + 64
-  end
-  for _, u in ipairs(dead) do unqueue(u) end
-  return found, foundSeq, prev
-end
-local function pair(myInterests, c)
-  local mine = {}
-  for _, i in ipairs(myInterests) do mine[i] = true end
-  local common = {}
-  for _, i in ipairs(interestsOf(c)) do if mine[i] then common[#common + 1] = i end end
-  table.sort(common)
-  local node = redis.call('HGET', P .. 'u:' .. c, 'node')
-  unqueue(c)
-  local r = {'matched', c, node}
-  for _, i in ipairs(common) do r[#r + 1] = i end
-  return r
-end
-)lua";
+/// The Lua scripts (server/cluster/lua/, a resource), each after the prelude they all share.
+struct Scripts {
+    QByteArray join, promote, leave, heartbeat, claimNode, claim;
+};
 
-// ARGV: user, node, open (1/0), interests...
-const char kJoin[] = R"lua(
-local me, node, open = ARGV[1], ARGV[2], ARGV[3] == '1'
-local interests = {}
-for k = 4, #ARGV do interests[#interests + 1] = ARGV[k] end
-if redis.call('ZSCORE', P .. 'q', me) then return {'waiting'} end
-local myPrev = redis.call('GET', P .. 'p:' .. me)
-local best, bestSeq, prev
-for _, i in ipairs(interests) do
-  local c, seq, p = scan(P .. 'i:' .. i, me, myPrev)
-  if c and (not bestSeq or seq < bestSeq) then best, bestSeq = c, seq end
-  prev = prev or p
-end
-if not best and open then
-  local c, seq, p = scan(P .. 'open', me, myPrev)
-  best = c
-  prev = prev or p
-end
-if not best and prev and redis.call('ZCARD', P .. 'q') == 1 then best = prev end
-if best then return pair(interests, best) end
-local seq = redis.call('INCR', P .. 'seq')
-redis.call('ZADD', P .. 'q', seq, me)
-for _, i in ipairs(interests) do redis.call('ZADD', P .. 'i:' .. i, seq, me) end
-if open then redis.call('ZADD', P .. 'open', seq, me) end
-redis.call('HSET', P .. 'u:' .. me, 'node', node, 'interests', table.concat(interests, '\n'))
-return {'waiting'}
-)lua";
-
-// ARGV: user. Its interest wait is over: open to anyone.
-const char kPromote[] = R"lua(
-local me = ARGV[1]
-local seq = redis.call('ZSCORE', P .. 'q', me)
-if not seq then return {'gone'} end
-redis.call('ZADD', P .. 'open', seq, me)
-local myPrev = redis.call('GET', P .. 'p:' .. me)
-local c, s, prev = scan(P .. 'open', me, myPrev)
-if not c and prev and redis.call('ZCARD', P .. 'q') == 2 then c = prev end
-if not c then return {'waiting'} end
-local interests = interestsOf(me)
-unqueue(me)
-return pair(interests, c)
-)lua";
-
-const char kLeave[] = R"lua(
-return unqueue(ARGV[1])
-)lua";
-
-// ARGV: node, ttl ms, online, rooms. Returns online, rooms, queued, live nodes...
-const char kHeartbeat[] = R"lua(
-local node = ARGV[1]
-local existed = redis.call('EXISTS', P .. 'alive:' .. node)
-redis.call('SET', P .. 'alive:' .. node, ARGV[3] .. ' ' .. ARGV[4], 'PX', tonumber(ARGV[2]))
--- After a Redis restart without its data, node numbers must not be handed out again.
-if tonumber(redis.call('GET', P .. 'nodeseq') or '0') < tonumber(node) then
-  redis.call('SET', P .. 'nodeseq', node)
-end
-redis.call('SADD', P .. 'nodes', node)
-local online, rooms, live = 0, 0, {}
-for _, n in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
-  local v = redis.call('GET', P .. 'alive:' .. n)
-  if v then
-    local o, r = string.match(v, '(%d+) (%d+)')
-    online = online + tonumber(o)
-    rooms = rooms + tonumber(r)
-    live[#live + 1] = n
-  else
-    redis.call('SREM', P .. 'nodes', n)
-    for _, u in ipairs(redis.call('ZRANGE', P .. 'q', 0, -1)) do
-      if redis.call('HGET', P .. 'u:' .. u, 'node') == n then unqueue(u) end
-    end
-  end
-end
-local r = {online, rooms, redis.call('ZCARD', P .. 'q'), existed}
-for _, n in ipairs(live) do r[#r + 1] = tonumber(n) end
-return r
-)lua";
-
-// ARGV: node, ttl ms. A node number nobody holds: 1 if taken, 0 if someone has it.
-const char kClaimNode[] = R"lua(
-return redis.call('SET', P .. 'alive:' .. ARGV[1], '0 0', 'NX', 'PX', tonumber(ARGV[2])) and 1 or 0
-)lua";
-
-// ARGV: token, node. Single use: the token is gone afterwards. Returns user, place fields...
-const char kClaim[] = R"lua(
-local key = P .. 't:' .. ARGV[1]
-local user = redis.call('GET', key)
-if not user then return {} end
-redis.call('DEL', key)
-local place = redis.call('HGETALL', P .. 's:' .. user)
-redis.call('HSET', P .. 's:' .. user, 'node', ARGV[2])
-local r = {user}
-for _, v in ipairs(place) do r[#r + 1] = v end
-return r
-)lua";
-
-QByteArray script(const char *body)
+const Scripts &scripts()
 {
-    return QByteArray(kPrelude) + body;
+    static const Scripts loaded = [] {
+        const auto read = [](const char *name) {
+            QFile file(QStringLiteral(":/cluster/lua/%1.lua").arg(QLatin1String(name)));
+            if (!file.open(QIODevice::ReadOnly))
+                qFatal("the Lua script %s is missing from the resources", name);
+            return file.readAll();
+        };
+        const QByteArray prelude = read("prelude");
+        return Scripts{prelude + read("join"),      prelude + read("promote"),
+                       prelude + read("leave"),     prelude + read("heartbeat"),
+                       prelude + read("claimnode"), prelude + read("claim")};
+    }();
+    return loaded;
 }
 
 QByteArray num(qint64 v)
@@ -235,7 +97,7 @@ bool RedisLink::start(QString *error)
         if (candidate < 0)
             break;
         done = false;
-        m_commands->eval(script(kClaimNode), {}, {num(candidate), num(m_config.nodeTimeoutMs)},
+        m_commands->eval(scripts().claimNode, {}, {num(candidate), num(m_config.nodeTimeoutMs)},
                          [this, candidate, &done](const RedisReply &reply) {
                              if (reply.isInteger() && reply.integer == 1)
                                  m_node = candidate;
@@ -279,7 +141,7 @@ void RedisLink::heartbeat()
         return;
     m_heartbeatInFlight = true;
     m_commands->eval(
-        script(kHeartbeat), {},
+        scripts().heartbeat, {},
         {num(m_node), num(m_config.nodeTimeoutMs), num(m_localOnline), num(m_localRooms)},
         [this](const RedisReply &reply) {
             m_heartbeatInFlight = false;
@@ -345,7 +207,7 @@ void RedisLink::enqueue(const QString &userId, const QStringList &interests, boo
     QList<QByteArray> args{userId.toUtf8(), num(m_node), openToAnyone ? "1" : "0"};
     for (const QString &interest : interests)
         args.append(interest.toUtf8());
-    m_commands->eval(script(kJoin), {}, args, [this, callback](const RedisReply &reply) {
+    m_commands->eval(scripts().join, {}, args, [this, callback](const RedisReply &reply) {
         handleMatchReply(reply, callback);
     });
 }
@@ -353,13 +215,13 @@ void RedisLink::enqueue(const QString &userId, const QStringList &interests, boo
 void RedisLink::promote(const QString &userId, MatchCallback callback)
 {
     m_commands->eval(
-        script(kPromote), {}, {userId.toUtf8()},
+        scripts().promote, {}, {userId.toUtf8()},
         [this, callback](const RedisReply &reply) { handleMatchReply(reply, callback); });
 }
 
 void RedisLink::dequeue(const QString &userId)
 {
-    m_commands->eval(script(kLeave), {}, {userId.toUtf8()});
+    m_commands->eval(scripts().leave, {}, {userId.toUtf8()});
 }
 
 void RedisLink::block(const QString &a, const QString &b)
@@ -409,7 +271,7 @@ void RedisLink::setPlace(const QString &userId, qint64 roomId, const QString &pa
 void RedisLink::claimToken(const QString &token,
                            std::function<void(bool, std::optional<ClusterPlace>)> callback)
 {
-    m_commands->eval(script(kClaim), {}, {token.toUtf8(), num(m_node)},
+    m_commands->eval(scripts().claim, {}, {token.toUtf8(), num(m_node)},
                      [callback](const RedisReply &reply) {
                          if (reply.type != RedisReply::Type::Array) {
                              callback(false, std::nullopt);

@@ -1,0 +1,1 @@
+return unqueue(ARGV[1])
