@@ -896,20 +896,8 @@
         <translation>已在别处恢复</translation>
     </message>
     <message>
-        <source>the room could not be stored</source>
-        <translation>聊天室无法保存</translation>
-    </message>
-    <message>
-        <source>the database is unavailable, try again</source>
-        <translation>数据库暂时不可用，请重试</translation>
-    </message>
-    <message>
         <source>the report could not be stored</source>
         <translation>举报无法保存</translation>
-    </message>
-    <message>
-        <source>the message could not be stored; it was not sent</source>
-        <translation>消息无法保存，未发送</translation>
     </message>
 </context>
 <context>
@@ -958,6 +946,21 @@
     <message>
         <source>--redis %1: no answer</source>
         <translation>--redis %1：没有响应</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::server::RoomService</name>
+    <message>
+        <source>the room could not be stored</source>
+        <translation>聊天室无法保存</translation>
+    </message>
+    <message>
+        <source>the database is unavailable, try again</source>
+        <translation>数据库暂时不可用，请重试</translation>
+    </message>
+    <message>
+        <source>the message could not be stored; it was not sent</source>
+        <translation>消息无法保存，未发送</translation>
     </message>
 </context>
 <context>

@@ -51,12 +51,13 @@ ChatNode::ChatNode(const ServerConfig &config, NodeShared shared, QObject *paren
     , m_awayCap(m_shared.budget, m_config.maxConnectionsPerAddress, m_config.refusalLogIntervalMs)
     , m_matchmaker(m_config.interestWaitMs)
     , m_metrics(*m_shared.metrics)
+    , m_roomService({*this, m_sessions, m_rooms, m_commits, m_matchmaker})
 {
     m_clock.start();
     m_interestTimer.setSingleShot(true);
     connect(&m_interestTimer, &QTimer::timeout, this, [this] {
         for (const Match &match : m_matchmaker.expire(nowMs()))
-            startRoom(match);
+            m_roomService.startRoom(match);
         scheduleInterestTimer();
     });
     connect(&m_sweepTimer, &QTimer::timeout, this, &ChatNode::sweep);
@@ -100,6 +101,7 @@ bool ChatNode::start(QString *error)
         m_coordinator = std::make_unique<ClusterCoordinator>(
             ClusterCoordinator::Parts{*this, m_sessions, m_rooms, m_commits, m_config, m_clock},
             std::move(link));
+        m_roomService.setCoordinator(m_coordinator.get());
         if (!m_coordinator->start(error))
             return false;
     }
@@ -143,12 +145,6 @@ Room &ChatNode::addRoom(const Room &room)
 void ChatNode::removeRoom(qint64 id)
 {
     m_rooms.remove(id);
-    publishCounts();
-}
-
-void ChatNode::markEnding(Room &room)
-{
-    m_rooms.markEnding(room);
     publishCounts();
 }
 
@@ -279,12 +275,12 @@ void ChatNode::disconnected(ClientSocket *socket)
         return;
     }
     if (s->state == Session::State::InRoom) {
-        setTyping(*s, false);
-        updatePlace(*s); // what it was sent, for a resume elsewhere
-        if (Session *partner = partnerInRoom(*s))
+        m_roomService.setTyping(*s, false);
+        m_roomService.updatePlace(*s); // what it was sent, for a resume elsewhere
+        if (Session *partner = m_roomService.partnerInRoom(*s))
             send(*partner, PartnerAway{s->roomId});
         else if (const Room *room = m_rooms.find(s->roomId))
-            tellRemote(*room, node::RelayAway{});
+            m_roomService.tellRemote(*room, node::RelayAway{});
     }
     countAway(*s); // last: may destroy it
 }
@@ -303,7 +299,8 @@ void ChatNode::expireAway(UserKey key)
     if (!s || s->connected())
         return;
     if (s->state == Session::State::InRoom)
-        endRoom(s->roomId, key, LeaveReason::Disconnected, QStringLiteral("disconnected"));
+        m_roomService.endRoom(s->roomId, key, LeaveReason::Disconnected,
+                              QStringLiteral("disconnected"));
     destroySession(key);
 }
 
@@ -459,7 +456,7 @@ void ChatNode::joinQueue(Session &s, const QStringList &interests)
         return;
     }
     if (std::optional<Match> match = m_matchmaker.enqueue(s.key, interests, nowMs()))
-        startRoom(*match);
+        m_roomService.startRoom(*match);
     else
         send(s, waitingInfo());
     scheduleInterestTimer();
@@ -484,39 +481,13 @@ void ChatNode::handle(Session &s, const LeaveQueue &)
 
 void ChatNode::handle(Session &s, const SendMessage &m)
 {
-    Room *inRoom = roomOf(s);
-    if (!inRoom) {
+    Room *room = roomOf(s);
+    if (!room) {
         sendError(s, ErrorCode::NotInRoom, tr("not in a room"),
                   eventName(ClientEvent::SendMessage));
         return;
     }
-    Room &room = *inRoom;
-    QString key;
-    if (!m.nonce.isEmpty()) {
-        key = nonceKey(s.userId, m.nonce);
-        const auto stored = room.byNonce.constFind(key);
-        if (stored != room.byNonce.cend()) {
-            send(s, *stored); // the ack again; the partner gets nothing new
-            return;
-        }
-        if (room.pendingNonces.contains(key))
-            return; // its commit will ack it
-    }
-    NewMessage message;
-    message.id = m_commits.storage().nextMessageId();
-    message.roomId = room.id;
-    message.senderId = s.userId;
-    message.content = m.content;
-    message.timestamp = QDateTime::currentDateTimeUtc();
-    message.nonce = m.nonce;
-    const quint64 ticket =
-        m_commits.submit(MessageRow{message.id, message.roomId, message.senderId, message.content,
-                                    message.timestamp, message.nonce},
-                         PendingMessage{message, s.key, key});
-    ++room.pendingMessages;
-    if (!key.isEmpty())
-        room.pendingNonces.insert(key, ticket);
-    setTyping(s, false);
+    m_roomService.accept(s, *room, m);
 }
 
 void ChatNode::handle(Session &s, const Typing &m)
@@ -527,23 +498,10 @@ void ChatNode::handle(Session &s, const Typing &m)
         return;
     }
     s.typing = m.typing;
-    if (Session *partner = partnerInRoom(s))
+    if (Session *partner = m_roomService.partnerInRoom(s))
         send(*partner, PartnerTyping{m.typing});
     else
-        tellRemote(*room, node::RelayTyping{{}, m.typing});
-}
-
-void ChatNode::setTyping(Session &s, bool typing)
-{
-    if (s.typing == typing)
-        return;
-    s.typing = typing;
-    if (s.state != Session::State::InRoom)
-        return;
-    if (Session *partner = partnerInRoom(s))
-        send(*partner, PartnerTyping{typing});
-    else if (const Room *room = m_rooms.find(s.roomId))
-        tellRemote(*room, node::RelayTyping{{}, typing});
+        m_roomService.tellRemote(*room, node::RelayTyping{{}, m.typing});
 }
 
 void ChatNode::handle(Session &s, const LeaveRoom &)
@@ -552,13 +510,13 @@ void ChatNode::handle(Session &s, const LeaveRoom &)
         sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::LeaveRoom));
         return;
     }
-    endRoom(s.roomId, s.key, LeaveReason::Left, QStringLiteral("left"));
+    m_roomService.endRoom(s.roomId, s.key, LeaveReason::Left, QStringLiteral("left"));
 }
 
 void ChatNode::handle(Session &s, const Next &m)
 {
     if (s.state == Session::State::InRoom)
-        endRoom(s.roomId, s.key, LeaveReason::Next, QStringLiteral("next"));
+        m_roomService.endRoom(s.roomId, s.key, LeaveReason::Next, QStringLiteral("next"));
     joinQueue(s, m.interests);
 }
 
@@ -641,12 +599,12 @@ void ChatNode::sendResumed(Session &user, const Room *room, qint64 lastId, bool 
     }
     send(user, resumed);
     if (room && wasAway) {
-        if (Session *partner = partnerInRoom(user))
+        if (Session *partner = m_roomService.partnerInRoom(user))
             send(*partner, PartnerBack{room->id});
         else
-            tellRemote(*room, node::RelayBack{});
+            m_roomService.tellRemote(*room, node::RelayBack{});
     }
-    updatePlace(user);
+    m_roomService.updatePlace(user);
 }
 
 void ChatNode::handle(Session &s, const GetStats &)
@@ -655,129 +613,6 @@ void ChatNode::handle(Session &s, const GetStats &)
 }
 
 // ---- rooms ----------------------------------------------------------------------------------
-
-void ChatNode::startRoom(const Match &match)
-{
-    Session *a = sessionFor(match.first);
-    Session *b = sessionFor(match.second);
-    if (!a || !b) {
-        qCWarning(lcServer) << "matchmaker paired an unknown user";
-        return;
-    }
-    Room room;
-    room.id = m_commits.storage().nextRoomId();
-    if (room.id == 0) {
-        // No id to be had (PostgreSQL away for long): nobody is paired, both may try again.
-        for (Session *s : {a, b})
-            databaseUnavailable(*s);
-        return;
-    }
-    room.members[0] = a->key;
-    room.members[1] = b->key;
-    room.commonInterests = match.commonInterests;
-    m_commits.submit(RoomRow{room.id, a->userId, b->userId, QDateTime::currentDateTimeUtc()},
-                     PendingRoom{room.id});
-    addRoom(room);
-    for (Session *s : {a, b}) {
-        s->everMatched = true;
-        s->state = Session::State::InRoom;
-        s->roomId = room.id;
-        s->typing = false;
-        s->lastSentMessageId = 0;
-    }
-    send(*a, Matched{room.id, b->userId, match.commonInterests});
-    send(*b, Matched{room.id, a->userId, match.commonInterests});
-    updatePlace(*a);
-    updatePlace(*b);
-}
-
-void ChatNode::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
-                       const QString &storedReason)
-{
-    // A typist who leaves stops typing (PROTOCOL.md, `typing`): the partner hears false first.
-    if (Session *typist = sessionFor(leaver); typist && typist->roomId == roomId)
-        setTyping(*typist, false);
-    Room *found = m_rooms.find(roomId);
-    if (!found)
-        return;
-    Room &room = *found;
-    // The partner already left (its end is being stored): this user hears that, as it would
-    // have a moment later, instead of a room_left of its own.
-    const bool partnerLeftFirst = room.ending;
-    if (!room.ending) {
-        markEnding(room);
-        room.endReason = reason;
-        m_commits.submit(RoomEnd{roomId, QDateTime::currentDateTimeUtc(), storedReason},
-                         PendingRoomEnd{roomId});
-        if (!m_cluster) {
-            m_matchmaker.setPreviousPartners(room.members[0], room.members[1]);
-        } else {
-            const Session *a = sessionFor(room.members[0]);
-            const Session *b = sessionFor(room.members[1]);
-            const QString idA = a ? a->userId : room.remoteUserId;
-            const QString idB = b ? b->userId : room.remoteUserId;
-            if (!idA.isEmpty() && !idB.isEmpty() && idA != idB)
-                m_cluster->setPreviousPartners(idA, idB);
-        }
-    }
-    // The leaver is out at once (it may queue again right away); the partner stays until the
-    // end is stored, so the messages it sent or was sent before it arrive before partner_left.
-    if (Session *s = sessionFor(leaver); s && s->roomId == roomId) {
-        s->state = Session::State::Idle;
-        s->roomId = 0;
-        s->typing = false;
-        if (partnerLeftFirst)
-            send(*s, PartnerLeft{roomId, room.endReason});
-        else
-            send(*s, RoomLeft{roomId});
-        updatePlace(*s);
-    }
-}
-
-void ChatNode::finishRoom(qint64 roomId, bool roomStored)
-{
-    const Room *found = m_rooms.find(roomId);
-    if (!found)
-        return;
-    const Room room = *found;
-    removeRoom(roomId);
-    // The member on another server hears it from there.
-    tellRemote(room,
-               node::RelayLeft{{}, roomStored ? room.endReason : LeaveReason::Disconnected, false});
-    for (UserKey key : room.members) {
-        Session *s = sessionFor(key);
-        if (!s || s->roomId != roomId)
-            continue;
-        s->state = Session::State::Idle;
-        s->roomId = 0;
-        s->typing = false;
-        updatePlace(*s);
-        if (roomStored) {
-            send(*s, PartnerLeft{roomId, room.endReason});
-        } else {
-            sendError(*s, ErrorCode::Internal, tr("the room could not be stored"),
-                      eventName(ClientEvent::JoinQueue));
-            send(*s, RoomLeft{roomId});
-        }
-    }
-}
-
-void ChatNode::databaseUnavailable(Session &s)
-{
-    s.state = Session::State::Idle;
-    s.proposedAtMs = -1;
-    sendError(s, ErrorCode::Internal, tr("the database is unavailable, try again"),
-              eventName(ClientEvent::JoinQueue));
-}
-
-Session *ChatNode::partnerInRoom(const Session &s) const
-{
-    const Room *room = s.state == Session::State::InRoom ? m_rooms.find(s.roomId) : nullptr;
-    if (!room)
-        return nullptr;
-    Session *partner = sessionFor(room->partnerOf(s.key));
-    return partner && partner->roomId == s.roomId ? partner : nullptr;
-}
 
 void ChatNode::scheduleInterestTimer()
 {
@@ -789,6 +624,24 @@ void ChatNode::scheduleInterestTimer()
     m_interestTimer.start(int(std::max<qint64>(0, *deadline - nowMs())));
 }
 
+// ---- what the cluster coordinator asks (NodeActions) --------------------------------------
+
+void ChatNode::startRoom(const Match &match)
+{
+    m_roomService.startRoom(match);
+}
+
+void ChatNode::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
+                       const QString &storedReason)
+{
+    m_roomService.endRoom(roomId, leaver, reason, storedReason);
+}
+
+void ChatNode::databaseUnavailable(Session &s)
+{
+    m_roomService.databaseUnavailable(s);
+}
+
 // ---- cluster --------------------------------------------------------------------------------
 
 void ChatNode::onClusterMessage(const NodeMessage &message)
@@ -796,13 +649,6 @@ void ChatNode::onClusterMessage(const NodeMessage &message)
     const FrameWriter::FlushAtEnd flushAtEnd{&m_writer};
     m_coordinator->handle(message, m_stopping);
 }
-
-void ChatNode::updatePlace(const Session &s)
-{
-    if (m_coordinator)
-        m_coordinator->updatePlace(s);
-}
-
 // ---- storage results ------------------------------------------------------------------------
 
 void ChatNode::onCommitted(const QVector<quint64> &tickets)
@@ -812,7 +658,7 @@ void ChatNode::onCommitted(const QVector<quint64> &tickets)
         std::visit(Overloaded{
                        [this](const PendingMessage &p) {
                            m_metrics.addStored(1);
-                           deliver(p);
+                           m_roomService.deliver(p);
                        },
                        [this](const PendingReport &p) {
                            if (Session *s = sessionFor(p.reporter))
@@ -822,49 +668,10 @@ void ChatNode::onCommitted(const QVector<quint64> &tickets)
                            if (p.acceptNode && m_cluster)
                                m_cluster->sendTo(p.acceptNode, p.accept);
                        },
-                       [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
+                       [this](const PendingRoomEnd &p) { m_roomService.finishRoom(p.roomId); },
                    },
                    pending);
     }
-}
-
-void ChatNode::deliver(const PendingMessage &pending)
-{
-    const NewMessage &message = pending.message;
-    Room *found = m_rooms.find(message.roomId);
-    Session *sender = sessionFor(pending.sender);
-    if (!found) {
-        // The room ended while the message was being stored: it is stored, so ack it.
-        if (sender)
-            send(*sender, message);
-        return;
-    }
-    Room &room = *found;
-    --room.pendingMessages;
-    if (!pending.nonceKey.isEmpty())
-        room.pendingNonces.remove(pending.nonceKey);
-    room.remember(message);
-    // One serialisation for both copies: the sender's carries the nonce (its ack).
-    const NewMessageFrames frames = encodeNewMessage(message);
-    qint64 sentToAll = message.id;
-    for (UserKey key : room.members) {
-        Session *s = sessionFor(key);
-        if (s && s->connected() && s->roomId == room.id) {
-            sendFrame(*s, key == pending.sender ? frames.sender : frames.partner);
-            s->lastSentMessageId = std::max(s->lastSentMessageId, message.id);
-        }
-        // Away: resume sends it.
-        if (s || key != room.remoteMember)
-            sentToAll = std::min(sentToAll, s ? s->lastSentMessageId : 0);
-    }
-    // The member on another server: its server keeps the message (with its nonce, for a resume
-    // there) and sends it on.
-    if (room.remoteMember) {
-        tellRemote(room, node::RelayMessage{{}, message, frames.partner, frames.sender});
-    }
-    room.trim(sentToAll);
-    if (room.remoteLeft && room.pendingMessages == 0)
-        m_coordinator->remoteLeft(room, *room.remoteLeft); // may remove `room`: last
 }
 
 void ChatNode::onFailed(const QVector<quint64> &tickets, const QString &error)
@@ -872,35 +679,23 @@ void ChatNode::onFailed(const QVector<quint64> &tickets, const QString &error)
     qCWarning(lcServer) << "storage failed:" << error;
     for (const CommitGate::Pending &pending : m_commits.take(tickets)) {
         std::visit(Overloaded{
-                       [this](const PendingMessage &p) { failed(p); },
+                       [this](const PendingMessage &p) { m_roomService.failed(p); },
                        [this](const PendingReport &p) {
                            if (Session *s = sessionFor(p.reporter))
                                sendError(*s, ErrorCode::Internal,
                                          tr("the report could not be stored"),
                                          eventName(ClientEvent::Report));
                        },
-                       [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
+                       [this](const PendingRoomEnd &p) { m_roomService.finishRoom(p.roomId); },
                        [this](const PendingRoom &p) {
                            // Without its row the room cannot hold messages: end it for both.
-                           finishRoom(p.roomId, false);
+                           m_roomService.finishRoom(p.roomId, false);
                            if (p.acceptNode && m_cluster) // its user goes back to the queue
                                m_cluster->sendTo(p.acceptNode, node::Requeue{p.accept.to});
                        },
                    },
                    pending);
     }
-}
-
-void ChatNode::failed(const PendingMessage &pending)
-{
-    Room *room = m_rooms.find(pending.message.roomId);
-    if (room && !pending.nonceKey.isEmpty())
-        room->pendingNonces.remove(pending.nonceKey);
-    if (room && --room->pendingMessages == 0 && room->remoteLeft)
-        m_coordinator->remoteLeft(*room, *room->remoteLeft);
-    if (Session *s = sessionFor(pending.sender))
-        sendError(*s, ErrorCode::Internal, tr("the message could not be stored; it was not sent"),
-                  eventName(ClientEvent::SendMessage));
 }
 
 // ---- shutdown -------------------------------------------------------------------------------
@@ -930,7 +725,7 @@ void ChatNode::endRoomsForShutdown()
             if (!m_shared.hub) {
                 // Its members may resume on another server: the partner's server keeps the
                 // room for the resume window, as if this server had died.
-                tellRemote(room, node::RelayAway{{}, true});
+                m_roomService.tellRemote(room, node::RelayAway{{}, true});
                 continue;
             }
             if (!room.owned)

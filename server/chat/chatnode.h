@@ -8,6 +8,7 @@
 #include "server/chat/commitgate.h"
 #include "server/chat/framewriter.h"
 #include "server/chat/room.h"
+#include "server/chat/roomservice.h"
 #include "server/chat/roomtable.h"
 #include "server/chat/session.h"
 #include "server/chat/sessiontable.h"
@@ -90,7 +91,6 @@ private:
     void onBinary(Session *session);
     void onCommitted(const QVector<quint64> &tickets);
     void onFailed(const QVector<quint64> &tickets, const QString &error);
-    void failed(const PendingMessage &pending);
     void sweep();
 
     // Events
@@ -108,33 +108,17 @@ private:
     void startRoom(const Match &match) override;
     void endRoom(qint64 roomId, UserKey leaver, protocol::LeaveReason reason,
                  const QString &storedReason) override;
-    /// Removes a room; its remaining members hear partner_left, or, when the room's own row
-    /// could not be stored, `error internal` and room_left.
-    void finishRoom(qint64 roomId, bool roomStored = true);
-    Session *partnerInRoom(const Session &s) const;
-    /// No room id could be had: the user is out of the queue with `error internal`.
     void databaseUnavailable(Session &s) override;
-    void setTyping(Session &s, bool typing);
-    void deliver(const PendingMessage &pending);
     void scheduleInterestTimer();
 
     // Cluster (--threads, --redis): what ClusterCoordinator does for this node.
     void onClusterMessage(const NodeMessage &message);
-    /// Tells the member of `room` on another node (if any).
-    template <typename Event>
-    void tellRemote(const Room &room, Event event)
-    {
-        if (m_coordinator)
-            m_coordinator->tell(room, std::move(event));
-    }
-    void updatePlace(const Session &s);
     void sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway) override;
 
     int localActiveRooms() const { return m_rooms.activeHere(); }
     void publishCounts() override;
     Room &addRoom(const Room &room) override;
     void removeRoom(qint64 id) override;
-    void markEnding(Room &room);
     /// The room `s` is in (null: none).
     Room *roomOf(const Session &s);
 
@@ -167,6 +151,7 @@ private:
     Metrics &m_metrics;
     SessionTable m_sessions;
     RoomTable m_rooms;
+    RoomService m_roomService; ///< works on the tables above
     std::atomic<qint64> m_awayUsers{0};
     std::unique_ptr<ClusterCoordinator> m_coordinator; ///< null: a node alone
     ClusterLink *m_cluster = nullptr;                  ///< m_coordinator's link

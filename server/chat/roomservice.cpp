@@ -1,0 +1,244 @@
+#include "server/chat/roomservice.h"
+
+#include "shared/codec.h"
+
+#include <QLoggingCategory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcServer)
+
+namespace anonchat::server {
+
+using namespace protocol;
+
+RoomService::RoomService(Parts parts)
+    : m_node(parts.node)
+    , m_sessions(parts.sessions)
+    , m_rooms(parts.rooms)
+    , m_commits(parts.commits)
+    , m_matchmaker(parts.matchmaker)
+{}
+
+void RoomService::accept(Session &s, Room &room, const SendMessage &m)
+{
+    QString key;
+    if (!m.nonce.isEmpty()) {
+        key = nonceKey(s.userId, m.nonce);
+        const auto stored = room.byNonce.constFind(key);
+        if (stored != room.byNonce.cend()) {
+            m_node.send(s, *stored); // the ack again; the partner gets nothing new
+            return;
+        }
+        if (room.pendingNonces.contains(key))
+            return; // its commit will ack it
+    }
+    NewMessage message;
+    message.id = m_commits.storage().nextMessageId();
+    message.roomId = room.id;
+    message.senderId = s.userId;
+    message.content = m.content;
+    message.timestamp = QDateTime::currentDateTimeUtc();
+    message.nonce = m.nonce;
+    const quint64 ticket =
+        m_commits.submit(MessageRow{message.id, message.roomId, message.senderId, message.content,
+                                    message.timestamp, message.nonce},
+                         PendingMessage{message, s.key, key});
+    ++room.pendingMessages;
+    if (!key.isEmpty())
+        room.pendingNonces.insert(key, ticket);
+    setTyping(s, false);
+}
+
+void RoomService::startRoom(const Match &match)
+{
+    Session *a = m_sessions.find(match.first);
+    Session *b = m_sessions.find(match.second);
+    if (!a || !b) {
+        qCWarning(lcServer) << "matchmaker paired an unknown user";
+        return;
+    }
+    Room room;
+    room.id = m_commits.storage().nextRoomId();
+    if (room.id == 0) {
+        // No id to be had (PostgreSQL away for long): nobody is paired, both may try again.
+        for (Session *s : {a, b})
+            databaseUnavailable(*s);
+        return;
+    }
+    room.members[0] = a->key;
+    room.members[1] = b->key;
+    room.commonInterests = match.commonInterests;
+    m_commits.submit(RoomRow{room.id, a->userId, b->userId, QDateTime::currentDateTimeUtc()},
+                     PendingRoom{room.id});
+    m_node.addRoom(room);
+    for (Session *s : {a, b}) {
+        s->everMatched = true;
+        s->state = Session::State::InRoom;
+        s->roomId = room.id;
+        s->typing = false;
+        s->lastSentMessageId = 0;
+    }
+    m_node.send(*a, Matched{room.id, b->userId, match.commonInterests});
+    m_node.send(*b, Matched{room.id, a->userId, match.commonInterests});
+    updatePlace(*a);
+    updatePlace(*b);
+}
+
+void RoomService::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
+                          const QString &storedReason)
+{
+    // A typist who leaves stops typing (PROTOCOL.md, `typing`): the partner hears false first.
+    if (Session *typist = m_sessions.find(leaver); typist && typist->roomId == roomId)
+        setTyping(*typist, false);
+    Room *found = m_rooms.find(roomId);
+    if (!found)
+        return;
+    Room &room = *found;
+    // The partner already left (its end is being stored): this user hears that, as it would
+    // have a moment later, instead of a room_left of its own.
+    const bool partnerLeftFirst = room.ending;
+    if (!room.ending) {
+        m_rooms.markEnding(room);
+        m_node.publishCounts();
+        room.endReason = reason;
+        m_commits.submit(RoomEnd{roomId, QDateTime::currentDateTimeUtc(), storedReason},
+                         PendingRoomEnd{roomId});
+        if (!m_coordinator) {
+            m_matchmaker.setPreviousPartners(room.members[0], room.members[1]);
+        } else {
+            const Session *a = m_sessions.find(room.members[0]);
+            const Session *b = m_sessions.find(room.members[1]);
+            const QString idA = a ? a->userId : room.remoteUserId;
+            const QString idB = b ? b->userId : room.remoteUserId;
+            if (!idA.isEmpty() && !idB.isEmpty() && idA != idB)
+                m_coordinator->link().setPreviousPartners(idA, idB);
+        }
+    }
+    // The leaver is out at once (it may queue again right away); the partner stays until the
+    // end is stored, so the messages it sent or was sent before it arrive before partner_left.
+    if (Session *s = m_sessions.find(leaver); s && s->roomId == roomId) {
+        s->state = Session::State::Idle;
+        s->roomId = 0;
+        s->typing = false;
+        if (partnerLeftFirst)
+            m_node.send(*s, PartnerLeft{roomId, room.endReason});
+        else
+            m_node.send(*s, RoomLeft{roomId});
+        updatePlace(*s);
+    }
+}
+
+void RoomService::finishRoom(qint64 roomId, bool roomStored)
+{
+    const Room *found = m_rooms.find(roomId);
+    if (!found)
+        return;
+    const Room room = *found;
+    m_node.removeRoom(roomId);
+    // The member on another server hears it from there.
+    tellRemote(room,
+               node::RelayLeft{{}, roomStored ? room.endReason : LeaveReason::Disconnected, false});
+    for (UserKey key : room.members) {
+        Session *s = m_sessions.find(key);
+        if (!s || s->roomId != roomId)
+            continue;
+        s->state = Session::State::Idle;
+        s->roomId = 0;
+        s->typing = false;
+        updatePlace(*s);
+        if (roomStored) {
+            m_node.send(*s, PartnerLeft{roomId, room.endReason});
+        } else {
+            m_node.sendError(*s, ErrorCode::Internal, tr("the room could not be stored"),
+                             eventName(ClientEvent::JoinQueue), -1);
+            m_node.send(*s, RoomLeft{roomId});
+        }
+    }
+}
+
+void RoomService::databaseUnavailable(Session &s)
+{
+    s.state = Session::State::Idle;
+    s.proposedAtMs = -1;
+    m_node.sendError(s, ErrorCode::Internal, tr("the database is unavailable, try again"),
+                     eventName(ClientEvent::JoinQueue), -1);
+}
+
+Session *RoomService::partnerInRoom(const Session &s) const
+{
+    const Room *room = s.state == Session::State::InRoom ? m_rooms.find(s.roomId) : nullptr;
+    if (!room)
+        return nullptr;
+    Session *partner = m_sessions.find(room->partnerOf(s.key));
+    return partner && partner->roomId == s.roomId ? partner : nullptr;
+}
+
+void RoomService::setTyping(Session &s, bool typing)
+{
+    if (s.typing == typing)
+        return;
+    s.typing = typing;
+    if (s.state != Session::State::InRoom)
+        return;
+    if (Session *partner = partnerInRoom(s))
+        m_node.send(*partner, PartnerTyping{typing});
+    else if (const Room *room = m_rooms.find(s.roomId))
+        tellRemote(*room, node::RelayTyping{{}, typing});
+}
+
+void RoomService::deliver(const PendingMessage &pending)
+{
+    const NewMessage &message = pending.message;
+    Room *found = m_rooms.find(message.roomId);
+    Session *sender = m_sessions.find(pending.sender);
+    if (!found) {
+        // The room ended while the message was being stored: it is stored, so ack it.
+        if (sender)
+            m_node.send(*sender, message);
+        return;
+    }
+    Room &room = *found;
+    --room.pendingMessages;
+    if (!pending.nonceKey.isEmpty())
+        room.pendingNonces.remove(pending.nonceKey);
+    room.remember(message);
+    // One serialisation for both copies: the sender's carries the nonce (its ack).
+    const NewMessageFrames frames = encodeNewMessage(message);
+    qint64 sentToAll = message.id;
+    for (UserKey key : room.members) {
+        Session *s = m_sessions.find(key);
+        if (s && s->connected() && s->roomId == room.id) {
+            m_node.sendFrame(*s, key == pending.sender ? frames.sender : frames.partner);
+            s->lastSentMessageId = std::max(s->lastSentMessageId, message.id);
+        }
+        // Away: resume sends it.
+        if (s || key != room.remoteMember)
+            sentToAll = std::min(sentToAll, s ? s->lastSentMessageId : 0);
+    }
+    // The member on another server: its server keeps the message (with its nonce, for a resume
+    // there) and sends it on.
+    tellRemote(room, node::RelayMessage{{}, message, frames.partner, frames.sender});
+    room.trim(sentToAll);
+    if (room.remoteLeft && room.pendingMessages == 0)
+        m_coordinator->remoteLeft(room, *room.remoteLeft); // may remove `room`: last
+}
+
+void RoomService::failed(const PendingMessage &pending)
+{
+    Room *room = m_rooms.find(pending.message.roomId);
+    if (room && !pending.nonceKey.isEmpty())
+        room->pendingNonces.remove(pending.nonceKey);
+    if (room && --room->pendingMessages == 0 && room->remoteLeft)
+        m_coordinator->remoteLeft(*room, *room->remoteLeft);
+    if (Session *s = m_sessions.find(pending.sender))
+        m_node.sendError(*s, ErrorCode::Internal,
+                         tr("the message could not be stored; it was not sent"),
+                         eventName(ClientEvent::SendMessage), -1);
+}
+
+void RoomService::updatePlace(const Session &s)
+{
+    if (m_coordinator)
+        m_coordinator->updatePlace(s);
+}
+
+} // namespace anonchat::server
