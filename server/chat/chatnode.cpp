@@ -631,6 +631,11 @@ void ChatNode::startRoom(const Match &match)
     m_roomService.startRoom(match);
 }
 
+void ChatNode::enterRoom(Session &s, const Room &room, const QString &partnerId)
+{
+    m_roomService.enter(s, room, partnerId);
+}
+
 void ChatNode::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
                        const QString &storedReason)
 {

@@ -106,6 +106,7 @@ private:
 
     void joinQueue(Session &s, const QStringList &interests);
     void startRoom(const Match &match) override;
+    void enterRoom(Session &s, const Room &room, const QString &partnerId) override;
     void endRoom(qint64 roomId, UserKey leaver, protocol::LeaveReason reason,
                  const QString &storedReason) override;
     void databaseUnavailable(Session &s) override;

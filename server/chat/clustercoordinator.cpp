@@ -215,14 +215,7 @@ void ClusterCoordinator::on(const node::Propose &m)
         PendingRoom{room.id,
                     node::Accept{m.from, p->userId, room.id, m_link->nodeId(), m.interests},
                     m.node});
-    m_node.addRoom(room);
-    p->everMatched = true;
-    p->state = Session::State::InRoom;
-    p->roomId = room.id;
-    p->typing = false;
-    p->lastSentMessageId = 0;
-    m_node.send(*p, Matched{room.id, m.from, m.interests});
-    updatePlace(*p);
+    m_node.enterRoom(*p, m_node.addRoom(room), m.from);
 }
 
 void ClusterCoordinator::on(const node::Accept &m)
@@ -249,15 +242,8 @@ void ClusterCoordinator::on(const node::Accept &m)
     room.remoteNode = m.node;
     room.commonInterests = m.interests;
     room.owned = false; // stored and counted by the partner's node
-    m_node.addRoom(room);
     s->proposedAtMs = -1;
-    s->everMatched = true;
-    s->state = Session::State::InRoom;
-    s->roomId = room.id;
-    s->typing = false;
-    s->lastSentMessageId = 0;
-    m_node.send(*s, Matched{room.id, m.from, m.interests});
-    updatePlace(*s);
+    m_node.enterRoom(*s, m_node.addRoom(room), m.from);
 }
 
 void ClusterCoordinator::on(const node::Declined &m)

@@ -29,6 +29,8 @@ public:
     virtual void closeSocket(ClientSocket *socket, int code, const QString &reason) = 0;
     virtual protocol::Waiting waitingInfo() const = 0;
     virtual void startRoom(const Match &match) = 0;
+    /// `s` is in `room` (added already) with `partnerId`: it hears `matched`.
+    virtual void enterRoom(Session &s, const Room &room, const QString &partnerId) = 0;
     virtual void endRoom(qint64 roomId, UserKey leaver, protocol::LeaveReason reason,
                          const QString &storedReason) = 0;
     virtual Room &addRoom(const Room &room) = 0;

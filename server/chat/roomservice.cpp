@@ -70,17 +70,19 @@ void RoomService::startRoom(const Match &match)
     m_commits.submit(RoomRow{room.id, a->userId, b->userId, QDateTime::currentDateTimeUtc()},
                      PendingRoom{room.id});
     m_node.addRoom(room);
-    for (Session *s : {a, b}) {
-        s->everMatched = true;
-        s->state = Session::State::InRoom;
-        s->roomId = room.id;
-        s->typing = false;
-        s->lastSentMessageId = 0;
-    }
-    m_node.send(*a, Matched{room.id, b->userId, match.commonInterests});
-    m_node.send(*b, Matched{room.id, a->userId, match.commonInterests});
-    updatePlace(*a);
-    updatePlace(*b);
+    enter(*a, room, b->userId);
+    enter(*b, room, a->userId);
+}
+
+void RoomService::enter(Session &s, const Room &room, const QString &partnerId)
+{
+    s.everMatched = true;
+    s.state = Session::State::InRoom;
+    s.roomId = room.id;
+    s.typing = false;
+    s.lastSentMessageId = 0;
+    m_node.send(s, Matched{room.id, partnerId, room.commonInterests});
+    updatePlace(s);
 }
 
 void RoomService::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,

@@ -36,6 +36,8 @@ public:
     void setCoordinator(ClusterCoordinator *coordinator) { m_coordinator = coordinator; }
 
     void startRoom(const Match &match);
+    /// `s` is in `room` (added already) with `partnerId`: it hears `matched`.
+    void enter(Session &s, const Room &room, const QString &partnerId);
     /// `s` (in `room`) sends a message: stored first, relayed by deliver().
     void accept(Session &s, Room &room, const protocol::SendMessage &m);
     /// A message's row is committed: to the sender (its ack), the partner, the other node.

@@ -379,17 +379,25 @@ void TstServerRooms::bothPressNext()
     QCOMPARE(roomIdOf(ma), roomIdOf(mb));
     QVERIFY(roomIdOf(ma) != room);
 
-    // The old room ended once: one got room_left, the other partner_left (next).
+    // The old room ended once for each: on one node one got room_left, the other partner_left
+    // (next). With the two on two nodes (ANONCHAT_TEST_THREADS=2) each node ends its side of
+    // the room at once, so when both presses reach their nodes before either end is stored,
+    // both hear room_left; never both partner_left, never neither.
     const QList<QJsonObject> leftA = a.takeAll(QStringLiteral("room_left"));
     const QList<QJsonObject> leftB = b.takeAll(QStringLiteral("room_left"));
     const QList<QJsonObject> partnerA = a.takeAll(QStringLiteral("partner_left"));
     const QList<QJsonObject> partnerB = b.takeAll(QStringLiteral("partner_left"));
-    QCOMPARE(leftA.size() + leftB.size(), 1);
-    QCOMPARE(partnerA.size() + partnerB.size(), 1);
-    QCOMPARE(leftA.size(), partnerB.size());
-    const QJsonObject partnerLeft = partnerA.isEmpty() ? partnerB.first() : partnerA.first();
-    QCOMPARE(roomIdOf(partnerLeft), room);
-    QCOMPARE(str(partnerLeft, "reason"), QStringLiteral("next"));
+    QCOMPARE(leftA.size() + partnerA.size(), 1);
+    QCOMPARE(leftB.size() + partnerB.size(), 1);
+    QVERIFY(leftA.size() + leftB.size() >= 1);
+    if (m_server->threadCount() == 1)
+        QCOMPARE(leftA.size() + leftB.size(), 1);
+    for (const QJsonObject &left : leftA + leftB)
+        QCOMPARE(roomIdOf(left), room);
+    for (const QJsonObject &partnerLeft : partnerA + partnerB) {
+        QCOMPARE(roomIdOf(partnerLeft), room);
+        QCOMPARE(str(partnerLeft, "reason"), QStringLiteral("next"));
+    }
     a.takeAll(QStringLiteral("waiting"));
     b.takeAll(QStringLiteral("waiting"));
 

@@ -333,6 +333,24 @@ private:
     QString m_postgresUrl;
 };
 
+/// The base of the storage suites that use databases: sets up Databases around every case.
+class StorageSuite : public QObject
+{
+    Q_OBJECT
+
+protected:
+    Databases m_databases;
+
+private slots:
+    void initTestCase()
+    {
+        const QString problem = m_databases.setUp();
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    }
+    void init() { QVERIFY(m_databases.init()); }
+    void cleanup() { m_databases.cleanup(); }
+};
+
 } // namespace anonchat::test::storage
 
 #define SQLITE_ONLY()                                                                              \

@@ -9,19 +9,11 @@
 using namespace anonchat::server;
 using namespace anonchat::test::storage;
 
-class TestDatabase : public QObject
+class TestDatabase : public StorageSuite
 {
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        const QString problem = m_databases.setUp();
-        QVERIFY2(problem.isEmpty(), qPrintable(problem));
-    }
-    void init() { QVERIFY(m_databases.init()); }
-    void cleanup() { m_databases.cleanup(); }
-
     void journalModeIsWal();
     void walDataSurvivesStop();
     void unusablePathFails_data();
@@ -33,9 +25,6 @@ private slots:
     void pgUnusableUrlFails_data();
     void pgUnusableUrlFails();
     void pgHealthFollowsTheConnection();
-
-private:
-    Databases m_databases;
 };
 
 void TestDatabase::journalModeIsWal()

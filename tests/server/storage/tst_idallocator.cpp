@@ -35,27 +35,16 @@ void feed(StorageWriter *writer, const QString &who, Taken *taken)
 
 } // namespace
 
-class TestIdAllocator : public QObject
+class TestIdAllocator : public StorageSuite
 {
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        const QString problem = m_databases.setUp();
-        QVERIFY2(problem.isEmpty(), qPrintable(problem));
-    }
-    void init() { QVERIFY(m_databases.init()); }
-    void cleanup() { m_databases.cleanup(); }
-
     void idsContinueAfterRestart();
     void idsAreUniqueAcrossThreads();
 
     // PostgreSQL only.
     void pgWritersOnOneDatabaseGetDisjointIds();
-
-private:
-    Databases m_databases;
 };
 
 void TestIdAllocator::idsContinueAfterRestart()

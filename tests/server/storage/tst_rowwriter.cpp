@@ -8,19 +8,11 @@
 using namespace anonchat::server;
 using namespace anonchat::test::storage;
 
-class TestRowWriter : public QObject
+class TestRowWriter : public StorageSuite
 {
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        const QString problem = m_databases.setUp();
-        QVERIFY2(problem.isEmpty(), qPrintable(problem));
-    }
-    void init() { QVERIFY(m_databases.init()); }
-    void cleanup() { m_databases.cleanup(); }
-
     void foreignKeyFailureFailsOnlyItself();
     void duplicateNonceFailsOnlyItself();
     void roomEndStored();
@@ -33,9 +25,6 @@ private slots:
 
     // PostgreSQL only.
     void pgSharedDatabaseLeavesActiveRoomsOpen();
-
-private:
-    Databases m_databases;
 };
 
 void TestRowWriter::foreignKeyFailureFailsOnlyItself()

@@ -125,19 +125,11 @@ bool makeFlaskDatabase(const QString &file)
 
 } // namespace
 
-class TestSchema : public QObject
+class TestSchema : public StorageSuite
 {
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        const QString problem = m_databases.setUp();
-        QVERIFY2(problem.isEmpty(), qPrintable(problem));
-    }
-    void init() { QVERIFY(m_databases.init()); }
-    void cleanup() { m_databases.cleanup(); }
-
     void freshDatabaseGetsLatestSchema();
     void flaskDatabaseIsMigrated();
     void newerSchemaIsRefused();
@@ -151,9 +143,6 @@ private slots:
 
     // PostgreSQL only.
     void pgWritersStartingTogetherMigrateOnce();
-
-private:
-    Databases m_databases;
 };
 
 void TestSchema::freshDatabaseGetsLatestSchema()

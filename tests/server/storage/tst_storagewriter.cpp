@@ -11,28 +11,17 @@
 using namespace anonchat::server;
 using namespace anonchat::test::storage;
 
-class TestStorageWriter : public QObject
+class TestStorageWriter : public StorageSuite
 {
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        const QString problem = m_databases.setUp();
-        QVERIFY2(problem.isEmpty(), qPrintable(problem));
-    }
-    void init() { QVERIFY(m_databases.init()); }
-    void cleanup() { m_databases.cleanup(); }
-
     void groupCommit();
     void flushWaitsForEarlierWrites();
     void stopCommitsPendingAndIsIdempotent();
     void submitAfterStopFails();
     void submitBeforeStartIsWrittenAtStart();
     void healthFollowsTheDisk();
-
-private:
-    Databases m_databases;
 };
 
 void TestStorageWriter::groupCommit()
