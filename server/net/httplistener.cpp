@@ -464,50 +464,9 @@ void HttpListener::readRequest(QTcpSocket *socket)
     const bool isHead = request.method == "HEAD";
 
     if (request.path == "/ws") {
-        if (!isGet) {
-            HttpResponse r = plain(405, "method not allowed");
-            r.headers.emplace_back("Allow", "GET");
-            respond(socket, r, isHead);
-            return;
-        }
-        if (refuseHost(socket, request))
-            return;
-        if (request.header("upgrade").trimmed().toLower() != "websocket") {
-            HttpResponse r = plain(426, "this is the WebSocket endpoint");
-            r.headers.emplace_back("Upgrade", "websocket");
-            respond(socket, r, false);
-            return;
-        }
-        if (const int refused = m_upgradeCheck ? m_upgradeCheck(request) : 0) {
-            respond(socket, plain(refused, refused == 403 ? "origin not allowed" : "refused"),
-                    false);
-            return;
-        }
-        // The handshake (RFC 6455 4.2.1); no subprotocol or extension is offered.
-        if (request.header("sec-websocket-version") != "13") {
-            HttpResponse r = plain(426, "unsupported WebSocket version");
-            r.headers.emplace_back("Sec-WebSocket-Version", "13");
-            respond(socket, r, false);
-            return;
-        }
-        const QByteArray key = request.header("sec-websocket-key");
-        const auto decodedKey =
-            QByteArray::fromBase64Encoding(key, QByteArray::AbortOnBase64DecodingErrors);
-        bool upgradeToken = false;
-        for (const QByteArray &token : request.header("connection").split(','))
-            upgradeToken = upgradeToken || token.trimmed().toLower() == "upgrade";
-        if (!decodedKey || decodedKey.decoded.size() != 16 || !upgradeToken ||
-            !request.header("host").size() || request.version != "HTTP/1.1") {
-            respond(socket, plain(400, "bad WebSocket handshake"), false);
-            return;
-        }
-        finish(socket);
-        releasePlace(socket); // a WebSocket now: its place is the ChatServer's to take
-        disconnect(socket, nullptr, this, nullptr);
-        emit webSocketRequest(socket); // the head unread: Qt's QWebSocketServer reads it
+        takeWebSocket(socket, request);
         return;
     }
-
     if (!isGet && !isHead) {
         HttpResponse r = plain(405, "method not allowed");
         r.headers.emplace_back("Allow", "GET, HEAD");
@@ -518,6 +477,52 @@ void HttpListener::readRequest(QTcpSocket *socket)
         return;
     socket->read(end + 4);
     respond(socket, m_handler ? m_handler(request) : staticResource(request.path), isHead);
+}
+
+void HttpListener::takeWebSocket(QTcpSocket *socket, const HttpRequest &request)
+{
+    if (request.method != "GET") {
+        HttpResponse r = plain(405, "method not allowed");
+        r.headers.emplace_back("Allow", "GET");
+        respond(socket, r, request.method == "HEAD");
+        return;
+    }
+    if (refuseHost(socket, request))
+        return;
+    if (const std::optional<HttpResponse> refusal = upgradeRefusal(request)) {
+        respond(socket, *refusal, false);
+        return;
+    }
+    finish(socket);
+    releasePlace(socket); // a WebSocket now: its place is the ChatServer's to take
+    disconnect(socket, nullptr, this, nullptr);
+    emit webSocketRequest(socket); // the head unread: Qt's QWebSocketServer reads it
+}
+
+std::optional<HttpResponse> HttpListener::upgradeRefusal(const HttpRequest &request)
+{
+    if (request.header("upgrade").trimmed().toLower() != "websocket") {
+        HttpResponse r = plain(426, "this is the WebSocket endpoint");
+        r.headers.emplace_back("Upgrade", "websocket");
+        return r;
+    }
+    if (const int refused = m_upgradeCheck ? m_upgradeCheck(request) : 0)
+        return plain(refused, refused == 403 ? "origin not allowed" : "refused");
+    // The handshake (RFC 6455 4.2.1); no subprotocol or extension is offered.
+    if (request.header("sec-websocket-version") != "13") {
+        HttpResponse r = plain(426, "unsupported WebSocket version");
+        r.headers.emplace_back("Sec-WebSocket-Version", "13");
+        return r;
+    }
+    const auto decodedKey = QByteArray::fromBase64Encoding(request.header("sec-websocket-key"),
+                                                           QByteArray::AbortOnBase64DecodingErrors);
+    bool upgradeToken = false;
+    for (const QByteArray &token : request.header("connection").split(','))
+        upgradeToken = upgradeToken || token.trimmed().toLower() == "upgrade";
+    if (!decodedKey || decodedKey.decoded.size() != 16 || !upgradeToken ||
+        !request.header("host").size() || request.version != "HTTP/1.1")
+        return plain(400, "bad WebSocket handshake");
+    return std::nullopt;
 }
 
 bool HttpListener::refuseHost(QTcpSocket *socket, const HttpRequest &request)

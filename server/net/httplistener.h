@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -146,6 +147,10 @@ private:
     void refuseBacklog();
     void readRequest(QTcpSocket *socket);
     /// Answers 403 when HostGuard refuses the request's Host; true then.
+    /// A request for /ws: refused with its HTTP answer, or handed on (webSocketRequest).
+    void takeWebSocket(QTcpSocket *socket, const HttpRequest &request);
+    /// Why an upgrade request cannot be taken (its answer), or nothing.
+    std::optional<HttpResponse> upgradeRefusal(const HttpRequest &request);
     bool refuseHost(QTcpSocket *socket, const HttpRequest &request);
     void finish(QTcpSocket *socket);
     void respond(QTcpSocket *socket, const HttpResponse &response, bool headOnly);
