@@ -10,8 +10,6 @@
 #include <QUrl>
 #include <memory>
 
-class QTcpSocket;
-
 namespace anonchat::server {
 
 class ConnectionBudget;

@@ -579,34 +579,6 @@ void ChatNode::handle(Session &s, const Resume &m)
     sendResumed(*old, roomOf(*old), m.lastId >= 0 ? m.lastId : old->lastSentMessageId, wasAway);
 }
 
-void ChatNode::sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway)
-{
-    Resumed resumed;
-    resumed.userId = user.userId;
-    resumed.resumeToken = user.resumeToken;
-    if (room) {
-        ResumedRoom rr;
-        rr.roomId = room->id;
-        const Session *partner = sessionFor(room->partnerOf(user.key));
-        rr.partnerId = partner ? partner->userId : room->remoteUserId;
-        for (NewMessage copy : messagesAfter(room->recent, lastId)) {
-            if (copy.senderId != user.userId)
-                copy.nonce.clear();
-            user.lastSentMessageId = std::max(user.lastSentMessageId, copy.id);
-            rr.messages.append(copy);
-        }
-        resumed.room = rr;
-    }
-    send(user, resumed);
-    if (room && wasAway) {
-        if (Session *partner = m_roomService.partnerInRoom(user))
-            send(*partner, PartnerBack{room->id});
-        else
-            m_roomService.tellRemote(*room, node::RelayBack{});
-    }
-    m_roomService.updatePlace(user);
-}
-
 void ChatNode::handle(Session &s, const GetStats &)
 {
     send(s, Stats{connectionCount(), queuedCount(), activeRoomCount()});
@@ -622,29 +594,6 @@ void ChatNode::scheduleInterestTimer()
         return;
     }
     m_interestTimer.start(int(std::max<qint64>(0, *deadline - nowMs())));
-}
-
-// ---- what the cluster coordinator asks (NodeActions) --------------------------------------
-
-void ChatNode::startRoom(const Match &match)
-{
-    m_roomService.startRoom(match);
-}
-
-void ChatNode::enterRoom(Session &s, const Room &room, const QString &partnerId)
-{
-    m_roomService.enter(s, room, partnerId);
-}
-
-void ChatNode::endRoom(qint64 roomId, UserKey leaver, LeaveReason reason,
-                       const QString &storedReason)
-{
-    m_roomService.endRoom(roomId, leaver, reason, storedReason);
-}
-
-void ChatNode::databaseUnavailable(Session &s)
-{
-    m_roomService.databaseUnavailable(s);
 }
 
 // ---- cluster --------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ public:
     /// This node's away sessions; read from any thread.
     qint64 awayUsers() const { return m_awayUsers.load(std::memory_order_relaxed); }
 
-    // Graceful stop, in NodePool::shutdown()'s order.
+    // Graceful stop, in ChatServer::shutdown()'s order (NodePool::forEach).
     /// Nothing new starts: timers stop, new sockets are refused.
     void stopAccepting();
     /// Relays the commits (acks) that have arrived, and what other nodes relayed meanwhile.
@@ -105,16 +105,26 @@ private:
     void handle(Session &s, const protocol::GetStats &m);
 
     void joinQueue(Session &s, const QStringList &interests);
-    void startRoom(const Match &match) override;
-    void enterRoom(Session &s, const Room &room, const QString &partnerId) override;
+    // NodeActions: what RoomService does.
+    void startRoom(const Match &match) override { m_roomService.startRoom(match); }
+    void enterRoom(Session &s, const Room &room, const QString &partnerId) override
+    {
+        m_roomService.enter(s, room, partnerId);
+    }
     void endRoom(qint64 roomId, UserKey leaver, protocol::LeaveReason reason,
-                 const QString &storedReason) override;
-    void databaseUnavailable(Session &s) override;
+                 const QString &storedReason) override
+    {
+        m_roomService.endRoom(roomId, leaver, reason, storedReason);
+    }
+    void databaseUnavailable(Session &s) override { m_roomService.databaseUnavailable(s); }
     void scheduleInterestTimer();
 
     // Cluster (--threads, --redis): what ClusterCoordinator does for this node.
     void onClusterMessage(const NodeMessage &message);
-    void sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway) override;
+    void sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway) override
+    {
+        m_roomService.sendResumed(user, room, lastId, wasAway);
+    }
 
     int localActiveRooms() const { return m_rooms.activeHere(); }
     void publishCounts() override;

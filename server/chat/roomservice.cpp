@@ -3,6 +3,7 @@
 #include "shared/codec.h"
 
 #include <QLoggingCategory>
+#include <algorithm>
 
 Q_DECLARE_LOGGING_CATEGORY(lcServer)
 
@@ -235,6 +236,34 @@ void RoomService::failed(const PendingMessage &pending)
         m_node.sendError(*s, ErrorCode::Internal,
                          tr("the message could not be stored; it was not sent"),
                          eventName(ClientEvent::SendMessage), -1);
+}
+
+void RoomService::sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway)
+{
+    Resumed resumed;
+    resumed.userId = user.userId;
+    resumed.resumeToken = user.resumeToken;
+    if (room) {
+        ResumedRoom rr;
+        rr.roomId = room->id;
+        const Session *partner = m_sessions.find(room->partnerOf(user.key));
+        rr.partnerId = partner ? partner->userId : room->remoteUserId;
+        for (NewMessage copy : messagesAfter(room->recent, lastId)) {
+            if (copy.senderId != user.userId)
+                copy.nonce.clear();
+            user.lastSentMessageId = std::max(user.lastSentMessageId, copy.id);
+            rr.messages.append(copy);
+        }
+        resumed.room = rr;
+    }
+    m_node.send(user, resumed);
+    if (room && wasAway) {
+        if (Session *partner = partnerInRoom(user))
+            m_node.send(*partner, PartnerBack{room->id});
+        else
+            tellRemote(*room, node::RelayBack{});
+    }
+    updatePlace(user);
 }
 
 void RoomService::updatePlace(const Session &s)

@@ -63,6 +63,9 @@ public:
     }
     /// Where `s` is, for a resume on another node.
     void updatePlace(const Session &s);
+    /// `resumed` for `user`, with what `room` holds after `lastId`; its partner hears
+    /// partner_back when the user was away.
+    void sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway);
 
 private:
     NodeActions &m_node;

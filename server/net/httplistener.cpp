@@ -494,7 +494,7 @@ void HttpListener::takeWebSocket(QTcpSocket *socket, const HttpRequest &request)
         return;
     }
     finish(socket);
-    releasePlace(socket); // a WebSocket now: its place is the ChatServer's to take
+    releasePlace(socket); // a WebSocket now: its place is the node's to take
     disconnect(socket, nullptr, this, nullptr);
     emit webSocketRequest(socket); // the head unread: Qt's QWebSocketServer reads it
 }
