@@ -1,7 +1,7 @@
 // anonchat-server: the headless server. Everything but the command line is in anonchat_server_core.
+#include "server/app/chatserver.h"
 #include "server/app/serverconfig.h"
 #include "server/app/shutdownsignals.h"
-#include "server/app/chatserver.h"
 #include "server/net/epolldispatcher.h"
 #include "server/net/filelimit.h"
 

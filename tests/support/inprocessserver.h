@@ -1,8 +1,8 @@
 // An in-process ChatServer for the suites that drive one directly (serverprocess.h: the binary).
 #pragma once
 
-#include "server/app/serverconfig.h"
 #include "server/app/chatserver.h"
+#include "server/app/serverconfig.h"
 
 #include <QDebug>
 #include <QString>

@@ -4,8 +4,8 @@
 // (port 0, SQLite in a temporary directory, a short request time limit).
 
 #include "client/core/chatsession.h"
-#include "server/app/serverconfig.h"
 #include "server/app/chatserver.h"
+#include "server/app/serverconfig.h"
 #include "shared/codec.h"
 #include "tests/support/inprocessserver.h"
 

@@ -6,8 +6,8 @@
 // client hides what is on the wire (close code 1013, unanswered pings, refused handshakes).
 // ctest runs every suite twice: on one thread, and as <suite>_threads with two nodes.
 
-#include "server/app/serverconfig.h"
 #include "server/app/chatserver.h"
+#include "server/app/serverconfig.h"
 #include "shared/codec.h"
 #include "tests/support/inprocessserver.h"
 #include "tests/support/metrics.h"

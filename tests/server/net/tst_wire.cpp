@@ -5,8 +5,8 @@
 // Cases marked "documented deviation (Qt 6.4.2)" assert what the server does on Qt's WebSocket
 // transport where it differs from RFC 6455 or the issue; PROTOCOL.md lists them.
 
-#include "server/app/serverconfig.h"
 #include "server/app/chatserver.h"
+#include "server/app/serverconfig.h"
 #include "shared/limits.h"
 #include "tests/support/inprocessserver.h"
 #include "tests/support/rawwebsocket.h"
