@@ -49,6 +49,9 @@ namespace anonchat::protocol {
     X(RateLimited, "rate_limited")                                                                 \
     X(ResumeFailed, "resume_failed")                                                               \
     X(ServerBusy, "server_busy")                                                                   \
+    X(Banned, "banned")                                                                            \
+    X(PowRequired, "pow_required")                                                                 \
+    X(PowInvalid, "pow_invalid")                                                                   \
     X(Internal, "internal")
 
 #define ANONCHAT_ENUM_ENTRY(type, name) type,

@@ -412,6 +412,18 @@
         <source>You&apos;re now chatting with a random stranger. Say hi! You both like %1.</source>
         <translation>你已和一位随机的陌生人连上了，打个招呼吧！你们都喜欢%1。</translation>
     </message>
+    <message>
+        <source>This server has banned your address.</source>
+        <translation>此服务器已封禁你的地址。</translation>
+    </message>
+    <message>
+        <source>The server asks for a proof of work first.</source>
+        <translation>服务器要求先完成工作量证明。</translation>
+    </message>
+    <message>
+        <source>The server did not accept the proof of work.</source>
+        <translation>服务器未接受该工作量证明。</translation>
+    </message>
 </context>
 <context>
     <name>anonchat::client::Composer</name>

@@ -501,6 +501,9 @@ QString ChatSession::errorText(const Error &error)
         return tr("Your previous session could not be restored: the old chat is gone and you "
                   "have a new identity.");
     case ErrorCode::ServerBusy: return tr("The server is full. Trying again…");
+    case ErrorCode::Banned: return tr("This server has banned your address.") + detail;
+    case ErrorCode::PowRequired: return tr("The server asks for a proof of work first.");
+    case ErrorCode::PowInvalid: return tr("The server did not accept the proof of work.");
     case ErrorCode::Internal:
         if (error.event == eventName(ClientEvent::SendMessage))
             return tr("The server could not store your message; it was not sent.");
