@@ -5,9 +5,12 @@
 #include "server/net/connectionbudget.h"
 #include "server/net/filelimit.h"
 #include "server/net/httplistener.h"
+#include "server/moderation/moderationservice.h"
 #include "server/storage/storagewriter.h"
+#include "server/web/adminapi.h"
 
 #include <QElapsedTimer>
+#include <QPointer>
 #include <QLoggingCategory>
 #include <QSslSocket>
 #include <QTimer>
@@ -32,6 +35,9 @@ ChatServer::~ChatServer()
     m_pool = nullptr;
     if (m_storage)
         m_storage->stop();
+    m_adminApi.reset();
+    delete m_moderation;
+    m_moderation = nullptr;
 }
 
 bool ChatServer::start(QString *error)
@@ -43,11 +49,18 @@ bool ChatServer::start(QString *error)
     // The port first: a taken port must not create or migrate a database.
     if (!startListener(error))
         return false;
-    if (!startStorage(error)) {
+    if (!startStorage(error) || !startModeration(error)) {
         m_listener->stop();
         return false;
     }
     NodeShared shared{m_storage, m_metrics, m_budget, nullptr};
+    shared.hasher = m_moderation->hasher();
+    shared.bans = m_moderation->bans();
+    shared.reportStored = [moderation = QPointer<ModerationService>(m_moderation)](
+                              const QString &hash) {
+        if (moderation) // the call only queues: any thread
+            moderation->reportStored(hash);
+    };
     if (m_config.threads > 1 && m_config.redis.isEmpty())
         shared.hub = std::make_shared<LocalHub>(m_config.threads, m_config.interestWaitMs);
     m_pool = new NodePool(m_config, shared, this);
@@ -109,6 +122,35 @@ bool ChatServer::startStorage(QString *error)
         [this](const QVector<quint64> &, double seconds) { m_metrics->recordCommit(seconds); },
         Qt::QueuedConnection);
     return m_storage->start(error);
+}
+
+bool ChatServer::startModeration(QString *error)
+{
+    ModerationConfig config;
+    config.database = m_config.database;
+    config.connectionName = m_config.instanceName + QLatin1String("-moderation");
+    config.autoBanReports = m_config.autoBanReports;
+    config.pollMs = int(m_config.banPollMs);
+    if (m_config.retentionDays > 0)
+        config.hashRetentionDays = std::min(config.hashRetentionDays, m_config.retentionDays);
+    m_moderation = new ModerationService(config, this);
+    if (!m_moderation->start(error)) {
+        m_storage->stop();
+        return false;
+    }
+    // Sessions of an address banned now (here or by another server) are closed.
+    connect(m_moderation, &ModerationService::banned, this,
+            [this](const QString &hash) {
+                if (m_pool && !m_stopping)
+                    m_pool->forEach([&](ChatNode &node) { node.closeBanned(hash); });
+            });
+    m_adminApi = std::make_unique<AdminApi>(m_config.adminToken, *m_moderation);
+    m_listener->setApi(QByteArray(AdminApi::kPrefix.data(), AdminApi::kPrefix.size()),
+                       AdminApi::kMaxBodyBytes,
+                       [this](const HttpRequest &request, const HttpListener::Reply &reply) {
+                           m_adminApi->handle(request, reply);
+                       });
+    return true;
 }
 
 std::shared_ptr<ConnectionBudget> ChatServer::makeBudget() const
@@ -222,6 +264,7 @@ void ChatServer::drainNodes()
     m_pool->forEach(deliverCommitted);
     m_pool->front().deliverCommitted(); // relayed by the other nodes just now
     m_storage->stop();
+    m_moderation->stop();
 }
 
 void ChatServer::reportStoppedWhenClosed()

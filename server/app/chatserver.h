@@ -12,8 +12,10 @@
 
 namespace anonchat::server {
 
+class AdminApi;
 class ConnectionBudget;
 class HttpListener;
+class ModerationService;
 class NodePool;
 class StorageWriter;
 
@@ -61,6 +63,9 @@ private:
 
     bool startListener(QString *error);
     bool startStorage(QString *error);
+    /// The moderation service (after the storage: it opens the migrated database) and the
+    /// admin API in front of it.
+    bool startModeration(QString *error);
     /// The budget of the process: `--max-connections` lowered to what the open-file limit
     /// allows (logged), and the sockets it allows in all.
     std::shared_ptr<ConnectionBudget> makeBudget() const;
@@ -78,6 +83,8 @@ private:
     std::shared_ptr<Metrics> m_metrics;
     std::shared_ptr<ConnectionBudget> m_budget;
     NodePool *m_pool = nullptr; ///< a child
+    ModerationService *m_moderation = nullptr; ///< a child
+    std::unique_ptr<AdminApi> m_adminApi;
     bool m_stopping = false;
 };
 

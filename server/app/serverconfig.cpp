@@ -165,6 +165,49 @@ bool readTls(const QCommandLineParser &parser, ServerConfig &config, QString *er
     return true;
 }
 
+bool readAdminToken(const QString &path, QByteArray *token, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = ServerOptions::tr("cannot read --admin-token-file '%1': %2")
+                     .arg(path, file.errorString());
+        return false;
+    }
+    // Like ssh with a private key: a secret others can read is no secret.
+    const QFileDevice::Permissions open =
+        QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ExeGroup |
+        QFileDevice::ReadOther | QFileDevice::WriteOther | QFileDevice::ExeOther;
+    if (file.permissions() & open) {
+        *error = ServerOptions::tr("--admin-token-file '%1' is open to group or others: "
+                                   "chmod 600 it")
+                     .arg(path);
+        return false;
+    }
+    const QByteArray text = file.read(4096).trimmed();
+    const bool printable = std::all_of(text.cbegin(), text.cend(),
+                                       [](char c) { return c > ' ' && c < 127; });
+    if (text.size() < 16 || !printable) {
+        *error = ServerOptions::tr("--admin-token-file '%1': the token must be one word of 16 "
+                                   "or more printable ASCII characters")
+                     .arg(path);
+        return false;
+    }
+    *token = text;
+    return true;
+}
+
+bool readModeration(const QCommandLineParser &parser, ServerConfig &config, QString *error)
+{
+    if (parser.isSet("admin-token-file") &&
+        !readAdminToken(parser.value("admin-token-file"), &config.adminToken, error))
+        return false;
+    qint64 autoBan = config.autoBanReports;
+    if (!readInt(parser, "auto-ban-reports", 0, 1000, autoBan, error))
+        return false;
+    config.autoBanReports = int(autoBan);
+    return true;
+}
+
 } // namespace
 
 void addServerOptions(QCommandLineParser &parser)
@@ -204,6 +247,14 @@ void addServerOptions(QCommandLineParser &parser)
          ServerOptions::tr("S"), QStringLiteral("5")},
         {"retention-days", ServerOptions::tr("Purge messages older than N days (0 keeps them)."),
          ServerOptions::tr("N"), QStringLiteral("0")},
+        {"admin-token-file",
+         ServerOptions::tr("File holding the bearer token of /admin/api (mode 600); without it "
+                           "the API is off."),
+         ServerOptions::tr("PATH")},
+        {"auto-ban-reports",
+         ServerOptions::tr("Ban an address for an hour once reporters from N addresses reported "
+                           "it within 24 hours; 0 turns it off."),
+         ServerOptions::tr("N"), QStringLiteral("3")},
         {"threads",
          ServerOptions::tr("Threads serving WebSockets (anonchat-server: the number of cores)."),
          ServerOptions::tr("N")},
@@ -229,7 +280,7 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
             return false;
         }
     }
-    if (!readTls(parser, config, error))
+    if (!readTls(parser, config, error) || !readModeration(parser, config, error))
         return false;
     if (parser.isSet("host")) {
         const QHostAddress host(parser.value("host"));

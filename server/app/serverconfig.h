@@ -31,6 +31,10 @@ struct ServerConfig {
     qint64 resumeWindowMs = 120 * 1000;
     qint64 interestWaitMs = 5 * 1000;
     int retentionDays = 0;
+    /// `--admin-token-file`'s token: the bearer token of `/admin/api`; empty: the API is off.
+    QByteArray adminToken;
+    /// `--auto-ban-reports`: distinct reporter addresses in 24 h that ban for an hour; 0: off.
+    int autoBanReports = 3;
     QString logLevel = QStringLiteral("info");
     /// `--tls-cert`/`--tls-key`: the certificate first, then any intermediates. Empty: plain
     /// http:// and ws://; otherwise the one port speaks only TLS (https://, wss://).
@@ -56,6 +60,7 @@ struct ServerConfig {
     qint64 refusalLogIntervalMs = 60 * 1000;
     /// Prefix of this instance's database connection names (several servers in one process).
     QString instanceName = QStringLiteral("anonchat");
+    qint64 banPollMs = 1000; ///< how often bans made by other servers are read
 };
 
 /// Adds the server flags of PROTOCOL.md to `parser` (the desktop app adds its own next to them).

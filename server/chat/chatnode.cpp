@@ -47,6 +47,7 @@ ChatNode::ChatNode(const ServerConfig &config, NodeShared shared, QObject *paren
     : QObject(parent)
     , m_config(config)
     , m_shared(std::move(shared))
+    , m_banGate(m_shared.hasher, m_shared.bans)
     , m_commits(m_shared.storage)
     , m_awayCap(m_shared.budget, m_config.maxConnectionsPerAddress, m_config.refusalLogIntervalMs)
     , m_matchmaker(m_config.interestWaitMs)
@@ -169,6 +170,11 @@ void ChatNode::acceptConnection(ClientSocket *ws)
 {
     ws->setParent(this);
     m_metrics.countConnection();
+    const QString addressHash = m_banGate.hashOf(ws->peerAddress());
+    if (const std::optional<Error> banned = m_banGate.refusal(addressHash)) {
+        refuseBanned(ws, *banned);
+        return; // not in m_sessions: disconnected() deletes it
+    }
     // One address may not take the whole server (--max-connections-per-address).
     if (m_stopping || !m_shared.budget->admit(ws->peerAddress())) {
         if (!m_stopping) {
@@ -182,6 +188,7 @@ void ChatNode::acceptConnection(ClientSocket *ws)
     }
     ws->setAdmitted(true);
     Session *s = createSession(ws);
+    s->addressHash = addressHash;
     Welcome welcome;
     welcome.userId = s->userId;
     welcome.resumeToken = s->resumeToken;
@@ -530,16 +537,17 @@ void ChatNode::handle(Session &s, const Report &m)
     const Room &room = *inRoom;
     const UserKey partnerKey = room.partnerOf(s.key);
     const Session *partner = sessionFor(partnerKey);
-    const QString partnerId = partner                           ? partner->userId
-                              : room.remoteMember == partnerKey ? room.remoteUserId
-                                                                : QString();
+    const bool remote = !partner && room.remoteMember == partnerKey;
+    const QString partnerId = partner ? partner->userId : remote ? room.remoteUserId : QString();
+    const QString partnerHash =
+        partner ? partner->addressHash : remote ? room.remoteAddressHash : QString();
     if (m_cluster)
         m_cluster->block(s.userId, partnerId);
     else
         m_matchmaker.block(s.key, partnerKey);
-    m_commits.submit(
-        ReportRow{room.id, s.userId, partnerId, m.reason, QDateTime::currentDateTimeUtc()},
-        PendingReport{s.key, room.id});
+    m_commits.submit(ReportRow{room.id, s.userId, partnerId, m.reason,
+                               QDateTime::currentDateTimeUtc(), s.addressHash, partnerHash},
+                     PendingReport{s.key, room.id, partnerHash});
 }
 
 void ChatNode::handle(Session &s, const Resume &m)
@@ -573,6 +581,7 @@ void ChatNode::handle(Session &s, const Resume &m)
     old->awaySinceMs = -1;
     m_awayCap.uncount(*old);
     old->address = addressKey(ws->peerAddress());
+    old->addressHash = s.addressHash;
     m_sessions.attach(*old, ws);
     destroySession(s.key); // the provisional identity from this connection's welcome
 
@@ -617,6 +626,8 @@ void ChatNode::onCommitted(const QVector<quint64> &tickets)
                        [this](const PendingReport &p) {
                            if (Session *s = sessionFor(p.reporter))
                                send(*s, Reported{p.roomId});
+                           if (m_shared.reportStored)
+                               m_shared.reportStored(p.reportedHash);
                        },
                        [this](const PendingRoom &p) {
                            if (p.acceptNode && m_cluster)
@@ -687,6 +698,25 @@ void ChatNode::endRoomsForShutdown()
         }
         m_commits.storage().submit(
             RoomEnd{room.id, QDateTime::currentDateTimeUtc(), QStringLiteral("server_shutdown")});
+    }
+}
+
+void ChatNode::refuseBanned(ClientSocket *ws, const Error &banned)
+{
+    m_metrics.countError(ErrorCode::Banned);
+    ws->sendText(encode(ServerMessage(banned)));
+    closeSocket(ws, WsClosePolicyViolated, tr("banned"));
+}
+
+void ChatNode::closeBanned(const QString &addressHash)
+{
+    const std::optional<Error> banned = m_banGate.refusal(addressHash);
+    if (!banned)
+        return;
+    for (ClientSocket *ws : m_sessions.sockets()) {
+        const Session *s = m_sessions.findBySocket(ws);
+        if (s && s->addressHash == addressHash)
+            refuseBanned(ws, *banned);
     }
 }
 

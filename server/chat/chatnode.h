@@ -4,6 +4,7 @@
 
 #include "server/app/serverconfig.h"
 #include "server/chat/awaycap.h"
+#include "server/chat/bangate.h"
 #include "server/chat/clustercoordinator.h"
 #include "server/chat/commitgate.h"
 #include "server/chat/framewriter.h"
@@ -40,6 +41,10 @@ struct NodeShared {
     std::shared_ptr<Metrics> metrics;
     std::shared_ptr<ConnectionBudget> budget;
     std::shared_ptr<LocalHub> hub; ///< `--threads` without `--redis`: the nodes' LocalLinks
+    // Moderation (ModerationService); none: no bans, no address hashes.
+    std::shared_ptr<const AddressHasher> hasher;
+    std::shared_ptr<BanList> bans;
+    std::function<void(const QString &reportedHash)> reportStored; ///< any thread
 };
 
 /**
@@ -79,9 +84,12 @@ public:
     void endRoomsForShutdown();
     /// Every client closed with 1001.
     void closeAllGoingAway();
+    /// Closes the connections from `addressHash` (1008, after `error` `banned`) if a ban holds it.
+    void closeBanned(const QString &addressHash);
 
 private:
     void acceptConnection(ClientSocket *connection);
+    void refuseBanned(ClientSocket *ws, const protocol::Error &banned);
     // ClientSocket::Handler
     void textReceived(ClientSocket *connection, const QByteArray &utf8) override;
     void binaryReceived(ClientSocket *connection) override;
@@ -153,6 +161,7 @@ private:
 
     const ServerConfig m_config;
     NodeShared m_shared;
+    BanGate m_banGate;
     QElapsedTimer m_clock;
     WebSocketIntake *m_intake = nullptr; ///< this node's QWebSocketServer
     CommitGate m_commits;

@@ -126,7 +126,7 @@ void ClusterCoordinator::onMatch(UserKey key, bool ok, const std::optional<Clust
     s->proposedAtMs = nowMs();
     s->proposedNode = match->partnerNode;
     m_link->sendTo(match->partnerNode, node::Propose{match->partnerId, s->userId, m_link->nodeId(),
-                                                     match->commonInterests});
+                                                     match->commonInterests, s->addressHash});
 }
 
 void ClusterCoordinator::requeuePartner(const ClusterMatch &match)
@@ -209,12 +209,13 @@ void ClusterCoordinator::on(const node::Propose &m)
     room.remoteMember = remoteKey;
     room.remoteUserId = m.from;
     room.remoteNode = m.node;
+    room.remoteAddressHash = m.addressHash;
     room.commonInterests = m.interests;
-    m_commits.submit(
-        RoomRow{room.id, p->userId, m.from, QDateTime::currentDateTimeUtc()},
-        PendingRoom{room.id,
-                    node::Accept{m.from, p->userId, room.id, m_link->nodeId(), m.interests},
-                    m.node});
+    m_commits.submit(RoomRow{room.id, p->userId, m.from, QDateTime::currentDateTimeUtc()},
+                     PendingRoom{room.id,
+                                 node::Accept{m.from, p->userId, room.id, m_link->nodeId(),
+                                              m.interests, p->addressHash},
+                                 m.node});
     m_node.enterRoom(*p, m_node.addRoom(room), m.from);
 }
 
@@ -240,6 +241,7 @@ void ClusterCoordinator::on(const node::Accept &m)
     room.remoteMember = remoteKey;
     room.remoteUserId = m.from;
     room.remoteNode = m.node;
+    room.remoteAddressHash = m.addressHash;
     room.commonInterests = m.interests;
     room.owned = false; // stored and counted by the partner's node
     s->proposedAtMs = -1;
@@ -516,6 +518,7 @@ void ClusterCoordinator::resumeAt(Session &s, const ClusterPlace &place, qint64 
         m_rooms.own(*room);
         room->remoteMember = 0;
         room->remoteUserId.clear();
+        room->remoteAddressHash.clear();
         room->remoteNode = 0;
         room->remoteAwaySinceMs = -1;
         user.state = Session::State::InRoom;
@@ -529,7 +532,8 @@ void ClusterCoordinator::resumeAt(Session &s, const ClusterPlace &place, qint64 
                          {nowMs(), place.partnerNode, lastId, place.roomId, place.partnerId});
         user.resuming = true; // until the partner's node answers
         m_link->sendTo(place.partnerNode,
-                       node::ResumeAsk{place.partnerId, user.userId, place.roomId, here});
+                       node::ResumeAsk{place.partnerId, user.userId, place.roomId, here,
+                                       user.addressHash});
         return;
     }
     // Both nodes of the room are gone: it cannot go on.
@@ -548,6 +552,7 @@ Session &ClusterCoordinator::adoptIdentity(Session &provisional, const QString &
     user->resumeToken = SessionTable::newResumeToken();
     user->socket = ws;
     user->address = provisional.address;
+    user->addressHash = provisional.addressHash;
     user->lastHeardMs = nowMs();
     user->sawFirstEvent = true;
     user->everMatched = true;
@@ -569,11 +574,14 @@ void ClusterCoordinator::on(const node::ResumeAsk &m)
     }
     room->remoteNode = m.node;
     room->remoteAwaySinceMs = -1;
+    if (!m.addressHash.isEmpty())
+        room->remoteAddressHash = m.addressHash;
     // All it keeps, nonces included: the new node picks what the client lacks, and knows the
     // nonces of the user's own messages if its outbox sends one again.
     answer.ok = true;
     answer.from = partner->userId;
     answer.interests = room->commonInterests;
+    answer.addressHash = partner->addressHash;
     answer.messages = QVector<NewMessage>(room->recent.cbegin(), room->recent.cend());
     m_link->sendTo(m.node, answer);
     m_node.send(*partner, PartnerBack{m.room});
@@ -603,6 +611,7 @@ void ClusterCoordinator::on(const node::ResumeAnswer &m)
     room.remoteMember = remoteKey;
     room.remoteUserId = m.from;
     room.remoteNode = partnerNode;
+    room.remoteAddressHash = m.addressHash;
     room.owned = false;
     room.commonInterests = m.interests;
     for (const NewMessage &message : m.messages)

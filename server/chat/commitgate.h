@@ -24,6 +24,7 @@ struct PendingMessage {
 struct PendingReport {
     UserKey reporter = 0;
     qint64 roomId = 0;
+    QString reportedHash; ///< for the automatic ban, once stored
 };
 struct PendingRoom {
     qint64 roomId = 0;

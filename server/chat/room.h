@@ -40,6 +40,7 @@ struct Room {
     // In a cluster (--redis), the member whose session is on another server:
     UserKey remoteMember = 0; ///< 0: both members are here
     QString remoteUserId;
+    QString remoteAddressHash; ///< its address's hash (Session::addressHash), for a report
     int remoteNode = 0;
     /// Its server is gone: it may resume elsewhere until the window ends (-1: not gone).
     qint64 remoteAwaySinceMs = -1;

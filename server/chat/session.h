@@ -35,6 +35,8 @@ struct Session {
     qint64 awaySinceMs = -1;
     /// addressKey() of the last connection, for the per-address cap on away sessions.
     QHostAddress address;
+    /// AddressHasher's key of that address, for reports and bans (never stored with the address).
+    QString addressHash;
     quint64 awaySerial = 0; ///< counted in ConnectionBudget::addAway() (0: not), in that order
     qint64 lastHeardMs = 0;
     bool pingOutstanding = false;

@@ -16,6 +16,7 @@ const QString kFrom = QStringLiteral("from");
 const QString kRoom = QStringLiteral("room");
 const QString kNode = QStringLiteral("node");
 const QString kInterests = QStringLiteral("interests");
+const QString kHash = QStringLiteral("h");
 
 QStringList strings(const QJsonValue &array)
 {
@@ -49,6 +50,7 @@ void write(QJsonObject &j, const node::Propose &m)
     j.insert(kFrom, m.from);
     j.insert(kNode, m.node);
     j.insert(kInterests, QJsonArray::fromStringList(m.interests));
+    j.insert(kHash, m.addressHash);
 }
 void write(QJsonObject &j, const node::Accept &m)
 {
@@ -57,6 +59,7 @@ void write(QJsonObject &j, const node::Accept &m)
     j.insert(kRoom, m.room);
     j.insert(kNode, m.node);
     j.insert(kInterests, QJsonArray::fromStringList(m.interests));
+    j.insert(kHash, m.addressHash);
 }
 void write(QJsonObject &j, const node::Declined &m)
 {
@@ -75,6 +78,7 @@ void write(QJsonObject &j, const node::Moved &m)
 void write(QJsonObject &j, const node::ResumeAsk &m)
 {
     writeAddress(j, {m.to, m.from, m.room, m.node});
+    j.insert(kHash, m.addressHash);
 }
 void write(QJsonObject &j, const node::ResumeAnswer &m)
 {
@@ -85,6 +89,7 @@ void write(QJsonObject &j, const node::ResumeAnswer &m)
         return;
     j.insert(kFrom, m.from);
     j.insert(kInterests, QJsonArray::fromStringList(m.interests));
+    j.insert(kHash, m.addressHash);
     QJsonArray messages;
     for (const NewMessage &message : m.messages)
         messages.append(QString::fromUtf8(encode(ServerMessage(message))));
@@ -138,13 +143,13 @@ using Read = std::optional<NodeMessage>;
 Read read(const QJsonObject &j, node::Propose *)
 {
     return node::Propose{j.value(kTo).toString(), j.value(kFrom).toString(), j.value(kNode).toInt(),
-                         strings(j.value(kInterests))};
+                         strings(j.value(kInterests)), j.value(kHash).toString()};
 }
 Read read(const QJsonObject &j, node::Accept *)
 {
     return node::Accept{j.value(kTo).toString(), j.value(kFrom).toString(),
                         j.value(kRoom).toInteger(), j.value(kNode).toInt(),
-                        strings(j.value(kInterests))};
+                        strings(j.value(kInterests)), j.value(kHash).toString()};
 }
 Read read(const QJsonObject &j, node::Declined *)
 {
@@ -161,7 +166,7 @@ Read read(const QJsonObject &j, node::Moved *)
 Read read(const QJsonObject &j, node::ResumeAsk *)
 {
     const node::RoomAddress a = readAddress(j);
-    return node::ResumeAsk{a.to, a.from, a.room, a.node};
+    return node::ResumeAsk{a.to, a.from, a.room, a.node, j.value(kHash).toString()};
 }
 Read read(const QJsonObject &j, node::ResumeAnswer *)
 {
@@ -170,7 +175,8 @@ Read read(const QJsonObject &j, node::ResumeAnswer *)
                          j.value(QLatin1String("ok")).toBool(),
                          j.value(kFrom).toString(),
                          strings(j.value(kInterests)),
-                         {}};
+                         {},
+                         j.value(kHash).toString()};
     for (const QJsonValue &v : j.value(QLatin1String("messages")).toArray()) {
         if (std::optional<NewMessage> message = decodeNewMessage(v.toString()))
             m.messages.append(*message);

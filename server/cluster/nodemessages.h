@@ -39,6 +39,7 @@ struct Propose {
     QString from;
     int node = 0;
     QStringList interests;
+    QString addressHash; ///< `from`'s (Session::addressHash), for a report on `to`'s node
 };
 /// The proposal taken: room `room` is stored on `node`, `from` is in it.
 struct Accept {
@@ -47,6 +48,7 @@ struct Accept {
     qint64 room = 0;
     int node = 0;
     QStringList interests;
+    QString addressHash; ///< `from`'s
 };
 /// The proposal refused (`to`'s partner was gone): `to` queues again.
 struct Declined {
@@ -68,6 +70,7 @@ struct ResumeAsk {
     QString from;
     qint64 room = 0;
     int node = 0;
+    QString addressHash; ///< `from`'s, as it connects now
 };
 /// The room for a resume: its partner `from`, interests, and every message kept (with nonces).
 struct ResumeAnswer {
@@ -77,6 +80,7 @@ struct ResumeAnswer {
     QString from;
     QStringList interests;
     QVector<protocol::NewMessage> messages;
+    QString addressHash; ///< `from`'s
 };
 
 /// Where a room event goes: `to`, the member here, of `room`, from `from` on `node`.

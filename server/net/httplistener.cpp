@@ -27,11 +27,17 @@ const char *reasonPhrase(int status)
     switch (status) {
     case 101: return "Switching Protocols";
     case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
@@ -151,7 +157,8 @@ QByteArray serialiseHttpResponse(const HttpResponse &response, bool headOnly)
                      reasonPhrase(response.status) + "\r\n";
     if (!response.contentType.isEmpty())
         out += "Content-Type: " + response.contentType + "\r\n";
-    out += "Content-Length: " + QByteArray::number(response.body.size()) + "\r\n";
+    if (response.status != 204)
+        out += "Content-Length: " + QByteArray::number(response.body.size()) + "\r\n";
     out += "X-Content-Type-Options: nosniff\r\n"
            "Referrer-Policy: no-referrer\r\n"
            "Connection: close\r\n";
@@ -467,6 +474,10 @@ void HttpListener::readRequest(QTcpSocket *socket)
         takeWebSocket(socket, request);
         return;
     }
+    if (m_api.handler && request.path.startsWith(m_api.prefix)) {
+        takeApiRequest(socket, request, end + 4);
+        return;
+    }
     if (!isGet && !isHead) {
         HttpResponse r = plain(405, "method not allowed");
         r.headers.emplace_back("Allow", "GET, HEAD");
@@ -477,6 +488,39 @@ void HttpListener::readRequest(QTcpSocket *socket)
         return;
     socket->read(end + 4);
     respond(socket, m_handler ? m_handler(request) : staticResource(request.path), isHead);
+}
+
+void HttpListener::takeApiRequest(QTcpSocket *socket, HttpRequest &request, qint64 headBytes)
+{
+    if (refuseHost(socket, request))
+        return;
+    if (!request.header("transfer-encoding").isEmpty()) {
+        respond(socket, plain(411, "send the body with a Content-Length"), false);
+        return;
+    }
+    const QByteArray lengthText = request.header("content-length");
+    bool ok = true;
+    const qint64 length = lengthText.isEmpty() ? 0 : lengthText.toLongLong(&ok);
+    if (!ok || length < 0) {
+        respond(socket, plain(400, "bad request"), false);
+        return;
+    }
+    if (length > m_api.maxBodyBytes) {
+        respond(socket, plain(413, "request body too large"), false);
+        return;
+    }
+    if (socket->bytesAvailable() < headBytes + length)
+        return; // wait for the rest of the body (within the time limit)
+    socket->read(headBytes);
+    request.body = socket->read(length);
+    // Answered later, once: nothing more is read from it meanwhile.
+    disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
+    const bool isHead = request.method == "HEAD";
+    m_api.handler(request, [this, guard = QPointer<QTcpSocket>(socket),
+                            isHead](const HttpResponse &response) {
+        if (guard)
+            respond(guard, response, isHead);
+    });
 }
 
 void HttpListener::takeWebSocket(QTcpSocket *socket, const HttpRequest &request)

@@ -30,6 +30,7 @@ struct HttpRequest {
     QByteArray version; ///< HTTP/1.1 or HTTP/1.0
     QHash<QByteArray, QByteArray> headers;
     QHostAddress peer; ///< the client's address (set by the listener)
+    QByteArray body;   ///< read only for the API (HttpListener::setApi)
 
     QByteArray header(const QByteArray &lowerCaseName) const
     {
@@ -92,6 +93,9 @@ public:
     using Handler = std::function<HttpResponse(const HttpRequest &)>;
     /// For `GET /ws` upgrades: 0 accepts, otherwise the status to refuse with (e.g. 403).
     using UpgradeCheck = std::function<int(const HttpRequest &)>;
+    /// Answers an API request, once, on the listener's thread (nothing if the client is gone).
+    using Reply = std::function<void(const HttpResponse &)>;
+    using ApiHandler = std::function<void(const HttpRequest &, Reply)>;
 
     explicit HttpListener(Limits limits, QObject *parent = nullptr);
     ~HttpListener() override;
@@ -103,6 +107,13 @@ public:
 
     void setHandler(Handler handler) { m_handler = std::move(handler); }
     void setUpgradeCheck(UpgradeCheck check) { m_upgradeCheck = std::move(check); }
+    /// Requests whose path starts with `prefix` go to `handler` with any method and their body
+    /// (a Content-Length of at most `maxBodyBytes`; chunked bodies are refused with 411), to be
+    /// answered when it is ready; the time limit still runs.
+    void setApi(const QByteArray &prefix, qint64 maxBodyBytes, ApiHandler handler)
+    {
+        m_api = {prefix, maxBodyBytes, std::move(handler)};
+    }
     /// Counts every connection against `budget` from accept() on (none: no limits).
     void setBudget(std::shared_ptr<ConnectionBudget> budget) { m_budget = std::move(budget); }
     /// Requests whose Host `guard` refuses are answered 403, on every path.
@@ -149,6 +160,8 @@ private:
     /// Answers 403 when HostGuard refuses the request's Host; true then.
     /// A request for /ws: refused with its HTTP answer, or handed on (webSocketRequest).
     void takeWebSocket(QTcpSocket *socket, const HttpRequest &request);
+    /// A request for the API: read its body when it is all there, and hand it on.
+    void takeApiRequest(QTcpSocket *socket, HttpRequest &request, qint64 headBytes);
     /// Why an upgrade request cannot be taken (its answer), or nothing.
     std::optional<HttpResponse> upgradeRefusal(const HttpRequest &request);
     bool refuseHost(QTcpSocket *socket, const HttpRequest &request);
@@ -158,6 +171,11 @@ private:
     Limits m_limits;
     Handler m_handler;
     UpgradeCheck m_upgradeCheck;
+    struct Api {
+        QByteArray prefix;
+        qint64 maxBodyBytes = 0;
+        ApiHandler handler;
+    } m_api;
     QSslConfiguration m_sslConfiguration;
     bool m_tls = false;
     int m_pending = 0;

@@ -47,6 +47,9 @@ struct ReportRow {
     QString reportedId;
     QString reason;
     QDateTime createdAt;
+    /// AddressHasher's keys of the two users' addresses (never the addresses); empty: unknown.
+    QString reporterHash;
+    QString reportedHash;
 };
 using WriteOp = std::variant<RoomRow, RoomEnd, MessageRow, ReportRow>;
 

@@ -96,8 +96,9 @@ bool RowWriter::prepare(QString *error)
         {&s.endRoom, QStringLiteral("UPDATE chat_rooms SET is_active = 0, ended_at = ?, "
                                     "end_reason = ? WHERE id = ?")},
         {&s.insertReport, QStringLiteral("INSERT INTO reports "
-                                         "(room_id, reporter_id, reported_id, reason, created_at) "
-                                         "VALUES (?, ?, ?, ?, ?)")},
+                                         "(room_id, reporter_id, reported_id, reason, created_at, "
+                                         "status, reporter_hash, reported_hash) "
+                                         "VALUES (?, ?, ?, ?, ?, 'open', ?, ?)")},
         {&s.probeRead, QStringLiteral("SELECT version FROM schema_version")},
         // Run twice in one transaction: the row ends as it was, but its page has been changed,
         // so the commit really writes (SQLite skips a write that changes no byte).
@@ -249,6 +250,8 @@ RowWriter::Outcome RowWriter::write(const ReportRow &row)
     q.bindValue(2, textValue(row.reportedId));
     q.bindValue(3, nullableText(row.reason));
     q.bindValue(4, isoUtc(row.createdAt));
+    q.bindValue(5, nullableText(row.reporterHash));
+    q.bindValue(6, nullableText(row.reportedHash));
     return finish(q, m_db.dialect());
 }
 

@@ -3,6 +3,7 @@
 #include "server/storage/database.h"
 
 #include <QLoggingCategory>
+#include <QRandomGenerator>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QVariant>
@@ -13,7 +14,7 @@ namespace {
 
 Q_LOGGING_CATEGORY(lcSchema, "anonchat.storage", QtInfoMsg)
 
-constexpr int kLatestVersion = 2;
+constexpr int kLatestVersion = 3;
 
 QString newerMessage(int version)
 {
@@ -114,6 +115,7 @@ bool Schema::applyStep(int version, QString *error)
     switch (version) {
     case 1: return upgradeTo1(error);
     case 2: return upgradeTo2(error);
+    case 3: return upgradeTo3(error);
     default:
         *error = QStringLiteral("no migration to schema version %1").arg(version);
         return false;
@@ -168,6 +170,53 @@ bool Schema::upgradeTo2(QString *error)
                                     "created_at TEXT NOT NULL)")
                          .arg(dialect.idColumnType(), dialect.idReferenceType()),
                      error);
+}
+
+// Moderation: a report's status and the keyed hashes of its two users' addresses, bans, and the
+// secret those hashes are keyed with (made here once, so every server of a cluster shares it).
+bool Schema::upgradeTo3(QString *error)
+{
+    const Dialect &dialect = m_db.dialect();
+    const bool ok =
+        addColumnIfMissing(QStringLiteral("reports"), QStringLiteral("status"), error) &&
+        addColumnIfMissing(QStringLiteral("reports"), QStringLiteral("reporter_hash"), error) &&
+        addColumnIfMissing(QStringLiteral("reports"), QStringLiteral("reported_hash"), error) &&
+        m_db.exec(QStringLiteral("UPDATE reports SET status = 'open' WHERE status IS NULL"),
+                  error) &&
+        m_db.exec(QStringLiteral("CREATE INDEX IF NOT EXISTS idx_reports_reported "
+                                 "ON reports(reported_hash, created_at)"),
+                  error) &&
+        m_db.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS bans ("
+                                 "id %1, "
+                                 "address_hash TEXT NOT NULL, "
+                                 "until TEXT NOT NULL, "
+                                 "note TEXT, "
+                                 "created_at TEXT NOT NULL, "
+                                 "report_id %2, "
+                                 "lifted_at TEXT)")
+                      .arg(dialect.idColumnType(), dialect.idReferenceType()),
+                  error) &&
+        m_db.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS server_secrets ("
+                                 "name TEXT PRIMARY KEY, "
+                                 "value TEXT NOT NULL)"),
+                  error);
+    if (!ok)
+        return false;
+    QSqlQuery insertSecret(m_db.connection());
+    if (!insertSecret.prepare(QStringLiteral("INSERT INTO server_secrets (name, value) VALUES "
+                                             "('address_hmac', ?)"))) {
+        *error = Database::describe(insertSecret.lastError());
+        return false;
+    }
+    QByteArray secret(32, Qt::Uninitialized);
+    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(secret.data()),
+                                          secret.size() / int(sizeof(quint32)));
+    insertSecret.addBindValue(QString::fromLatin1(secret.toHex()));
+    if (!insertSecret.exec()) {
+        *error = Database::describe(insertSecret.lastError());
+        return false;
+    }
+    return true;
 }
 
 bool Schema::setVersion(int version, QString *error)
