@@ -147,6 +147,7 @@ bool fromJson(const QJsonObject &d, Error &m, DecodeError &e)
     m.message = r.string("message", false);
     m.event = r.string("event", false);
     m.retryAfterMs = r.integer("retry_after_ms", false, -1);
+    m.until = r.string("until", false);
     if (!r.ok())
         return false;
     // An unknown code from a newer server is still an error: report it as internal.

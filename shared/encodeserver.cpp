@@ -243,6 +243,8 @@ void writeData(QByteArray &out, const Error &m)
     appendString(out, R"(,"message":)", m.message);
     if (m.retryAfterMs >= 0)
         appendInt(out, R"(,"retry_after_ms":)", m.retryAfterMs);
+    if (!m.until.isEmpty())
+        appendString(out, R"(,"until":)", m.until);
 }
 
 template <typename T>

@@ -114,6 +114,7 @@ struct Error {
     QString message;
     QString event;            ///< the event that caused it, if known
     qint64 retryAfterMs = -1; ///< only for rate_limited
+    QString until;            ///< only for banned: ISO 8601, UTC
 };
 
 namespace detail {

@@ -108,6 +108,8 @@ inline QJsonObject toJson(const Error &m)
         o.insert(QLatin1String("event"), m.event);
     if (m.retryAfterMs >= 0)
         o.insert(QLatin1String("retry_after_ms"), m.retryAfterMs);
+    if (!m.until.isEmpty())
+        o.insert(QLatin1String("until"), m.until);
     return o;
 }
 
