@@ -2,16 +2,16 @@
 
 #include "server/app/nodepool.h"
 #include "server/cluster/locallink.h"
+#include "server/moderation/moderationservice.h"
 #include "server/net/connectionbudget.h"
 #include "server/net/filelimit.h"
 #include "server/net/httplistener.h"
-#include "server/moderation/moderationservice.h"
 #include "server/storage/storagewriter.h"
 #include "server/web/adminapi.h"
 
 #include <QElapsedTimer>
-#include <QPointer>
 #include <QLoggingCategory>
+#include <QPointer>
 #include <QSslSocket>
 #include <QTimer>
 #include <algorithm>
@@ -56,8 +56,8 @@ bool ChatServer::start(QString *error)
     NodeShared shared{m_storage, m_metrics, m_budget, nullptr};
     shared.hasher = m_moderation->hasher();
     shared.bans = m_moderation->bans();
-    shared.reportStored = [moderation = QPointer<ModerationService>(m_moderation)](
-                              const QString &hash) {
+    shared.reportStored = [moderation =
+                               QPointer<ModerationService>(m_moderation)](const QString &hash) {
         if (moderation) // the call only queues: any thread
             moderation->reportStored(hash);
     };
@@ -139,11 +139,10 @@ bool ChatServer::startModeration(QString *error)
         return false;
     }
     // Sessions of an address banned now (here or by another server) are closed.
-    connect(m_moderation, &ModerationService::banned, this,
-            [this](const QString &hash) {
-                if (m_pool && !m_stopping)
-                    m_pool->forEach([&](ChatNode &node) { node.closeBanned(hash); });
-            });
+    connect(m_moderation, &ModerationService::banned, this, [this](const QString &hash) {
+        if (m_pool && !m_stopping)
+            m_pool->forEach([&](ChatNode &node) { node.closeBanned(hash); });
+    });
     m_adminApi = std::make_unique<AdminApi>(m_config.adminToken, *m_moderation);
     m_listener->setApi(QByteArray(AdminApi::kPrefix.data(), AdminApi::kPrefix.size()),
                        AdminApi::kMaxBodyBytes,

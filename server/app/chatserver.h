@@ -82,7 +82,7 @@ private:
     std::shared_ptr<StorageWriter> m_storage;
     std::shared_ptr<Metrics> m_metrics;
     std::shared_ptr<ConnectionBudget> m_budget;
-    NodePool *m_pool = nullptr; ///< a child
+    NodePool *m_pool = nullptr;                ///< a child
     ModerationService *m_moderation = nullptr; ///< a child
     std::unique_ptr<AdminApi> m_adminApi;
     bool m_stopping = false;

@@ -174,9 +174,9 @@ bool readAdminToken(const QString &path, QByteArray *token, QString *error)
         return false;
     }
     // Like ssh with a private key: a secret others can read is no secret.
-    const QFileDevice::Permissions open =
-        QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ExeGroup |
-        QFileDevice::ReadOther | QFileDevice::WriteOther | QFileDevice::ExeOther;
+    const QFileDevice::Permissions open = QFileDevice::ReadGroup | QFileDevice::WriteGroup |
+                                          QFileDevice::ExeGroup | QFileDevice::ReadOther |
+                                          QFileDevice::WriteOther | QFileDevice::ExeOther;
     if (file.permissions() & open) {
         *error = ServerOptions::tr("--admin-token-file '%1' is open to group or others: "
                                    "chmod 600 it")
@@ -184,8 +184,8 @@ bool readAdminToken(const QString &path, QByteArray *token, QString *error)
         return false;
     }
     const QByteArray text = file.read(4096).trimmed();
-    const bool printable = std::all_of(text.cbegin(), text.cend(),
-                                       [](char c) { return c > ' ' && c < 127; });
+    const bool printable =
+        std::all_of(text.cbegin(), text.cend(), [](char c) { return c > ' ' && c < 127; });
     if (text.size() < 16 || !printable) {
         *error = ServerOptions::tr("--admin-token-file '%1': the token must be one word of 16 "
                                    "or more printable ASCII characters")

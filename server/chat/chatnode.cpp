@@ -539,8 +539,9 @@ void ChatNode::handle(Session &s, const Report &m)
     const Session *partner = sessionFor(partnerKey);
     const bool remote = !partner && room.remoteMember == partnerKey;
     const QString partnerId = partner ? partner->userId : remote ? room.remoteUserId : QString();
-    const QString partnerHash =
-        partner ? partner->addressHash : remote ? room.remoteAddressHash : QString();
+    const QString partnerHash = partner  ? partner->addressHash
+                                : remote ? room.remoteAddressHash
+                                         : QString();
     if (m_cluster)
         m_cluster->block(s.userId, partnerId);
     else

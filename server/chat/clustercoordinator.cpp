@@ -531,9 +531,8 @@ void ClusterCoordinator::resumeAt(Session &s, const ClusterPlace &place, qint64 
         m_resumes.insert(user.userId,
                          {nowMs(), place.partnerNode, lastId, place.roomId, place.partnerId});
         user.resuming = true; // until the partner's node answers
-        m_link->sendTo(place.partnerNode,
-                       node::ResumeAsk{place.partnerId, user.userId, place.roomId, here,
-                                       user.addressHash});
+        m_link->sendTo(place.partnerNode, node::ResumeAsk{place.partnerId, user.userId,
+                                                          place.roomId, here, user.addressHash});
         return;
     }
     // Both nodes of the room are gone: it cannot go on.

@@ -147,8 +147,8 @@ Read read(const QJsonObject &j, node::Propose *)
 }
 Read read(const QJsonObject &j, node::Accept *)
 {
-    return node::Accept{j.value(kTo).toString(), j.value(kFrom).toString(),
-                        j.value(kRoom).toInteger(), j.value(kNode).toInt(),
+    return node::Accept{j.value(kTo).toString(),      j.value(kFrom).toString(),
+                        j.value(kRoom).toInteger(),   j.value(kNode).toInt(),
                         strings(j.value(kInterests)), j.value(kHash).toString()};
 }
 Read read(const QJsonObject &j, node::Declined *)

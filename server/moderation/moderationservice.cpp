@@ -101,15 +101,14 @@ void ModerationService::call(std::function<Result(ModerationStore &)> work,
         return;
     }
     QPointer<ModerationService> self(this);
-    QMetaObject::invokeMethod(m_worker, [this, self, work = std::move(work),
-                                         done = std::move(done)] {
-        if (!m_store)
-            return;
-        Result result = work(*m_store);
-        QMetaObject::invokeMethod(self.data(), [done, result = std::move(result)] {
-            done(result);
+    QMetaObject::invokeMethod(
+        m_worker, [this, self, work = std::move(work), done = std::move(done)] {
+            if (!m_store)
+                return;
+            Result result = work(*m_store);
+            QMetaObject::invokeMethod(self.data(),
+                                      [done, result = std::move(result)] { done(result); });
         });
-    });
 }
 
 void ModerationService::listReports(const ReportQuery &query,
@@ -211,9 +210,9 @@ void ModerationService::reportStored(const QString &reportedHash)
             [this](std::optional<Ban> ban) {
                 if (!ban)
                     return;
-                qCInfo(lcModeration).noquote() << "banned an address until"
-                                               << ban->until.toString(Qt::ISODate) << "-"
-                                               << ban->note;
+                qCInfo(lcModeration).noquote()
+                    << "banned an address until" << ban->until.toString(Qt::ISODate) << "-"
+                    << ban->note;
                 adopt(*ban);
             });
     });

@@ -188,8 +188,8 @@ bool ModerationStore::insertBan(const QString &hash, const QDateTime &until, con
         *error = QStringLiteral("the new ban's id was not returned");
         return false;
     }
-    *ban = Ban{q.value(0).toLongLong(), hash, parseStamp(stamp(until)), note,
-               parseStamp(stamp(now)), reportId};
+    *ban = Ban{q.value(0).toLongLong(), hash,    parseStamp(stamp(until)), note,
+               parseStamp(stamp(now)),  reportId};
     q.finish();
     return true;
 }

@@ -62,8 +62,8 @@ public:
                           Ban *ban, QString *error);
     Outcome lift(qint64 banId, const QDateTime &now, QString *error);
     /// When reporters from `threshold` distinct addresses reported `reportedHash` in the 24 hours
-    /// before `now` (open reports only: not dismissed, nor counted for a ban already) and no ban holds it: bans it for an hour, marks
-    /// those reports actioned, and returns the ban.
+    /// before `now` (open reports only: not dismissed, nor counted for a ban already) and no ban
+    /// holds it: bans it for an hour, marks those reports actioned, and returns the ban.
     bool autoBan(const QString &reportedHash, int threshold, const QDateTime &now,
                  std::optional<Ban> *ban, QString *error);
     /// Forgets the address hashes of reports older than `days`, and of bans over or lifted.

@@ -77,12 +77,12 @@ QString stamp(const QDateTime &time)
 
 QJsonObject banJson(const Ban &b)
 {
-    return QJsonObject{{QStringLiteral("id"), b.id},
-                       {QStringLiteral("until"), stamp(b.until)},
-                       {QStringLiteral("note"), b.note},
-                       {QStringLiteral("created_at"), stamp(b.createdAt)},
-                       {QStringLiteral("report_id"), b.reportId > 0 ? QJsonValue(b.reportId)
-                                                                    : QJsonValue()}};
+    return QJsonObject{
+        {QStringLiteral("id"), b.id},
+        {QStringLiteral("until"), stamp(b.until)},
+        {QStringLiteral("note"), b.note},
+        {QStringLiteral("created_at"), stamp(b.createdAt)},
+        {QStringLiteral("report_id"), b.reportId > 0 ? QJsonValue(b.reportId) : QJsonValue()}};
 }
 
 /// A positive id, or 0.
@@ -217,8 +217,9 @@ void AdminApi::createBan(const HttpRequest &request, const HttpListener::Reply &
         return reply(failure(400, QStringLiteral("hours must be 1 to %1").arg(kMaxBanHours)));
     if (!note.isUndefined() && !note.isNull() &&
         (!note.isString() || note.toString().size() > kMaxNoteChars))
-        return reply(failure(400, QStringLiteral("note must be a string of at most %1 characters")
-                                      .arg(kMaxNoteChars)));
+        return reply(failure(
+            400,
+            QStringLiteral("note must be a string of at most %1 characters").arg(kMaxNoteChars)));
     m_service.ban(qint64(reportId.toDouble()), hours.toInt(), note.toString(),
                   [reply](ModerationStore::Outcome outcome, const Ban &ban) {
                       if (outcome != ModerationStore::Outcome::Done)

@@ -142,6 +142,18 @@ private slots:
 
 private:
     QString dbPath() const { return m_dir->filePath(QStringLiteral("chat.db")); }
+    /// A token file `name` holding `token`, with `permissions`.
+    QString tokenFile(const QString &name, const QByteArray &token,
+                      QFileDevice::Permissions permissions)
+    {
+        const QString path = m_dir->filePath(name);
+        QFile file(path);
+        if (file.open(QIODevice::WriteOnly))
+            file.write(token);
+        file.close();
+        file.setPermissions(permissions);
+        return path;
+    }
     QString freshDbPath()
     {
         return m_dir->filePath(QStringLiteral("chat-%1.db").arg(++m_databases));
@@ -262,6 +274,26 @@ void TestCli::badFlags_data()
         << QStringList{"--tls-cert", "no-such-cert.pem", "--tls-key", "no-such-key.pem"}
         << "no-such-cert.pem";
     QTest::newRow("--tls-cert alone") << QStringList{"--tls-cert", "cert.pem"} << "--tls-key";
+    const QFileDevice::Permissions owner = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
+    const QByteArray token = "a-token-of-enough-length-0123";
+    QTest::newRow("--admin-token-file readable by others")
+        << QStringList{"--admin-token-file",
+                       tokenFile("open.token", token, owner | QFileDevice::ReadOther)}
+        << "chmod 600";
+    QTest::newRow("--admin-token-file readable by the group")
+        << QStringList{"--admin-token-file",
+                       tokenFile("group.token", token, owner | QFileDevice::ReadGroup)}
+        << "chmod 600";
+    QTest::newRow("--admin-token-file too short")
+        << QStringList{"--admin-token-file", tokenFile("short.token", "short\n", owner)}
+        << "16 or more";
+    QTest::newRow("--admin-token-file two words")
+        << QStringList{"--admin-token-file", tokenFile("words.token", token + " " + token, owner)}
+        << "one word";
+    QTest::newRow("--admin-token-file missing")
+        << QStringList{"--admin-token-file", "no-such.token"} << "no-such.token";
+    QTest::newRow("--auto-ban-reports -1")
+        << QStringList{"--auto-ban-reports", "-1"} << "auto-ban-reports";
 }
 
 void TestCli::badFlags()
@@ -600,7 +632,7 @@ void TestCli::postgresql()
     QCOMPARE(room[0][3].toString(), QStringLiteral("server_shutdown"));
     QCOMPARE(
         check.rows(QStringLiteral("SELECT version FROM schema_version")).value(0).value(0).toInt(),
-        2);
+        3);
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -48,7 +48,8 @@ void postgresDetailsAreRight(const Check &check)
                  "COALESCE(column_default, '') FROM information_schema.columns WHERE "
                  "table_schema = current_schema() AND column_name IN ('id', 'room_id', "
                  "'timestamp') ORDER BY 1")),
-             (QStringList{"chat_rooms.id:bigint:nextval('chat_rooms_id_seq'::regclass)",
+             (QStringList{"bans.id:bigint:nextval('bans_id_seq'::regclass)",
+                          "chat_rooms.id:bigint:nextval('chat_rooms_id_seq'::regclass)",
                           "messages.id:bigint:nextval('messages_id_seq'::regclass)",
                           "messages.room_id:bigint:", "messages.timestamp:text:",
                           "reports.id:bigint:nextval('reports_id_seq'::regclass)",
@@ -67,7 +68,9 @@ void postgresDetailsAreRight(const Check &check)
                           "CREATE UNIQUE INDEX idx_messages_nonce ON public.messages USING "
                           "btree (room_id, sender_id, nonce) WHERE (nonce IS NOT NULL)",
                           "CREATE INDEX idx_messages_room_id ON public.messages USING btree "
-                          "(room_id, id)"}));
+                          "(room_id, id)",
+                          "CREATE INDEX idx_reports_reported ON public.reports USING btree "
+                          "(reported_hash, created_at)"}));
 }
 
 void sqliteDetailsAreRight(const Check &check)
@@ -138,6 +141,7 @@ private slots:
     void upgradeTo1MakesTheFlaskTables();
     void upgradeTo2AddsEndingsNoncesReportsAndIndexes();
     void upgradeTo2KeepsColumnsAddedByHand();
+    void upgradeTo3AddsModeration();
     void failedStepKeepsThePreviousVersion();
     void latestVersionIsTheLastStep();
 
@@ -152,7 +156,7 @@ void TestSchema::freshDatabaseGetsLatestSchema()
     QString error;
     QVERIFY2(writer.start(&error), qPrintable(error));
     QVERIFY(kPostgres || QFile::exists(file));
-    QCOMPARE(StorageWriter::latestSchemaVersion(), 2);
+    QCOMPARE(StorageWriter::latestSchemaVersion(), 3);
 
     Check check(file);
     QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM schema_version")).toInt(), 1);
@@ -164,14 +168,16 @@ void TestSchema::freshDatabaseGetsLatestSchema()
                                    "table_schema = current_schema() ORDER BY table_name")
                   : QStringLiteral("SELECT name FROM sqlite_master WHERE type = 'table' "
                                    "ORDER BY name"));
-    QCOMPARE(tables, (QStringList{"chat_rooms", "messages", "reports", "schema_version"}));
+    QCOMPARE(tables, (QStringList{"bans", "chat_rooms", "messages", "reports", "schema_version",
+                                  "server_secrets"}));
     QCOMPARE(check.columns(QStringLiteral("chat_rooms")),
              (QStringList{"id", "user1_id", "user2_id", "created_at", "is_active", "ended_at",
                           "end_reason"}));
     QCOMPARE(check.columns(QStringLiteral("messages")),
              (QStringList{"id", "room_id", "sender_id", "content", "timestamp", "nonce"}));
     QCOMPARE(check.columns(QStringLiteral("reports")),
-             (QStringList{"id", "room_id", "reporter_id", "reported_id", "reason", "created_at"}));
+             (QStringList{"id", "room_id", "reporter_id", "reported_id", "reason", "created_at",
+                          "status", "reporter_hash", "reported_hash"}));
     if (kPostgres)
         postgresDetailsAreRight(check);
     else
@@ -382,6 +388,46 @@ void TestSchema::upgradeTo2KeepsColumnsAddedByHand()
     QCOMPARE(check.columns(QStringLiteral("chat_rooms")),
              (kRoomColumns1 + QStringList{"ended_at", "end_reason"}));
     QCOMPARE(check.columns(QStringLiteral("messages")), (kMessageColumns1 + QStringList{"nonce"}));
+}
+
+void TestSchema::upgradeTo3AddsModeration()
+{
+    const QString file = m_databases.database(QStringLiteral("step3.db"));
+    Database db(file, QStringLiteral("tst-schema"));
+    QString error;
+    QVERIFY2(db.open(&error), qPrintable(error));
+    Schema schema(db);
+    QVERIFY2(schema.migrate(&error, 2), qPrintable(error));
+    {
+        Check check(file); // a report written at version 2 comes through as open
+        QVERIFY(check.exec(QStringLiteral("INSERT INTO reports (room_id, reporter_id, "
+                                          "reported_id, reason, created_at) "
+                                          "VALUES (1, 'a', 'b', 'spam', 't0')")));
+    }
+    QVERIFY2(schema.migrate(&error, 3), qPrintable(error));
+    QCOMPARE(versionOf(schema), 3);
+
+    Check check(file);
+    QCOMPARE(check.columns(QStringLiteral("reports")),
+             (QStringList{"id", "room_id", "reporter_id", "reported_id", "reason", "created_at",
+                          "status", "reporter_hash", "reported_hash"}));
+    QCOMPARE(check.columns(QStringLiteral("bans")),
+             (QStringList{"id", "address_hash", "until", "note", "created_at", "report_id",
+                          "lifted_at"}));
+    QCOMPARE(check.strings(QStringLiteral("SELECT reason || ':' || status || ':' || "
+                                          "COALESCE(reported_hash, '-') FROM reports")),
+             QStringList{"spam:open:-"});
+    QVERIFY(indexNames(check).contains(QStringLiteral("idx_reports_reported")));
+    // One secret, 32 random bytes as hex: the key of the address hashes.
+    const QStringList secrets = check.strings(QStringLiteral("SELECT value FROM server_secrets "
+                                                             "WHERE name = 'address_hmac'"));
+    QCOMPARE(secrets.size(), 1);
+    QCOMPARE(QByteArray::fromHex(secrets.first().toLatin1()).size(), 32);
+    QCOMPARE(secrets.first().size(), 64);
+    // A ban's id comes from the database.
+    QVERIFY(check.exec(QStringLiteral("INSERT INTO bans (address_hash, until, created_at) "
+                                      "VALUES ('h', 'u', 'c')")));
+    QCOMPARE(check.strings(QStringLiteral("SELECT id FROM bans")), QStringList{"1"});
 }
 
 void TestSchema::failedStepKeepsThePreviousVersion()
