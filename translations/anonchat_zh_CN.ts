@@ -2,6 +2,13 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>BanGate</name>
+    <message>
+        <source>your address is banned from this server</source>
+        <translation>你的地址已被此服务器封禁</translation>
+    </message>
+</context>
+<context>
     <name>CommandLine</name>
     <message>
         <source>anonchat: talk to a stranger. With no flags it hosts a server on this computer and opens its chat window.</source>
@@ -216,6 +223,30 @@
     <message>
         <source>invalid value for --db: &apos;%1&apos; (%2; expected postgresql://user:pass@host:port/dbname)</source>
         <translation>--db 的值无效：“%1”（%2；应为 postgresql://user:pass@host:port/dbname）</translation>
+    </message>
+    <message>
+        <source>cannot read --admin-token-file &apos;%1&apos;: %2</source>
+        <translation>无法读取 --admin-token-file &apos;%1&apos;：%2</translation>
+    </message>
+    <message>
+        <source>--admin-token-file &apos;%1&apos; is open to group or others: chmod 600 it</source>
+        <translation>--admin-token-file &apos;%1&apos; 对同组或其他用户开放：请执行 chmod 600</translation>
+    </message>
+    <message>
+        <source>--admin-token-file &apos;%1&apos;: the token must be one word of 16 or more printable ASCII characters</source>
+        <translation>--admin-token-file &apos;%1&apos;：令牌必须是一个由 16 个或更多可打印 ASCII 字符组成的词</translation>
+    </message>
+    <message>
+        <source>File holding the bearer token of /admin/api (mode 600); without it the API is off.</source>
+        <translation>存放 /admin/api 持有者令牌的文件（权限 600）；不设置则关闭该 API。</translation>
+    </message>
+    <message>
+        <source>PATH</source>
+        <translation>路径</translation>
+    </message>
+    <message>
+        <source>Ban an address for an hour once reporters from N addresses reported it within 24 hours; 0 turns it off.</source>
+        <translation>24 小时内被来自 N 个不同地址的用户举报后，封禁该地址一小时；0 表示关闭。</translation>
     </message>
 </context>
 <context>

@@ -1,5 +1,6 @@
 #include "server/chat/bangate.h"
 
+#include "server/net/clientsocket.h"
 #include "shared/codec.h"
 
 #include <QCoreApplication>
@@ -29,6 +30,16 @@ std::optional<protocol::Error> BanGate::refusal(const QString &addressHash) cons
     e.message = QCoreApplication::translate("BanGate", "your address is banned from this server");
     e.until = protocol::formatTimestamp(*until);
     return e;
+}
+
+bool BanGate::refuse(ClientSocket *ws, const QString &addressHash) const
+{
+    const std::optional<protocol::Error> banned = refusal(addressHash);
+    if (!banned)
+        return false;
+    ws->sendText(protocol::encode(protocol::ServerMessage(*banned)));
+    ws->close(WsClosePolicyViolated, banned->message);
+    return true;
 }
 
 } // namespace anonchat::server

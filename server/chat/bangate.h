@@ -12,6 +12,8 @@
 
 namespace anonchat::server {
 
+class ClientSocket;
+
 /// Hashes a connection's address (AddressHasher) and says whether a ban (BanList) holds it, with
 /// the `banned` error to send it. Without a hasher (a node made without moderation) nothing is
 /// banned and hashes are empty.
@@ -23,6 +25,8 @@ public:
     QString hashOf(const QHostAddress &peer) const;
     /// The `banned` error for a connection from `addressHash` when a ban holds it now.
     std::optional<protocol::Error> refusal(const QString &addressHash) const;
+    /// When a ban holds `addressHash`: sends `ws` the `banned` error and closes it with 1008.
+    bool refuse(ClientSocket *ws, const QString &addressHash) const;
 
 private:
     std::shared_ptr<const AddressHasher> m_hasher;

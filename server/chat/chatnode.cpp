@@ -171,8 +171,8 @@ void ChatNode::acceptConnection(ClientSocket *ws)
     ws->setParent(this);
     m_metrics.countConnection();
     const QString addressHash = m_banGate.hashOf(ws->peerAddress());
-    if (const std::optional<Error> banned = m_banGate.refusal(addressHash)) {
-        refuseBanned(ws, *banned);
+    if (m_banGate.refuse(ws, addressHash)) {
+        m_metrics.countError(ErrorCode::Banned);
         return; // not in m_sessions: disconnected() deletes it
     }
     // One address may not take the whole server (--max-connections-per-address).
@@ -529,26 +529,8 @@ void ChatNode::handle(Session &s, const Next &m)
 
 void ChatNode::handle(Session &s, const Report &m)
 {
-    const Room *inRoom = roomOf(s);
-    if (!inRoom) {
+    if (!m_roomService.report(s, m.reason))
         sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::Report));
-        return;
-    }
-    const Room &room = *inRoom;
-    const UserKey partnerKey = room.partnerOf(s.key);
-    const Session *partner = sessionFor(partnerKey);
-    const bool remote = !partner && room.remoteMember == partnerKey;
-    const QString partnerId = partner ? partner->userId : remote ? room.remoteUserId : QString();
-    const QString partnerHash = partner  ? partner->addressHash
-                                : remote ? room.remoteAddressHash
-                                         : QString();
-    if (m_cluster)
-        m_cluster->block(s.userId, partnerId);
-    else
-        m_matchmaker.block(s.key, partnerKey);
-    m_commits.submit(ReportRow{room.id, s.userId, partnerId, m.reason,
-                               QDateTime::currentDateTimeUtc(), s.addressHash, partnerHash},
-                     PendingReport{s.key, room.id, partnerHash});
 }
 
 void ChatNode::handle(Session &s, const Resume &m)
@@ -702,22 +684,12 @@ void ChatNode::endRoomsForShutdown()
     }
 }
 
-void ChatNode::refuseBanned(ClientSocket *ws, const Error &banned)
-{
-    m_metrics.countError(ErrorCode::Banned);
-    ws->sendText(encode(ServerMessage(banned)));
-    closeSocket(ws, WsClosePolicyViolated, tr("banned"));
-}
-
 void ChatNode::closeBanned(const QString &addressHash)
 {
-    const std::optional<Error> banned = m_banGate.refusal(addressHash);
-    if (!banned)
-        return;
     for (ClientSocket *ws : m_sessions.sockets()) {
         const Session *s = m_sessions.findBySocket(ws);
-        if (s && s->addressHash == addressHash)
-            refuseBanned(ws, *banned);
+        if (s && s->addressHash == addressHash && m_banGate.refuse(ws, addressHash))
+            m_metrics.countError(ErrorCode::Banned);
     }
 }
 

@@ -89,7 +89,6 @@ public:
 
 private:
     void acceptConnection(ClientSocket *connection);
-    void refuseBanned(ClientSocket *ws, const protocol::Error &banned);
     // ClientSocket::Handler
     void textReceived(ClientSocket *connection, const QByteArray &utf8) override;
     void binaryReceived(ClientSocket *connection) override;

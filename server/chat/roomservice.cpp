@@ -166,6 +166,28 @@ void RoomService::databaseUnavailable(Session &s)
                      eventName(ClientEvent::JoinQueue), -1);
 }
 
+bool RoomService::report(const Session &s, const QString &reason)
+{
+    const Room *room = s.state == Session::State::InRoom ? m_rooms.find(s.roomId) : nullptr;
+    if (!room)
+        return false;
+    const UserKey partnerKey = room->partnerOf(s.key);
+    const Session *partner = m_sessions.find(partnerKey);
+    const bool remote = !partner && room->remoteMember == partnerKey;
+    const QString partnerId = partner ? partner->userId : remote ? room->remoteUserId : QString();
+    const QString partnerHash = partner  ? partner->addressHash
+                                : remote ? room->remoteAddressHash
+                                         : QString();
+    if (m_coordinator)
+        m_coordinator->link().block(s.userId, partnerId);
+    else
+        m_matchmaker.block(s.key, partnerKey);
+    m_commits.submit(ReportRow{room->id, s.userId, partnerId, reason,
+                               QDateTime::currentDateTimeUtc(), s.addressHash, partnerHash},
+                     PendingReport{s.key, room->id, partnerHash});
+    return true;
+}
+
 Session *RoomService::partnerInRoom(const Session &s) const
 {
     const Room *room = s.state == Session::State::InRoom ? m_rooms.find(s.roomId) : nullptr;

@@ -52,6 +52,9 @@ public:
     /// No room id could be had: the user is out of the queue with `error internal`.
     void databaseUnavailable(Session &s);
 
+    /// `s` reports its partner: the two are never paired again, and the report is stored with
+    /// both address hashes (PendingReport). False when `s` is in no room.
+    bool report(const Session &s, const QString &reason);
     Session *partnerInRoom(const Session &s) const;
     void setTyping(Session &s, bool typing);
     /// Tells the member of `room` on another node (if any).
