@@ -139,6 +139,9 @@ void TestProtocol::limitsMatchProtocol()
         {QStringLiteral("max_nonce_chars"), kMaxNonceChars},
         {QStringLiteral("max_report_reason_chars"), kMaxReportReasonChars},
         {QStringLiteral("max_resume_token_chars"), kMaxResumeTokenChars},
+        {QStringLiteral("max_pow_nonce_chars"), kMaxPowNonceChars},
+        {QStringLiteral("pow_challenge_bytes"), kPowChallengeBytes},
+        {QStringLiteral("max_pow_bits"), kMaxPowBits},
         {QStringLiteral("max_frame_bytes"), kMaxFrameBytes},
         {QStringLiteral("typing_expiry_ms"), kTypingExpiryMs},
     };
