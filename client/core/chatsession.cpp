@@ -569,8 +569,12 @@ QString ChatSession::errorText(const Error &error)
                   "have a new identity.");
     case ErrorCode::ServerBusy: return tr("The server is full. Trying again…");
     case ErrorCode::Banned: return tr("This server has banned your address.") + detail;
-    case ErrorCode::PowRequired: return tr("The server asks for a proof of work first.");
-    case ErrorCode::PowInvalid: return tr("The server did not accept the proof of work.");
+    case ErrorCode::PowRequired:
+        return tr("The server asks for a proof of work (a check that you are not a bot) first. "
+                  "Start again to compute it.");
+    case ErrorCode::PowInvalid:
+        return tr("The server did not accept the proof of work. Start again to compute a new "
+                  "one.");
     case ErrorCode::Internal:
         if (error.event == eventName(ClientEvent::SendMessage))
             return tr("The server could not store your message; it was not sent.");
