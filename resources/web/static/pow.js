@@ -1,9 +1,9 @@
 // Proof of work for admission (PROTOCOL.md, "Admission by proof of work"), in a Web Worker:
 // finds a nonce such that SHA-256(challenge bytes ‖ UTF-8 nonce) has at least `bits` leading
 // zero bits, trying "0", "1", "2"… in decimal. Posts {type: 'progress', percent, tries} now and
-// then and {type: 'solved', nonce, tries, ms} at the end. WebCrypto where the page is a secure
-// context (https, localhost); elsewhere (http on a LAN) crypto.subtle is missing and a plain
-// JavaScript SHA-256 does the same work.
+// then and {type: 'solved', nonce, tries, ms, subtle} at the end. WebCrypto's digest where the
+// page is a secure context (https, localhost) and it is the faster, else a plain JavaScript
+// SHA-256 (crypto.subtle is missing on plain http, e.g. on a LAN).
 'use strict';
 
 const BATCH = 512;           // digests requested at once (WebCrypto is asynchronous)
@@ -25,8 +25,9 @@ function zeroBits(d) {
   return n;
 }
 
-// ---- SHA-256 in JavaScript (FIPS 180-4), for pages without crypto.subtle
-const K = new Uint32Array([
+// ---- SHA-256 in JavaScript (FIPS 180-4), for inputs of at most 55 bytes (one block): the
+// challenge's 16 bytes and a decimal nonce. Allocates nothing per hash.
+const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
   0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -36,38 +37,42 @@ const K = new Uint32Array([
   0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
+const H = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+const W = new Int32Array(64);
+const STATE = new Int32Array(8);
 
-function sha256(bytes) {
-  const bitLen = bytes.length * 8;
-  const padded = new Uint8Array(((bytes.length + 9 + 63) >> 6) << 6);
-  padded.set(bytes);
-  padded[bytes.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 4, bitLen >>> 0);
-  view.setUint32(padded.length - 8, Math.floor(bitLen / 0x100000000));
-  const h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
-  const w = new Uint32Array(64);
-  const rotr = (x, n) => (x >>> n) | (x << (32 - n));
-  for (let off = 0; off < padded.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + 4 * i);
-    for (let i = 16; i < 64; i++) {
-      const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
-      const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
-      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    let [a, b, c, d, e, f, g, hh] = h;
-    for (let i = 0; i < 64; i++) {
-      const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
-      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-      hh = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
-    }
-    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+// SHA-256 of the first `len` (at most 55) of `bytes` into STATE, as eight big-endian words.
+function sha256Short(bytes, len = bytes.length) {
+  W.fill(0, 0, 16);
+  for (let i = 0; i < len; i++) W[i >> 2] |= bytes[i] << (24 - 8 * (i & 3));
+  W[len >> 2] |= 0x80 << (24 - 8 * (len & 3));
+  W[15] = len * 8;
+  for (let i = 16; i < 64; i++) {
+    const x = W[i - 15], y = W[i - 2];
+    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+    W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
   }
-  const out = new Uint8Array(32);
-  const ov = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) ov.setUint32(4 * i, h[i]);
-  return out;
+  let a = H[0], b = H[1], c = H[2], d = H[3], e = H[4], f = H[5], g = H[6], h = H[7];
+  for (let i = 0; i < 64; i++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i] + W[i]) | 0;
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    h = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+  }
+  STATE[0] = H[0] + a; STATE[1] = H[1] + b; STATE[2] = H[2] + c; STATE[3] = H[3] + d;
+  STATE[4] = H[4] + e; STATE[5] = H[5] + f; STATE[6] = H[6] + g; STATE[7] = H[7] + h;
+}
+
+function stateZeroBits() {
+  let n = 0;
+  for (let i = 0; i < 8; i++) {
+    if (STATE[i] === 0) { n += 32; continue; }
+    return n + Math.clz32(STATE[i]);
+  }
+  return n;
 }
 
 // ---- the search
@@ -81,26 +86,55 @@ function input(prefix, n) {
   return buf;
 }
 
-async function digests(prefix, from, count, subtle) {
+const JS_INPUT = new Uint8Array(64);
+
+// Leading zero bits of the digests of nonces from, from + 1, … (count of them).
+async function zeroBitsOf(prefix, from, count, subtle) {
+  if (!subtle) {
+    const out = new Array(count);
+    JS_INPUT.set(prefix);
+    for (let i = 0; i < count; i++) {
+      const digits = String(from + i);   // ASCII: its UTF-8 is its char codes
+      for (let j = 0; j < digits.length; j++) JS_INPUT[prefix.length + j] = digits.charCodeAt(j);
+      sha256Short(JS_INPUT, prefix.length + digits.length);
+      out[i] = stateZeroBits();
+    }
+    return out;
+  }
   const inputs = [];
   for (let i = 0; i < count; i++) inputs.push(input(prefix, from + i));
-  if (!subtle) return inputs.map(sha256);
   const out = await Promise.all(inputs.map((b) => subtle.digest('SHA-256', b)));
-  return out.map((d) => new Uint8Array(d));
+  return out.map((d) => zeroBits(new Uint8Array(d)));
 }
 
-async function solve(challenge, bits, useSubtle) {
+// engine: 'auto' times one batch each way and keeps the faster (WebCrypto pays a promise and a
+// hop to the browser's crypto thread per digest: with inputs this small it was about ten times
+// slower than plain JavaScript in Chromium, see docs/performance.md); 'subtle' or 'js' to measure.
+async function solve(challenge, bits, engine) {
   const prefix = hexBytes(challenge);
-  const subtle = useSubtle && self.crypto && self.crypto.subtle ? self.crypto.subtle : null;
+  const available = self.crypto && self.crypto.subtle ? self.crypto.subtle : null;
+  let subtle = engine === 'js' || !available ? null : available;
+  let calibrating = engine !== 'subtle' && subtle !== null;
+  let jsMs = 0;
   const expected = Math.pow(2, bits);
   const started = performance.now();
   self.postMessage({ type: 'progress', percent: 0, tries: 0 });
   for (let n = 0; ; n += BATCH) {
-    const ds = await digests(prefix, n, BATCH, subtle);
-    for (let i = 0; i < ds.length; i++) {
-      if (zeroBits(ds[i]) >= bits) {
+    // While calibrating: batches 0 (warming the JIT up) and 1 in JavaScript, batch 2 with
+    // WebCrypto; the faster of batches 1 and 2 does the rest.
+    const useSubtle = calibrating ? n === 2 * BATCH : subtle !== null;
+    const t0 = performance.now();
+    const zs = await zeroBitsOf(prefix, n, BATCH, useSubtle ? subtle : null);
+    if (calibrating && n === BATCH) {
+      jsMs = performance.now() - t0;
+    } else if (calibrating && n === 2 * BATCH) {
+      if (performance.now() - t0 > jsMs) subtle = null;
+      calibrating = false;
+    }
+    for (let i = 0; i < zs.length; i++) {
+      if (zs[i] >= bits) {
         const ms = performance.now() - started;
-        self.postMessage({ type: 'solved', nonce: String(n + i), tries: n + i + 1, ms, subtle: !!subtle });
+        self.postMessage({ type: 'solved', nonce: String(n + i), tries: n + i + 1, ms, subtle: subtle !== null });
         return;
       }
     }
@@ -114,5 +148,5 @@ async function solve(challenge, bits, useSubtle) {
 self.onmessage = (ev) => {
   const m = ev.data || {};
   if (typeof m.challenge !== 'string' || !Number.isInteger(m.bits)) return;
-  solve(m.challenge, m.bits, m.subtle !== false);
+  solve(m.challenge, m.bits, m.engine || 'auto');
 };
