@@ -159,9 +159,11 @@ void TstServerPow::admissionSurvivesResume()
     OPEN(b);
     a.send(proto::JoinQueue{{}, solve(challengeOf(a))});
     TAKE_NEXT(a, "waiting", nullptr);
-    // Dropped while queued (no room), then resumed: still admitted.
+    // Dropped while queued (no room), then resumed: still admitted. With two nodes connections
+    // alternate between them: X makes A2 land on the other node than A (and A3 than A2).
     a.drop();
-    TestClient a2(QStringLiteral("A2"));
+    TestClient x(QStringLiteral("X")), a2(QStringLiteral("A2"));
+    OPEN(x);
     OPEN(a2);
     a2.send(proto::Resume{a.token()});
     QJsonObject resumed;
