@@ -13,6 +13,7 @@ using internal::readInterests;
 bool fromJson(const QJsonObject &d, JoinQueue &m, DecodeError &e)
 {
     FieldReader r(d, e);
+    m.powNonce = r.string("pow_nonce", false, kMaxPowNonceChars);
     return readInterests(r, m.interests);
 }
 bool fromJson(const QJsonObject &, LeaveQueue &, DecodeError &)
@@ -52,6 +53,7 @@ bool fromJson(const QJsonObject &, LeaveRoom &, DecodeError &)
 bool fromJson(const QJsonObject &d, Next &m, DecodeError &e)
 {
     FieldReader r(d, e);
+    m.powNonce = r.string("pow_nonce", false, kMaxPowNonceChars);
     return readInterests(r, m.interests);
 }
 bool fromJson(const QJsonObject &d, Report &m, DecodeError &e)

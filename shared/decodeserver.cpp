@@ -27,6 +27,26 @@ bool fromJson(const QJsonObject &d, NewMessage &m, DecodeError &e)
     return true;
 }
 
+/// `welcome.pow`, when present: a hex challenge of kPowChallengeBytes and bits within range.
+bool readPow(const QJsonObject &pow, Welcome &m, DecodeError &e)
+{
+    if (pow.isEmpty())
+        return true;
+    FieldReader r(pow, e);
+    const QString hex = r.string("challenge", true, 2 * kPowChallengeBytes);
+    const qint64 bits = r.integer("bits", true);
+    if (!r.ok())
+        return false;
+    const QByteArray challenge = QByteArray::fromHex(hex.toLatin1());
+    if (challenge.size() != kPowChallengeBytes || challenge.toHex() != hex.toLatin1())
+        return r.fail(
+            QStringLiteral("'challenge' must be %1 hex digits").arg(2 * kPowChallengeBytes));
+    if (bits < 0 || bits > kMaxPowBits)
+        return r.fail(QStringLiteral("'bits' must be 0 to %1").arg(kMaxPowBits));
+    m.pow = PowChallenge{challenge, int(bits)};
+    return true;
+}
+
 bool fromJson(const QJsonObject &d, Welcome &m, DecodeError &e)
 {
     FieldReader r(d, e);
@@ -39,7 +59,7 @@ bool fromJson(const QJsonObject &d, Welcome &m, DecodeError &e)
     m.limits.maxMessageChars = int(l.integer("max_message_chars", false, kMaxMessageChars));
     m.limits.maxInterests = int(l.integer("max_interests", false, kMaxInterests));
     m.limits.maxInterestChars = int(l.integer("max_interest_chars", false, kMaxInterestChars));
-    return r.ok() && l.ok();
+    return r.ok() && l.ok() && readPow(r.object("pow"), m, e);
 }
 bool fromJson(const QJsonObject &d, Waiting &m, DecodeError &e)
 {

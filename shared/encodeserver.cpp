@@ -161,6 +161,12 @@ void writeData(QByteArray &out, const Welcome &m)
     appendInt(out, R"(,"max_interests":)", m.limits.maxInterests);
     appendInt(out, R"(,"max_message_chars":)", m.limits.maxMessageChars);
     appendInt(out, R"(},"online":)", m.online);
+    if (m.pow) {
+        appendInt(out, R"(,"pow":{"bits":)", m.pow->bits);
+        out += R"(,"challenge":")";
+        out += m.pow->challenge.toHex();
+        out += R"("})";
+    }
     appendInt(out, R"(,"protocol":)", m.protocol);
     appendString(out, R"(,"resume_token":)", m.resumeToken);
     appendString(out, R"(,"user_id":)", m.userId);

@@ -14,6 +14,11 @@ inline constexpr int kMaxInterestChars = 32; ///< code points, after trimming
 inline constexpr int kMaxNonceChars = 64;
 inline constexpr int kMaxReportReasonChars = 200;
 inline constexpr int kMaxResumeTokenChars = 128;
+inline constexpr int kMaxPowNonceChars = 64; ///< characters of `join_queue`'s `pow_nonce`
+/// Random bytes of a proof-of-work challenge (sent as twice as many lowercase hex digits).
+inline constexpr int kPowChallengeBytes = 16;
+/// The largest `--pow-bits`: 2^24 hashes on average, tens of seconds in a browser.
+inline constexpr int kMaxPowBits = 24;
 inline constexpr qint64 kMaxFrameBytes = 16 * 1024;
 inline constexpr int kTypingExpiryMs = 6000;
 

@@ -19,6 +19,7 @@ namespace anonchat::protocol {
 
 struct JoinQueue {
     QStringList interests; ///< normalised: trimmed, lower case, unique, non-empty
+    QString powNonce;      ///< solves `welcome.pow` (`--pow-bits`); empty: absent
 };
 struct LeaveQueue {};
 struct SendMessage {
@@ -31,6 +32,7 @@ struct Typing {
 struct LeaveRoom {};
 struct Next {
     QStringList interests;
+    QString powNonce;
 };
 struct Report {
     QString reason;
@@ -50,12 +52,18 @@ struct Limits {
     int maxInterests = kMaxInterests;
     int maxInterestChars = kMaxInterestChars;
 };
+/// `welcome.pow`: what `join_queue`'s `pow_nonce` must solve (PROTOCOL.md, "Admission").
+struct PowChallenge {
+    QByteArray challenge; ///< kPowChallengeBytes raw bytes (hex on the wire)
+    int bits = 0;
+};
 struct Welcome {
     QString userId;
     QString resumeToken;
     int protocol = kProtocolVersion;
     int online = 0;
     Limits limits;
+    std::optional<PowChallenge> pow; ///< only with `--pow-bits`
 };
 struct Waiting {
     int online = 0;

@@ -75,6 +75,17 @@
     </message>
 </context>
 <context>
+    <name>PowGate</name>
+    <message>
+        <source>solve welcome.pow and send its nonce as pow_nonce</source>
+        <translation>请解出 welcome.pow 的题目，并把随机数作为 pow_nonce 发送</translation>
+    </message>
+    <message>
+        <source>pow_nonce does not solve this connection&apos;s challenge</source>
+        <translation>pow_nonce 不是本连接题目的解</translation>
+    </message>
+</context>
+<context>
     <name>ServerOptions</name>
     <message>
         <source>invalid value for --%1: &apos;%2&apos; (expected a whole number from %3 to %4)</source>
@@ -247,6 +258,10 @@
     <message>
         <source>Ban an address for an hour once reporters from N addresses reported it within 24 hours; 0 turns it off.</source>
         <translation>24 小时内被来自 N 个不同地址的用户举报后，封禁该地址一小时；0 表示关闭。</translation>
+    </message>
+    <message>
+        <source>Proof of work a connection must show before queueing: leading zero bits of SHA-256 (0 turns it off, at most 24).</source>
+        <translation>连接在排队前必须出示的工作量证明：SHA-256 开头的零比特数（0 为关闭，最多 24）。</translation>
     </message>
 </context>
 <context>
@@ -448,12 +463,12 @@
         <translation>此服务器已封禁你的地址。</translation>
     </message>
     <message>
-        <source>The server asks for a proof of work first.</source>
-        <translation>服务器要求先完成工作量证明。</translation>
+        <source>The server asks for a proof of work (a check that you are not a bot) first. Start again to compute it.</source>
+        <translation>服务器要求先完成工作量证明（检查你不是机器人）。请重新开始以进行计算。</translation>
     </message>
     <message>
-        <source>The server did not accept the proof of work.</source>
-        <translation>服务器未接受该工作量证明。</translation>
+        <source>The server did not accept the proof of work. Start again to compute a new one.</source>
+        <translation>服务器没有接受工作量证明。请重新开始以计算新的证明。</translation>
     </message>
 </context>
 <context>
@@ -596,6 +611,10 @@
         <translation>
             <numerusform>%n 人在线</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Checking that you are not a bot… %1%</source>
+        <translation>正在检查你不是机器人…%1%</translation>
     </message>
 </context>
 <context>

@@ -70,6 +70,9 @@ void ChatSession::init()
     m_typingIdle.setSingleShot(true);
     m_typingIdle.setInterval(3000);
     connect(&m_typingIdle, &QTimer::timeout, this, [this] { setTyping(false); });
+    m_powSolver = new PowSolver(this);
+    connect(m_powSolver, &PowSolver::progress, this, &ChatSession::setPowProgress);
+    connect(m_powSolver, &PowSolver::solved, this, &ChatSession::onPowSolved);
     if (m_connection->state() != Connection::State::Disconnected)
         onConnectionState(m_connection->state());
 }
@@ -97,6 +100,7 @@ void ChatSession::close()
         else if (m_state == State::Searching)
             m_connection->send(LeaveQueue{});
     }
+    stopPow();
     m_connection->close();
 }
 
@@ -153,18 +157,67 @@ void ChatSession::joinQueue(bool viaNext)
 {
     m_joinWhenConnected = false;
     stopOwnTyping();
-    if (viaNext)
-        m_connection->send(Next{m_interests});
-    else
-        m_connection->send(JoinQueue{m_interests});
+    const std::optional<PowChallenge> pow = m_connection->powChallenge();
+    if (pow && !m_powAdmitted && m_powSolvedFor != pow->challenge) {
+        // The server wants a proof first: searched on the solver's thread, sent when found.
+        m_powJoinViaNext = viaNext;
+        m_powSolver->start(*pow);
+        setPowProgress(0);
+    } else {
+        sendJoin(viaNext);
+    }
     setRoom(0, {}, {});
     setState(State::Searching);
+}
+
+void ChatSession::sendJoin(bool viaNext)
+{
+    // Once admitted the server ignores the nonce; it is sent until then.
+    const QString nonce = m_powAdmitted ? QString() : m_powNonce;
+    if (viaNext)
+        m_connection->send(Next{m_interests, nonce});
+    else
+        m_connection->send(JoinQueue{m_interests, nonce});
+}
+
+// ---- proof of work --------------------------------------------------------------------------
+
+void ChatSession::onPowSolved(const QByteArray &challenge, const QString &nonce)
+{
+    m_powSolvedFor = challenge;
+    m_powNonce = nonce;
+    setPowProgress(-1);
+    const std::optional<PowChallenge> pow = m_connection->powChallenge();
+    if (m_state == State::Searching && m_connection->isConnected() && pow &&
+        pow->challenge == challenge)
+        sendJoin(m_powJoinViaNext);
+}
+
+void ChatSession::stopPow()
+{
+    m_powSolver->cancel();
+    setPowProgress(-1);
+}
+
+void ChatSession::setPowProgress(int percent)
+{
+    if (m_powProgress == percent)
+        return;
+    m_powProgress = percent;
+    emit powProgressChanged(percent);
 }
 
 void ChatSession::leave()
 {
     switch (m_state) {
-    case State::Searching: m_connection->send(LeaveQueue{}); break; // queue_left: Idle
+    case State::Searching:
+        if (m_powSolver->isRunning()) { // nothing was sent yet
+            stopPow();
+            setState(State::Idle);
+            break;
+        }
+        m_connection->send(LeaveQueue{}); // queue_left: Idle
+        break;
     case State::Chatting:
     case State::PartnerAway:
         stopOwnTyping();
@@ -240,6 +293,7 @@ void ChatSession::onConnectionState(Connection::State state)
     emit connectedChanged(state == Connection::State::Connected);
     switch (state) {
     case Connection::State::Disconnected:
+        stopPow();
         m_joinWhenConnected = false;
         m_stateBeforeDrop = State::Offline;
         stopOwnTyping();
@@ -253,6 +307,7 @@ void ChatSession::onConnectionState(Connection::State state)
         break;
     case Connection::State::Connecting:
     case Connection::State::Reconnecting:
+        stopPow(); // the next connection has a challenge of its own
         if (m_state == State::Connecting)
             break;
         m_stateBeforeDrop = m_state;
@@ -281,6 +336,7 @@ void ChatSession::on(const Welcome &m)
 {
     // A new identity (first connection, or after a failed resume): nothing of before remains.
     m_stateBeforeDrop = State::Offline;
+    m_powAdmitted = false;
     if (m_userId != m.userId) {
         m_userId = m.userId;
         emit userIdChanged(m_userId);
@@ -312,6 +368,7 @@ void ChatSession::on(const Resumed &m)
             setRoom(room.roomId, room.partnerId, m_commonInterests);
         }
         m_joinWhenConnected = false;
+        m_powAdmitted = true; // a room is had only after admission
         // Whether the partner is away now is not in `resumed`: assume present (PROTOCOL.md).
         setState(State::Chatting);
         for (const NewMessage &msg : room.messages)
@@ -332,6 +389,7 @@ void ChatSession::on(const Resumed &m)
 
 void ChatSession::on(const Waiting &m)
 {
+    m_powAdmitted = true; // queued: admitted, if the server asked at all
     setOnline(m.online);
     if (m_state == State::Idle || m_state == State::Ended)
         setState(State::Searching);
@@ -345,6 +403,7 @@ void ChatSession::on(const QueueLeft &)
 
 void ChatSession::on(const Matched &m)
 {
+    m_powAdmitted = true;
     m_joinWhenConnected = false;
     stopOwnTyping();
     setPartnerTyping(false);
@@ -457,6 +516,14 @@ void ChatSession::on(const Error &m)
         if (m_state == State::Searching)
             setState(State::Idle);
         break;
+    case ErrorCode::PowRequired:
+    case ErrorCode::PowInvalid:
+        // Not queued; the next start() solves this connection's challenge afresh.
+        m_powAdmitted = false;
+        m_powSolvedFor.clear();
+        if (m_state == State::Searching)
+            setState(State::Idle);
+        break;
     case ErrorCode::NotInRoom:
         if (inRoomState(m_state)) {
             setRoom(0, {}, {});
@@ -502,8 +569,12 @@ QString ChatSession::errorText(const Error &error)
                   "have a new identity.");
     case ErrorCode::ServerBusy: return tr("The server is full. Trying again…");
     case ErrorCode::Banned: return tr("This server has banned your address.") + detail;
-    case ErrorCode::PowRequired: return tr("The server asks for a proof of work first.");
-    case ErrorCode::PowInvalid: return tr("The server did not accept the proof of work.");
+    case ErrorCode::PowRequired:
+        return tr("The server asks for a proof of work (a check that you are not a bot) first. "
+                  "Start again to compute it.");
+    case ErrorCode::PowInvalid:
+        return tr("The server did not accept the proof of work. Start again to compute a new "
+                  "one.");
     case ErrorCode::Internal:
         if (error.event == eventName(ClientEvent::SendMessage))
             return tr("The server could not store your message; it was not sent.");

@@ -3,6 +3,7 @@
 
 #include "client/core/connection.h"
 #include "client/core/messagelistmodel.h"
+#include "client/core/powsolver.h"
 #include "shared/messages.h"
 
 #include <QElapsedTimer>
@@ -39,6 +40,7 @@ class ChatSession : public QObject
     Q_PROPERTY(int onlineCount READ onlineCount NOTIFY onlineCountChanged)
     Q_PROPERTY(bool partnerTyping READ partnerTyping NOTIFY partnerTypingChanged)
     Q_PROPERTY(bool connected READ isConnected NOTIFY connectedChanged)
+    Q_PROPERTY(int powProgress READ powProgress NOTIFY powProgressChanged)
 public:
     enum class State { Offline, Connecting, Idle, Searching, Chatting, PartnerAway, Ended };
     Q_ENUM(State)
@@ -74,6 +76,9 @@ public:
     QStringList commonInterests() const { return m_commonInterests; }
     int onlineCount() const { return m_online; }
     bool partnerTyping() const { return m_partnerTyping; }
+    /// Searching while the proof of work the server asks for is computed: its progress in
+    /// percent of the expected work; -1 otherwise.
+    int powProgress() const { return m_powProgress; }
     /// The interests of the last start()/next(), normalised.
     QStringList interests() const { return m_interests; }
 
@@ -120,6 +125,7 @@ signals:
     /// A notice was added to the model (the same text).
     void notice(const QString &text);
     void statsReceived(int online, int queued, int activeRooms);
+    void powProgressChanged(int percent);
 
 private:
     void init();
@@ -131,6 +137,10 @@ private:
     void addMessage(const protocol::NewMessage &message);
     void stopOwnTyping();
     void joinQueue(bool viaNext);
+    void sendJoin(bool viaNext);
+    void onPowSolved(const QByteArray &challenge, const QString &nonce);
+    void setPowProgress(int percent);
+    void stopPow();
     bool normalise(const QStringList &raw);
     void onConnectionState(Connection::State state);
 
@@ -162,6 +172,14 @@ private:
     QStringList m_interests;
     int m_online = 0;
     int m_maxMessageChars = protocol::kMaxMessageChars;
+
+    // Admission by proof of work (welcome.pow): solved on PowSolver's thread.
+    PowSolver *m_powSolver = nullptr;
+    bool m_powAdmitted = false; ///< this identity's proof was accepted (it survives a resume)
+    QByteArray m_powSolvedFor;  ///< the challenge m_powNonce solves
+    QString m_powNonce;
+    bool m_powJoinViaNext = false; ///< what to send once solved
+    int m_powProgress = -1;
 
     bool m_partnerTyping = false;
     QTimer m_partnerTypingExpiry;

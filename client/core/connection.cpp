@@ -281,6 +281,7 @@ void Connection::onText(const QString &text)
     if (const auto *welcome = std::get_if<Welcome>(&message)) {
         if (m_resumeSent || m_heldWelcome)
             return; // cannot happen: one welcome per connection
+        m_pow = welcome->pow;
         if (m_state == State::Reconnecting && !m_resumeToken.isEmpty() && m_socket) {
             // Our old identity may still be there: ask for it before showing anything.
             m_heldWelcome = *welcome;

@@ -76,6 +76,9 @@ public:
     QString userId() const { return m_userId; }
     /// Limits announced by the server's latest `welcome`.
     protocol::Limits limits() const { return m_limits; }
+    /// The proof of work this connection's `welcome` asked for (also after a resume: the
+    /// challenge is the connection's); none when the server does not ask.
+    std::optional<protocol::PowChallenge> powChallenge() const { return m_pow; }
     /// Highest `new_message` id seen; sent as `last_id` on resume. -1: none yet.
     qint64 lastMessageId() const { return m_lastMessageId; }
     /// The room the server has us in, as far as this connection has seen (0: none).
@@ -149,6 +152,7 @@ private:
     QString m_userId;
     QString m_resumeToken;
     protocol::Limits m_limits;
+    std::optional<protocol::PowChallenge> m_pow;
     qint64 m_lastMessageId = -1;
     qint64 m_roomId = 0;
     /// The `welcome` of a connection whose `resume` is outstanding: delivered only if it fails.

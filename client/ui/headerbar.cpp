@@ -70,7 +70,9 @@ void HeaderBar::showState(const ChatSession &session, bool serverFailed)
         break;
     case State::Idle: state = tr("Ready when you are"); break;
     case State::Searching:
-        state = tr("Looking for a stranger…");
+        state = session.powProgress() >= 0
+                    ? tr("Checking that you are not a bot… %1%").arg(session.powProgress())
+                    : tr("Looking for a stranger…");
         dot = theme.amber;
         break;
     case State::Chatting: {

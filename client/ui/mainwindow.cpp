@@ -234,6 +234,8 @@ void MainWindow::connectSession()
 {
     connect(m_session, &ChatSession::stateChanged, this, &MainWindow::updateState);
     connect(m_session, &ChatSession::roomChanged, this, &MainWindow::updateState);
+    connect(m_session, &ChatSession::powProgressChanged, this,
+            [this] { m_header->showState(*m_session, !m_backendError.isEmpty()); });
     connect(m_session, &ChatSession::connectedChanged, this, &MainWindow::updateConnection);
     connect(m_session->connection(), &Connection::stateChanged, this,
             &MainWindow::updateConnection);

@@ -2,6 +2,7 @@
 
 #include "server/cluster/redisclient.h"
 #include "server/storage/storagewriter.h"
+#include "shared/limits.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -240,6 +241,10 @@ void addServerOptions(QCommandLineParser &parser)
          ServerOptions::tr(
              "Messages per second per user, bursts up to twice that; 0 turns limits off."),
          ServerOptions::tr("N"), QStringLiteral("10")},
+        {"pow-bits",
+         ServerOptions::tr("Proof of work a connection must show before queueing: leading zero "
+                           "bits of SHA-256 (0 turns it off, at most 24)."),
+         ServerOptions::tr("N"), QStringLiteral("0")},
         {"resume-window", ServerOptions::tr("Seconds a dropped user keeps identity and room."),
          ServerOptions::tr("S"), QStringLiteral("120")},
         {"interest-wait",
@@ -295,6 +300,7 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
     qint64 maxConnections = config.maxConnections;
     qint64 maxPerAddress = config.maxConnectionsPerAddress;
     qint64 rateLimit = config.rateLimit;
+    qint64 powBits = config.powBits;
     qint64 retentionDays = config.retentionDays;
     qint64 threads = config.threads;
     if (!readInt(parser, "port", 0, 65535, port, error) ||
@@ -302,6 +308,7 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
         !readInt(parser, "max-connections", 1, 10000000, maxConnections, error) ||
         !readInt(parser, "max-connections-per-address", 0, 10000000, maxPerAddress, error) ||
         !readInt(parser, "rate-limit", 0, 1000000, rateLimit, error) ||
+        !readInt(parser, "pow-bits", 0, protocol::kMaxPowBits, powBits, error) ||
         !readInt(parser, "retention-days", 0, 100000, retentionDays, error) ||
         !readSeconds(parser, "resume-window", 86400, config.resumeWindowMs, error) ||
         !readSeconds(parser, "interest-wait", 3600, config.interestWaitMs, error))
@@ -310,6 +317,7 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
     config.maxConnections = int(maxConnections);
     config.maxConnectionsPerAddress = int(maxPerAddress);
     config.rateLimit = int(rateLimit);
+    config.powBits = int(powBits);
     config.retentionDays = int(retentionDays);
     config.threads = int(threads);
     if (parser.isSet("db")) {

@@ -28,6 +28,7 @@ struct ServerConfig {
     int maxConnections = 20000;
     int maxConnectionsPerAddress = 64; ///< live WebSockets from one peer address; 0 = no limit
     int rateLimit = 10;                ///< messages per second per user; 0 = no limits
+    int powBits = 0; ///< `--pow-bits`: leading zero bits join_queue's proof of work needs; 0 = off
     qint64 resumeWindowMs = 120 * 1000;
     qint64 interestWaitMs = 5 * 1000;
     int retentionDays = 0;

@@ -50,6 +50,7 @@ ChatNode::ChatNode(const ServerConfig &config, NodeShared shared, QObject *paren
     , m_banGate(m_shared.hasher, m_shared.bans)
     , m_commits(m_shared.storage)
     , m_awayCap(m_shared.budget, m_config.maxConnectionsPerAddress, m_config.refusalLogIntervalMs)
+    , m_powGate(m_config.powBits)
     , m_matchmaker(m_config.interestWaitMs)
     , m_metrics(*m_shared.metrics)
     , m_roomService({*this, m_sessions, m_rooms, m_commits, m_matchmaker})
@@ -193,6 +194,7 @@ void ChatNode::acceptConnection(ClientSocket *ws)
     welcome.userId = s->userId;
     welcome.resumeToken = s->resumeToken;
     welcome.online = connectionCount();
+    welcome.pow = m_powGate.welcomeFor(*s);
     send(*s, welcome);
     m_writer.flush();
 }
@@ -226,6 +228,7 @@ Session *ChatNode::createSession(ClientSocket *socket)
     session->key = key;
     session->userId = QStringLiteral("%1").arg(key, 8, 16, QLatin1Char('0'));
     session->resumeToken = SessionTable::newResumeToken();
+    session->powChallenge = m_powGate.newChallenge();
     session->socket = socket;
     session->address = addressKey(socket->peerAddress());
     session->lastHeardMs = nowMs();
@@ -440,8 +443,21 @@ Waiting ChatNode::waitingInfo() const
 
 // ---- events ---------------------------------------------------------------------------------
 
+bool ChatNode::admit(Session &s, const QString &powNonce, ClientEvent event)
+{
+    const bool wasAdmitted = s.powAdmitted;
+    const std::optional<PowGate::Refusal> refusal = m_powGate.admit(s, powNonce);
+    if (refusal)
+        sendError(s, refusal->code, refusal->message, eventName(event));
+    else if (s.powAdmitted != wasAdmitted)
+        m_roomService.updatePlace(s); // the admission holds for a resume on another node
+    return !refusal;
+}
+
 void ChatNode::handle(Session &s, const JoinQueue &m)
 {
+    if (!admit(s, m.powNonce, ClientEvent::JoinQueue))
+        return;
     if (s.state == Session::State::InRoom) {
         sendError(s, ErrorCode::AlreadyInRoom, tr("already in a room: use next"),
                   eventName(ClientEvent::JoinQueue));
@@ -522,6 +538,8 @@ void ChatNode::handle(Session &s, const LeaveRoom &)
 
 void ChatNode::handle(Session &s, const Next &m)
 {
+    if (!admit(s, m.powNonce, ClientEvent::Next))
+        return;
     if (s.state == Session::State::InRoom)
         m_roomService.endRoom(s.roomId, s.key, LeaveReason::Next, QStringLiteral("next"));
     joinQueue(s, m.interests);
@@ -560,6 +578,7 @@ void ChatNode::handle(Session &s, const Resume &m)
     old->lastHeardMs = nowMs();
     old->pingOutstanding = false;
     old->sawFirstEvent = true;
+    old->powChallenge = s.powChallenge; // this connection's; an admission stands
     const bool wasAway = old->awaySinceMs >= 0;
     old->awaySinceMs = -1;
     m_awayCap.uncount(*old);

@@ -8,6 +8,7 @@
 #include "server/chat/clustercoordinator.h"
 #include "server/chat/commitgate.h"
 #include "server/chat/framewriter.h"
+#include "server/chat/powgate.h"
 #include "server/chat/room.h"
 #include "server/chat/roomservice.h"
 #include "server/chat/roomtable.h"
@@ -112,6 +113,8 @@ private:
     void handle(Session &s, const protocol::GetStats &m);
 
     void joinQueue(Session &s, const QStringList &interests);
+    /// PowGate::admit(), with its error sent; false: refused.
+    bool admit(Session &s, const QString &powNonce, protocol::ClientEvent event);
     // NodeActions: what RoomService does.
     void startRoom(const Match &match) override { m_roomService.startRoom(match); }
     void enterRoom(Session &s, const Room &room, const QString &partnerId) override
@@ -166,6 +169,7 @@ private:
     CommitGate m_commits;
     FrameWriter m_writer;
     AwayCap m_awayCap;
+    PowGate m_powGate;
     Matchmaker m_matchmaker;
     Metrics &m_metrics;
     SessionTable m_sessions;

@@ -399,12 +399,13 @@ void ClusterCoordinator::updatePlace(const Session &s)
 {
     const Room *room = s.state == Session::State::InRoom ? m_rooms.find(s.roomId) : nullptr;
     if (!room) {
-        m_link->setPlace(s.userId, 0, {}, 0, -1);
+        m_link->setPlace(s.userId, 0, {}, 0, -1, s.powAdmitted);
         return;
     }
     const Session *partner = m_sessions.find(room->partnerOf(s.key));
     m_link->setPlace(s.userId, room->id, partner ? partner->userId : room->remoteUserId,
-                     partner ? m_link->nodeId() : room->remoteNode, s.lastSentMessageId);
+                     partner ? m_link->nodeId() : room->remoteNode, s.lastSentMessageId,
+                     s.powAdmitted);
 }
 
 void ClusterCoordinator::onNodesDied(const QSet<int> &nodes)
@@ -507,6 +508,7 @@ void ClusterCoordinator::resumeAt(Session &s, const ClusterPlace &place, qint64 
 {
     const int here = m_link->nodeId();
     Session &user = adoptIdentity(s, place.userId);
+    user.powAdmitted = place.powAdmitted; // this connection's challenge stands otherwise
     if (place.roomId <= 0 || place.partnerId.isEmpty()) {
         m_node.sendResumed(user, nullptr, 0, false);
         return;
@@ -556,6 +558,7 @@ Session &ClusterCoordinator::adoptIdentity(Session &provisional, const QString &
     user->sawFirstEvent = true;
     user->everMatched = true;
     user->limiter = provisional.limiter;
+    user->powChallenge = provisional.powChallenge;
     m_node.destroySession(oldKey, true); // the provisional identity from this one's welcome
     m_link->registerToken(user->resumeToken, userId);
     return m_sessions.add(std::move(user));

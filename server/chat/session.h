@@ -31,6 +31,8 @@ struct Session {
     bool sawFirstEvent = false; ///< `resume` is only allowed as the first event
     bool everMatched = false;   ///< has something to resume (a room, reports, a previous partner)
     bool typing = false;        ///< what the partner was last told
+    QByteArray powChallenge;    ///< `welcome.pow` of its connection (`--pow-bits`)
+    bool powAdmitted = false;   ///< a `pow_nonce` solved it: for the identity's life
     qint64 lastSentMessageId = 0;
     qint64 awaySinceMs = -1;
     /// addressKey() of the last connection, for the per-address cap on away sessions.

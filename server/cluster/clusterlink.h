@@ -36,6 +36,7 @@ struct ClusterPlace {
     QString partnerId;
     int partnerNode = 0;
     qint64 lastSentMessageId = -1; ///< as of its last drop, for a `resume` without `last_id`
+    bool powAdmitted = false;      ///< its proof of work was accepted (`--pow-bits`)
 };
 
 /**
@@ -83,7 +84,7 @@ public:
     virtual void registerToken(const QString &token, const QString &userId) = 0;
     virtual void dropToken(const QString &token) = 0;
     virtual void setPlace(const QString &userId, qint64 roomId, const QString &partnerId,
-                          int partnerNode, qint64 lastSentMessageId) = 0;
+                          int partnerNode, qint64 lastSentMessageId, bool powAdmitted) = 0;
     /// Claims a token for this node (atomic: it is single-use); the callback has the place of the
     /// user it names, or nothing for an unknown token. ok=false: the registry is unavailable.
     virtual void claimToken(const QString &token,

@@ -141,7 +141,7 @@ void LocalHub::dropToken(const QString &token)
 }
 
 void LocalHub::setPlace(int node, const QString &userId, qint64 roomId, const QString &partnerId,
-                        int partnerNode, qint64 lastSentMessageId)
+                        int partnerNode, qint64 lastSentMessageId, bool powAdmitted)
 {
     QMutexLocker lock(&m_mutex);
     ClusterPlace &place = m_places[userId];
@@ -150,6 +150,7 @@ void LocalHub::setPlace(int node, const QString &userId, qint64 roomId, const QS
     place.partnerId = partnerId;
     place.partnerNode = partnerNode;
     place.lastSentMessageId = lastSentMessageId;
+    place.powAdmitted = powAdmitted;
 }
 
 std::optional<ClusterPlace> LocalHub::claimToken(int node, const QString &token)
@@ -249,9 +250,9 @@ void LocalLink::dropToken(const QString &token)
 }
 
 void LocalLink::setPlace(const QString &userId, qint64 roomId, const QString &partnerId,
-                         int partnerNode, qint64 lastSentMessageId)
+                         int partnerNode, qint64 lastSentMessageId, bool powAdmitted)
 {
-    m_hub->setPlace(m_node, userId, roomId, partnerId, partnerNode, lastSentMessageId);
+    m_hub->setPlace(m_node, userId, roomId, partnerId, partnerNode, lastSentMessageId, powAdmitted);
 }
 
 void LocalLink::claimToken(const QString &token,

@@ -41,7 +41,7 @@ public:
     void registerToken(int node, const QString &token, const QString &userId);
     void dropToken(const QString &token);
     void setPlace(int node, const QString &userId, qint64 roomId, const QString &partnerId,
-                  int partnerNode, qint64 lastSentMessageId);
+                  int partnerNode, qint64 lastSentMessageId, bool powAdmitted);
     std::optional<ClusterPlace> claimToken(int node, const QString &token);
 
     void setCounts(int node, qint64 online, qint64 rooms);
@@ -87,7 +87,7 @@ public:
     void registerToken(const QString &token, const QString &userId) override;
     void dropToken(const QString &token) override;
     void setPlace(const QString &userId, qint64 roomId, const QString &partnerId, int partnerNode,
-                  qint64 lastSentMessageId) override;
+                  qint64 lastSentMessageId, bool powAdmitted) override;
     void claimToken(const QString &token,
                     std::function<void(bool ok, std::optional<ClusterPlace>)> callback) override;
     void sendTo(int node, const NodeMessage &message) override;

@@ -261,11 +261,11 @@ void RedisLink::dropToken(const QString &token)
 }
 
 void RedisLink::setPlace(const QString &userId, qint64 roomId, const QString &partnerId,
-                         int partnerNode, qint64 lastSentMessageId)
+                         int partnerNode, qint64 lastSentMessageId, bool powAdmitted)
 {
     m_commands->command({"HSET", "anonchat:s:" + userId.toUtf8(), "node", num(m_node), "room",
                          num(roomId), "partner", partnerId.toUtf8(), "pnode", num(partnerNode),
-                         "sent", num(lastSentMessageId)});
+                         "sent", num(lastSentMessageId), "pow", num(powAdmitted ? 1 : 0)});
 }
 
 void RedisLink::claimToken(const QString &token,
@@ -296,6 +296,8 @@ void RedisLink::claimToken(const QString &token,
                                  place.partnerNode = value.toInt();
                              else if (field == "sent")
                                  place.lastSentMessageId = value.toLongLong();
+                             else if (field == "pow")
+                                 place.powAdmitted = value == "1";
                          }
                          callback(true, place);
                      });

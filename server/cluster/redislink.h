@@ -65,7 +65,7 @@ public:
     void registerToken(const QString &token, const QString &userId) override;
     void dropToken(const QString &token) override;
     void setPlace(const QString &userId, qint64 roomId, const QString &partnerId, int partnerNode,
-                  qint64 lastSentMessageId) override;
+                  qint64 lastSentMessageId, bool powAdmitted) override;
     void claimToken(const QString &token,
                     std::function<void(bool ok, std::optional<ClusterPlace>)> callback) override;
     void sendTo(int node, const NodeMessage &message) override;

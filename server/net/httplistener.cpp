@@ -180,6 +180,7 @@ HttpResponse staticResource(const QByteArray &path)
         {"/", ":/web/index.html", "text/html; charset=utf-8"},
         {"/index.html", ":/web/index.html", "text/html; charset=utf-8"},
         {"/static/app.js", ":/web/static/app.js", "text/javascript; charset=utf-8"},
+        {"/static/pow.js", ":/web/static/pow.js", "text/javascript; charset=utf-8"},
         {"/static/style.css", ":/web/static/style.css", "text/css; charset=utf-8"},
         {"/static/favicon.svg", ":/web/static/favicon.svg", "image/svg+xml"},
         {"/favicon.ico", ":/web/static/favicon.svg", "image/svg+xml"},

@@ -52,11 +52,12 @@ HttpResponse HttpRoutes::handle(const HttpRequest &request) const
         QByteArray host = sanitisedHost(request.header("host"));
         if (host.isEmpty())
             host = m_status.url().authority().toLatin1();
-        r.headers.emplace_back("Content-Security-Policy",
-                               "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data:; connect-src 'self' ws://" +
-                                   host + " wss://" + host +
-                                   "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+        r.headers.emplace_back(
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; "
+            "img-src 'self' data:; connect-src 'self' ws://" +
+                host + " wss://" + host +
+                "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
     }
     return r;
 }

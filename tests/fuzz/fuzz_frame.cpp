@@ -71,8 +71,12 @@ void checkClientLimits(const ClientMessage &message, const QByteArray &frame)
         check(codePointCount(send->nonce) <= kMaxNonceChars, "send_message nonce too long", frame);
     } else if (const auto *join = std::get_if<JoinQueue>(&message)) {
         check(isNormalisedInterests(join->interests), "join_queue interests not normalised", frame);
+        check(codePointCount(join->powNonce) <= kMaxPowNonceChars, "join_queue pow_nonce too long",
+              frame);
     } else if (const auto *next = std::get_if<Next>(&message)) {
         check(isNormalisedInterests(next->interests), "next interests not normalised", frame);
+        check(codePointCount(next->powNonce) <= kMaxPowNonceChars, "next pow_nonce too long",
+              frame);
     } else if (const auto *report = std::get_if<Report>(&message)) {
         check(codePointCount(report->reason) <= kMaxReportReasonChars, "report reason too long",
               frame);

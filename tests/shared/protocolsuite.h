@@ -53,7 +53,7 @@ inline QString isoTime(const QDateTime &t)
 
 inline QString fields(const JoinQueue &m)
 {
-    return QStringLiteral("interests=") + quoted(m.interests);
+    return QStringLiteral("interests=%1 pow_nonce=%2").arg(quoted(m.interests), quoted(m.powNonce));
 }
 inline QString fields(const LeaveQueue &)
 {
@@ -73,7 +73,7 @@ inline QString fields(const LeaveRoom &)
 }
 inline QString fields(const Next &m)
 {
-    return QStringLiteral("interests=") + quoted(m.interests);
+    return QStringLiteral("interests=%1 pow_nonce=%2").arg(quoted(m.interests), quoted(m.powNonce));
 }
 inline QString fields(const Report &m)
 {
@@ -92,9 +92,12 @@ inline QString fields(const GetStats &)
 inline QString fields(const Welcome &m)
 {
     return QStringLiteral("user_id=%1 resume_token=%2 protocol=%3 online=%4 limits=%5/%6/%7")
-        .arg(quoted(m.userId), quoted(m.resumeToken), number(m.protocol), number(m.online),
-             number(m.limits.maxMessageChars), number(m.limits.maxInterests),
-             number(m.limits.maxInterestChars));
+               .arg(quoted(m.userId), quoted(m.resumeToken), number(m.protocol), number(m.online),
+                    number(m.limits.maxMessageChars), number(m.limits.maxInterests),
+                    number(m.limits.maxInterestChars)) +
+           (m.pow ? QStringLiteral(" pow=%1/%2")
+                        .arg(QString::fromLatin1(m.pow->challenge.toHex()), number(m.pow->bits))
+                  : QString());
 }
 inline QString fields(const Waiting &m)
 {
@@ -330,6 +333,11 @@ inline const QVector<Sample<ServerMessage>> &serverSamples()
                   welcomeKeys});
         s.append({"welcome other limits",
                   Welcome{"00ff00aa", "t", kProtocolVersion, 0, Limits{400, 3, 20}}, welcomeKeys});
+        s.append(
+            {"welcome with pow",
+             Welcome{"00ff00aa", "t", kProtocolVersion, 0, Limits{},
+                     PowChallenge{QByteArray::fromHex("00ff10203040506070809a0b0c0d0e0f"), 18}},
+             welcomeKeys + QStringList{"pow"}});
         s.append({"waiting", Waiting{42, 7}, {"online", "queued"}});
         s.append({"waiting zero", Waiting{0, 0}, {"online", "queued"}});
         s.append({"queue_left", QueueLeft{}, {}});
@@ -402,6 +410,7 @@ inline const QVector<Sample<ClientMessage>> &clientSamples()
         QVector<Sample<ClientMessage>> s;
         s.append({"join_queue without interests", JoinQueue{}, {}});
         s.append({"join_queue with interests", JoinQueue{{"music", "读书", "🎮"}}, {"interests"}});
+        s.append({"join_queue with pow_nonce", JoinQueue{{}, "12345"}, {"pow_nonce"}});
         s.append({"leave_queue", LeaveQueue{}, {}});
         s.append({"send_message", SendMessage{"hello", {}}, {"content"}});
         s.append({"send_message with nonce", SendMessage{"你好 😀", "n-42"}, {"content", "nonce"}});
@@ -410,6 +419,7 @@ inline const QVector<Sample<ClientMessage>> &clientSamples()
         s.append({"leave_room_event", LeaveRoom{}, {}});
         s.append({"next without interests", Next{}, {}});
         s.append({"next with interests", Next{{"art"}}, {"interests"}});
+        s.append({"next with pow_nonce", Next{{"art"}, "x"}, {"interests", "pow_nonce"}});
         s.append({"report without reason", Report{}, {}});
         s.append({"report with reason", Report{"spam"}, {"reason"}});
         s.append({"resume", Resume{"tok_EN-abc123", -1}, {"resume_token"}});

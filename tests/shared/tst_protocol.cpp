@@ -139,6 +139,9 @@ void TestProtocol::limitsMatchProtocol()
         {QStringLiteral("max_nonce_chars"), kMaxNonceChars},
         {QStringLiteral("max_report_reason_chars"), kMaxReportReasonChars},
         {QStringLiteral("max_resume_token_chars"), kMaxResumeTokenChars},
+        {QStringLiteral("max_pow_nonce_chars"), kMaxPowNonceChars},
+        {QStringLiteral("pow_challenge_bytes"), kPowChallengeBytes},
+        {QStringLiteral("max_pow_bits"), kMaxPowBits},
         {QStringLiteral("max_frame_bytes"), kMaxFrameBytes},
         {QStringLiteral("typing_expiry_ms"), kTypingExpiryMs},
     };
@@ -409,6 +412,24 @@ void TestProtocol::decodeServerErrors_data()
         "invalid_data", "welcome");
     row("waiting online string", R"({"event":"waiting","data":{"online":"4"}})", "invalid_data",
         "waiting");
+    const auto welcomePow = [](const char *pow) {
+        return QByteArray(R"({"event":"welcome","data":{"user_id":"a","resume_token":"t","pow":)") +
+               pow + "}}";
+    };
+    row("welcome pow challenge short", welcomePow(R"({"challenge":"00ff","bits":8})"),
+        "invalid_data", "welcome");
+    row("welcome pow challenge upper case",
+        welcomePow(R"({"challenge":"00FF102030405060708090A0B0C0D0E0","bits":8})"), "invalid_data",
+        "welcome");
+    row("welcome pow challenge not hex",
+        welcomePow(R"({"challenge":"zzff102030405060708090a0b0c0d0e0","bits":8})"), "invalid_data",
+        "welcome");
+    row("welcome pow bits over the limit",
+        welcomePow(R"({"challenge":"00ff102030405060708090a0b0c0d0e0","bits":25})"), "invalid_data",
+        "welcome");
+    row("welcome pow without bits",
+        welcomePow(R"({"challenge":"00ff102030405060708090a0b0c0d0e0"})"), "invalid_data",
+        "welcome");
     row("matched room_id string",
         R"({"event":"matched","data":{"room_id":"1","partner_id":"a","common_interests":[]}})",
         "invalid_data", "matched");

@@ -158,6 +158,12 @@ void TestProtocolClient::decodeClientErrors_data()
     row("truncated in string", R"({"event":"send_message","data":{"content":"hi)", "bad_json", {});
     row("truncated after key", R"({"event":)", "bad_json", {});
     row("lone brace", "{", "bad_json", {});
+    row("pow_nonce over 64 characters",
+        QByteArray(R"({"event":"join_queue","data":{"pow_nonce":")") + QByteArray(65, '1') +
+            R"("}})",
+        "invalid_data", QStringLiteral("join_queue"));
+    row("pow_nonce not a string", R"({"event":"next","data":{"pow_nonce":42}})", "invalid_data",
+        QStringLiteral("next"));
     row("trailing garbage", R"({"event":"get_stats"}x)", "bad_json", {});
     row("two objects", R"({"event":"get_stats"}{"event":"get_stats"})", "bad_json", {});
     row("trailing comma", R"({"event":"get_stats",})", "bad_json", {});

@@ -31,13 +31,18 @@ inline QJsonObject toJson(const NewMessage &m)
 }
 inline QJsonObject toJson(const Welcome &m)
 {
-    return {{"user_id", m.userId},
-            {"resume_token", m.resumeToken},
-            {"protocol", m.protocol},
-            {"online", m.online},
-            {"limits", QJsonObject{{"max_message_chars", m.limits.maxMessageChars},
-                                   {"max_interests", m.limits.maxInterests},
-                                   {"max_interest_chars", m.limits.maxInterestChars}}}};
+    QJsonObject o{{"user_id", m.userId},
+                  {"resume_token", m.resumeToken},
+                  {"protocol", m.protocol},
+                  {"online", m.online},
+                  {"limits", QJsonObject{{"max_message_chars", m.limits.maxMessageChars},
+                                         {"max_interests", m.limits.maxInterests},
+                                         {"max_interest_chars", m.limits.maxInterestChars}}}};
+    if (m.pow)
+        o.insert(QLatin1String("pow"),
+                 QJsonObject{{"challenge", QString::fromLatin1(m.pow->challenge.toHex())},
+                             {"bits", m.pow->bits}});
+    return o;
 }
 inline QJsonObject toJson(const Waiting &m)
 {

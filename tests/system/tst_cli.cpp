@@ -250,6 +250,9 @@ void TestCli::badFlags_data()
     QTest::newRow("--port -1") << QStringList{"--port", "-1"} << "port";
     QTest::newRow("--port missing value") << QStringList{"--port"} << "port";
     QTest::newRow("--rate-limit -1") << QStringList{"--rate-limit", "-1"} << "rate-limit";
+    QTest::newRow("--pow-bits 25") << QStringList{"--pow-bits", "25"} << "pow-bits";
+    QTest::newRow("--pow-bits -1") << QStringList{"--pow-bits", "-1"} << "pow-bits";
+    QTest::newRow("--pow-bits x") << QStringList{"--pow-bits", "x"} << "pow-bits";
     QTest::newRow("--max-connections 0")
         << QStringList{"--max-connections", "0"} << "max-connections";
     QTest::newRow("--resume-window -5") << QStringList{"--resume-window", "-5"} << "resume-window";

@@ -6,6 +6,7 @@
 // acknowledged message is stored exactly once; Redis going away gives clear errors, not a crash.
 
 #include "server/cluster/redisclient.h"
+#include "shared/proofofwork.h"
 #include "tests/support/engines.h"
 #include "tests/support/serverprocess.h"
 
@@ -56,13 +57,14 @@ private slots:
     void reportBlocksAcrossServers();
     void statsAreClusterWide();
     void resumeOnAnotherServer();
+    void powAdmissionResumesOnAnotherServer();
     void killedServerPartnerAwayThenLeft();
     void killedServerUserResumesElsewhere();
     void everyAckedMessageStoredOnce();
     void redisAway();
 
 private:
-    bool startServers(int count);
+    bool startServers(int count, const QStringList &extra = {});
     ServerProcess &server(int i) { return *m_servers[size_t(i)]; }
     quint16 port(int i) { return m_servers[size_t(i)]->port(); }
     /// A on server a and B on server b, in one room.
@@ -99,15 +101,27 @@ void TestCluster::cleanup()
     m_servers.clear();
 }
 
-bool TestCluster::startServers(int count)
+bool TestCluster::startServers(int count, const QStringList &extra)
 {
     for (int i = 0; i < count; ++i) {
         auto s = std::make_unique<ServerProcess>();
         QString why;
-        if (!s->start({"--port", "0", "--db", m_pgUrl, "--redis", m_redisUrl, "--resume-window",
-                       QString::number(kResumeWindowS), "--interest-wait", "1", "--rate-limit", "0",
-                       "--max-connections-per-address", "0"},
-                      &why)) {
+        const QStringList args = QStringList{"--port",
+                                             "0",
+                                             "--db",
+                                             m_pgUrl,
+                                             "--redis",
+                                             m_redisUrl,
+                                             "--resume-window",
+                                             QString::number(kResumeWindowS),
+                                             "--interest-wait",
+                                             "1",
+                                             "--rate-limit",
+                                             "0",
+                                             "--max-connections-per-address",
+                                             "0"} +
+                                 extra;
+        if (!s->start(args, &why)) {
             qWarning().noquote() << "server" << i << "did not start:" << why;
             return false;
         }
@@ -367,6 +381,41 @@ void TestCluster::resumeOnAnotherServer()
     thief->send(protocol::Resume{r->bToken, -1});
     QVERIFY(thief->waitFor<protocol::Error>(
         [](const protocol::Error &e) { return e.code == protocol::ErrorCode::ResumeFailed; }));
+}
+
+void TestCluster::powAdmissionResumesOnAnotherServer()
+{
+    QVERIFY(startServers(2, {"--pow-bits", "10"}));
+    const std::atomic<bool> cancel{false};
+    // A is admitted on server 0 (queued, never in a room), drops, and resumes on server 1.
+    auto a = std::make_unique<Client>(port(0));
+    const auto welcome = a->waitFor<protocol::Welcome>();
+    QVERIFY(welcome && welcome->pow);
+    a->send(protocol::JoinQueue{{}, *protocol::solvePow(welcome->pow->challenge, 10, cancel)});
+    QVERIFY(a->waitFor<protocol::Waiting>());
+    a->socket().abort();
+    auto a2 = std::make_unique<Client>(port(1));
+    QVERIFY(a2->waitFor<protocol::Welcome>());
+    a2->send(protocol::Resume{welcome->resumeToken, -1});
+    const auto resumed = a2->waitFor<protocol::Resumed>();
+    QVERIFY(resumed);
+    QCOMPARE(resumed->userId, welcome->userId);
+    a2->send(protocol::JoinQueue{}); // admitted: no proof needed
+    QVERIFY(a2->waitFor<protocol::Waiting>());
+    // C was never admitted: after its resume on the other server it must solve a challenge.
+    QString cId, cToken;
+    auto c = welcomed(port(0), &cId, &cToken);
+    QVERIFY(c);
+    c->send(protocol::GetStats{}); // an event: the identity can be resumed
+    QVERIFY(c->waitFor<protocol::Stats>());
+    c->socket().abort();
+    auto c2 = std::make_unique<Client>(port(1));
+    QVERIFY(c2->waitFor<protocol::Welcome>());
+    c2->send(protocol::Resume{cToken, -1});
+    QVERIFY(c2->waitFor<protocol::Resumed>());
+    c2->send(protocol::JoinQueue{});
+    QVERIFY(c2->waitFor<protocol::Error>(
+        [](const protocol::Error &e) { return e.code == protocol::ErrorCode::PowRequired; }));
 }
 
 void TestCluster::killedServerPartnerAwayThenLeft()

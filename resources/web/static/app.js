@@ -83,6 +83,9 @@
       err_internal: 'The server could not store that. Retrying…',
       err_invalid_data: 'The server rejected that request.',
       err_generic: 'Something went wrong: {msg}',
+      err_pow_required: 'The server asked this browser to prove it is not a bot. Press Start chatting again.',
+      err_pow_invalid: 'The server did not accept this browser\u2019s check. Press Start chatting again.',
+      powProgress: 'Checking your browser\u2026 {n}%',
       unreadTitle: '({n}) anonchat',
     },
     zh: {
@@ -162,6 +165,9 @@
       err_internal: '服务器未能保存，正在重试…',
       err_invalid_data: '服务器拒绝了这个请求。',
       err_generic: '出错了：{msg}',
+      err_pow_required: '服务器要求本浏览器先证明自己不是机器人。请再点一次“开始聊天”。',
+      err_pow_invalid: '服务器没有接受本浏览器的检查结果。请再点一次“开始聊天”。',
+      powProgress: '正在检查你的浏览器…{n}%',
       unreadTitle: '({n}) anonchat',
     },
   };
@@ -219,6 +225,11 @@
     statsTimer: 0,
     lastRx: 0,
     statsAskedAt: 0,
+    pow: null,             // this socket's welcome.pow: {challenge, bits}, or null
+    powAdmitted: false,    // the identity's proof was accepted (it survives a resume)
+    powFor: null,          // the challenge powNonce solves
+    powNonce: null,
+    powWorker: null,       // the Web Worker searching (static/pow.js)
     limits: { max_message_chars: 500, max_interests: 5, max_interest_chars: 32 },
 
     phase: 'idle',         // idle | waiting | chatting | ended
@@ -328,6 +339,7 @@
     S.typingSent = false;
     clearTimeout(S.typingIdleTimer);
     hidePartnerTyping();
+    stopPow();   // the next connection brings a challenge of its own
     if (code === 1013) S.attempt = Math.max(S.attempt, 4);   // server busy: back off further
     scheduleReconnect();
   }
@@ -402,14 +414,17 @@
         updateCounter();
       }
       setOnline(d.online);
+      // The challenge is this connection's, whichever identity stands (PROTOCOL.md).
+      S.pow = d.pow && typeof d.pow.challenge === 'string' && Number.isInteger(d.pow.bits) ? d.pow : null;
       if (S.resumeSent) {
         S.fallback = { user_id: d.user_id, resume_token: d.resume_token };
         return;   // the answer to `resume` decides which identity stands
       }
       S.userId = d.user_id;
       S.token = d.resume_token;
+      S.powAdmitted = false;   // a new identity
       onReady();
-      if (S.phase === 'waiting') send('join_queue', { interests: S.interests });
+      if (S.phase === 'waiting') joinQueue('join_queue');
     },
 
     resumed(d) {
@@ -420,6 +435,7 @@
       onReady();
       const room = d.room && typeof d.room === 'object' ? d.room : null;
       if (room) {
+        S.powAdmitted = true;   // a room is had only after admission
         if (room.room_id !== S.roomId || S.phase !== 'chatting') enterRoom(room.room_id, []);
         else notice(t('youReconnected'));
         if (Array.isArray(room.messages)) for (const m of room.messages) onNewMessage(m);
@@ -427,11 +443,12 @@
       } else if (S.phase === 'chatting') {
         endRoom(t('endedWhileAway'));
       } else if (S.phase === 'waiting') {
-        send('join_queue', { interests: S.interests });   // dropped users leave the queue
+        joinQueue('join_queue');   // dropped users leave the queue
       }
     },
 
     waiting(d) {
+      S.powAdmitted = true;
       setOnline(d.online);
       if (S.phase !== 'chatting') setPhase('waiting');
       showWaitingDetail(d);
@@ -442,6 +459,7 @@
     },
 
     matched(d) {
+      S.powAdmitted = true;
       enterRoom(d.room_id, Array.isArray(d.common_interests) ? d.common_interests : []);
       attention();
     },
@@ -501,6 +519,11 @@
       if (code === 'resume_failed' && S.resumeSent) { onResumeFailed(); return; }
       if (d.event === 'typing' || d.event === 'get_stats') return;   // nothing the user did
       if (code === 'not_in_queue' && d.event === 'leave_queue') return;
+      if (code === 'pow_required' || code === 'pow_invalid') {
+        S.powAdmitted = false;
+        S.powFor = null;
+        if (S.phase === 'waiting') setPhase('idle');
+      }
       if (code === 'rate_limited' && d.event === 'send_message') {
         scheduleResend(Number.isFinite(d.retry_after_ms) ? Math.max(100, d.retry_after_ms) : 1000);
       }
@@ -525,6 +548,7 @@
     if (S.fallback) {
       S.userId = S.fallback.user_id;
       S.token = S.fallback.resume_token;
+      S.powAdmitted = false;
     }
     onReady();
     if (S.phase === 'chatting' || S.phase === 'ended') {
@@ -533,8 +557,56 @@
       setPhase('idle');
       if (wasChatting) showNotice(t('resumeFailed'));
     } else if (S.phase === 'waiting') {
-      send('join_queue', { interests: S.interests });
+      joinQueue('join_queue');
     }
+  }
+
+  // ---------------------------------------------------------------- proof of work
+  // `join_queue`/`next` with the proof the server asks for (welcome.pow): solved first in a Web
+  // Worker, with its progress on the waiting card.
+  function joinQueue(event) {
+    const data = { interests: S.interests };
+    if (S.pow && !S.powAdmitted) {
+      if (S.powFor !== S.pow.challenge) {
+        solvePow(event);
+        return true;
+      }
+      data.pow_nonce = S.powNonce;
+    }
+    return send(event, data);
+  }
+
+  function solvePow(event) {
+    stopPow();
+    const challenge = S.pow.challenge;
+    let worker;
+    try {
+      worker = new Worker('/static/pow.js');
+    } catch (e) {
+      toast(t('err_pow_required'));
+      return;
+    }
+    S.powWorker = worker;
+    worker.onmessage = (ev) => {
+      if (worker !== S.powWorker) return;
+      const m = ev.data || {};
+      if (m.type === 'progress') {
+        el.waitingDetail.textContent = t('powProgress', { n: m.percent });
+      } else if (m.type === 'solved') {
+        stopPow();
+        S.powFor = challenge;
+        S.powNonce = m.nonce;
+        if (S.phase === 'waiting' && S.pow && S.pow.challenge === challenge) joinQueue(event);
+      }
+    };
+    worker.postMessage({ challenge, bits: S.pow.bits });
+  }
+
+  function stopPow() {
+    if (!S.powWorker) return;
+    S.powWorker.terminate();
+    S.powWorker = null;
+    if (S.phase === 'waiting') showWaitingDetail(null);
   }
 
   function setOnline(n) {
@@ -961,16 +1033,16 @@
     if (!requireOnline()) return;
     if (S.phase === 'chatting') return;
     leaveRoomLocally();
-    send('join_queue', { interests: S.interests });
     setPhase('waiting');
     showWaitingDetail(null);
+    joinQueue('join_queue');
   }
 
   function nextChat() {
     if (!requireOnline()) return;
     if (S.phase === 'chatting') {
       stopTyping(false);
-      send('next', { interests: S.interests });
+      joinQueue('next');
       leaveRoomLocally();
       setPhase('waiting');
       showWaitingDetail(null);
@@ -988,7 +1060,8 @@
 
   function cancelSearch() {
     if (S.phase !== 'waiting') return;
-    send('leave_queue', {});
+    if (S.powWorker) stopPow();   // nothing was sent yet
+    else send('leave_queue', {});
     setPhase('idle');
   }
 
