@@ -9,11 +9,12 @@ namespace {
 
 using internal::FieldReader;
 using internal::readInterests;
+using internal::readLanguage;
 
 bool fromJson(const QJsonObject &d, JoinQueue &m, DecodeError &e)
 {
     FieldReader r(d, e);
-    return readInterests(r, m.interests);
+    return readInterests(r, m.interests) && readLanguage(r, m.lang);
 }
 bool fromJson(const QJsonObject &, LeaveQueue &, DecodeError &)
 {
@@ -52,7 +53,7 @@ bool fromJson(const QJsonObject &, LeaveRoom &, DecodeError &)
 bool fromJson(const QJsonObject &d, Next &m, DecodeError &e)
 {
     FieldReader r(d, e);
-    return readInterests(r, m.interests);
+    return readInterests(r, m.interests) && readLanguage(r, m.lang);
 }
 bool fromJson(const QJsonObject &d, Report &m, DecodeError &e)
 {

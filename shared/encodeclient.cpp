@@ -10,11 +10,18 @@ namespace anonchat::protocol {
 
 namespace {
 
+QJsonObject queueData(const QStringList &interests, const QString &lang)
+{
+    QJsonObject o;
+    if (!interests.isEmpty())
+        o.insert(QLatin1String("interests"), QJsonArray::fromStringList(interests));
+    if (!lang.isEmpty())
+        o.insert(QLatin1String("lang"), lang);
+    return o;
+}
 QJsonObject toJson(const JoinQueue &m)
 {
-    return m.interests.isEmpty()
-               ? QJsonObject{}
-               : QJsonObject{{"interests", QJsonArray::fromStringList(m.interests)}};
+    return queueData(m.interests, m.lang);
 }
 QJsonObject toJson(const LeaveQueue &)
 {
@@ -37,9 +44,7 @@ QJsonObject toJson(const LeaveRoom &)
 }
 QJsonObject toJson(const Next &m)
 {
-    return m.interests.isEmpty()
-               ? QJsonObject{}
-               : QJsonObject{{"interests", QJsonArray::fromStringList(m.interests)}};
+    return queueData(m.interests, m.lang);
 }
 QJsonObject toJson(const Report &m)
 {

@@ -14,6 +14,7 @@ inline constexpr int kMaxInterestChars = 32; ///< code points, after trimming
 inline constexpr int kMaxNonceChars = 64;
 inline constexpr int kMaxReportReasonChars = 200;
 inline constexpr int kMaxResumeTokenChars = 128;
+inline constexpr int kMaxLanguageChars = 35; ///< characters of a `lang` tag as sent
 inline constexpr qint64 kMaxFrameBytes = 16 * 1024;
 inline constexpr int kTypingExpiryMs = 6000;
 

@@ -19,6 +19,7 @@ namespace anonchat::protocol {
 
 struct JoinQueue {
     QStringList interests; ///< normalised: trimmed, lower case, unique, non-empty
+    QString lang;          ///< the tag's primary subtag, lower case (`zh`); empty: none
 };
 struct LeaveQueue {};
 struct SendMessage {
@@ -31,6 +32,7 @@ struct Typing {
 struct LeaveRoom {};
 struct Next {
     QStringList interests;
+    QString lang;
 };
 struct Report {
     QString reason;
@@ -66,6 +68,7 @@ struct Matched {
     qint64 roomId = 0;
     QString partnerId;
     QStringList commonInterests;
+    QString commonLanguage; ///< the `lang` both gave; empty (null on the wire) when not the same
 };
 struct NewMessage {
     qint64 id = 0;

@@ -104,7 +104,7 @@ private:
     void handle(Session &s, const protocol::Resume &m);
     void handle(Session &s, const protocol::GetStats &m);
 
-    void joinQueue(Session &s, const QStringList &interests);
+    void joinQueue(Session &s, const QStringList &interests, const QString &lang);
     // NodeActions: what RoomService does.
     void startRoom(const Match &match) override { m_roomService.startRoom(match); }
     void enterRoom(Session &s, const Room &room, const QString &partnerId) override

@@ -16,6 +16,7 @@ const QString kFrom = QStringLiteral("from");
 const QString kRoom = QStringLiteral("room");
 const QString kNode = QStringLiteral("node");
 const QString kInterests = QStringLiteral("interests");
+const QString kLanguage = QStringLiteral("language");
 
 QStringList strings(const QJsonValue &array)
 {
@@ -49,6 +50,7 @@ void write(QJsonObject &j, const node::Propose &m)
     j.insert(kFrom, m.from);
     j.insert(kNode, m.node);
     j.insert(kInterests, QJsonArray::fromStringList(m.interests));
+    j.insert(kLanguage, m.language);
 }
 void write(QJsonObject &j, const node::Accept &m)
 {
@@ -57,6 +59,7 @@ void write(QJsonObject &j, const node::Accept &m)
     j.insert(kRoom, m.room);
     j.insert(kNode, m.node);
     j.insert(kInterests, QJsonArray::fromStringList(m.interests));
+    j.insert(kLanguage, m.language);
 }
 void write(QJsonObject &j, const node::Declined &m)
 {
@@ -85,6 +88,7 @@ void write(QJsonObject &j, const node::ResumeAnswer &m)
         return;
     j.insert(kFrom, m.from);
     j.insert(kInterests, QJsonArray::fromStringList(m.interests));
+    j.insert(kLanguage, m.language);
     QJsonArray messages;
     for (const NewMessage &message : m.messages)
         messages.append(QString::fromUtf8(encode(ServerMessage(message))));
@@ -138,13 +142,13 @@ using Read = std::optional<NodeMessage>;
 Read read(const QJsonObject &j, node::Propose *)
 {
     return node::Propose{j.value(kTo).toString(), j.value(kFrom).toString(), j.value(kNode).toInt(),
-                         strings(j.value(kInterests))};
+                         strings(j.value(kInterests)), j.value(kLanguage).toString()};
 }
 Read read(const QJsonObject &j, node::Accept *)
 {
-    return node::Accept{j.value(kTo).toString(), j.value(kFrom).toString(),
-                        j.value(kRoom).toInteger(), j.value(kNode).toInt(),
-                        strings(j.value(kInterests))};
+    return node::Accept{j.value(kTo).toString(),      j.value(kFrom).toString(),
+                        j.value(kRoom).toInteger(),   j.value(kNode).toInt(),
+                        strings(j.value(kInterests)), j.value(kLanguage).toString()};
 }
 Read read(const QJsonObject &j, node::Declined *)
 {
@@ -170,6 +174,7 @@ Read read(const QJsonObject &j, node::ResumeAnswer *)
                          j.value(QLatin1String("ok")).toBool(),
                          j.value(kFrom).toString(),
                          strings(j.value(kInterests)),
+                         j.value(kLanguage).toString(),
                          {}};
     for (const QJsonValue &v : j.value(QLatin1String("messages")).toArray()) {
         if (std::optional<NewMessage> message = decodeNewMessage(v.toString()))

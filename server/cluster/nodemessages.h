@@ -39,6 +39,7 @@ struct Propose {
     QString from;
     int node = 0;
     QStringList interests;
+    QString language; ///< the common language, empty: none
 };
 /// The proposal taken: room `room` is stored on `node`, `from` is in it.
 struct Accept {
@@ -47,6 +48,7 @@ struct Accept {
     qint64 room = 0;
     int node = 0;
     QStringList interests;
+    QString language;
 };
 /// The proposal refused (`to`'s partner was gone): `to` queues again.
 struct Declined {
@@ -69,13 +71,15 @@ struct ResumeAsk {
     qint64 room = 0;
     int node = 0;
 };
-/// The room for a resume: its partner `from`, interests, and every message kept (with nonces).
+/// The room for a resume: its partner `from`, interests and language, and every message kept
+/// (with nonces).
 struct ResumeAnswer {
     QString to;
     qint64 room = 0;
     bool ok = false;
     QString from;
     QStringList interests;
+    QString language;
     QVector<protocol::NewMessage> messages;
 };
 

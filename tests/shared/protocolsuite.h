@@ -53,7 +53,7 @@ inline QString isoTime(const QDateTime &t)
 
 inline QString fields(const JoinQueue &m)
 {
-    return QStringLiteral("interests=") + quoted(m.interests);
+    return QStringLiteral("interests=%1 lang=%2").arg(quoted(m.interests), quoted(m.lang));
 }
 inline QString fields(const LeaveQueue &)
 {
@@ -73,7 +73,7 @@ inline QString fields(const LeaveRoom &)
 }
 inline QString fields(const Next &m)
 {
-    return QStringLiteral("interests=") + quoted(m.interests);
+    return QStringLiteral("interests=%1 lang=%2").arg(quoted(m.interests), quoted(m.lang));
 }
 inline QString fields(const Report &m)
 {
@@ -106,8 +106,9 @@ inline QString fields(const QueueLeft &)
 }
 inline QString fields(const Matched &m)
 {
-    return QStringLiteral("room_id=%1 partner_id=%2 common_interests=%3")
-        .arg(number(m.roomId), quoted(m.partnerId), quoted(m.commonInterests));
+    return QStringLiteral("room_id=%1 partner_id=%2 common_interests=%3 common_language=%4")
+        .arg(number(m.roomId), quoted(m.partnerId), quoted(m.commonInterests),
+             quoted(m.commonLanguage));
 }
 inline QString fields(const NewMessage &m)
 {
@@ -333,12 +334,13 @@ inline const QVector<Sample<ServerMessage>> &serverSamples()
         s.append({"waiting", Waiting{42, 7}, {"online", "queued"}});
         s.append({"waiting zero", Waiting{0, 0}, {"online", "queued"}});
         s.append({"queue_left", QueueLeft{}, {}});
-        s.append({"matched without common interests",
-                  Matched{1, "abcdef01", {}},
-                  {"room_id", "partner_id", "common_interests"}});
+        const QStringList matchedKeys{"room_id", "partner_id", "common_interests",
+                                      "common_language"};
+        s.append({"matched without common interests", Matched{1, "abcdef01", {}}, matchedKeys});
         s.append({"matched with common interests",
-                  Matched{1234567890123, "abcdef01", {"music", "读书", "🎮"}},
-                  {"room_id", "partner_id", "common_interests"}});
+                  Matched{1234567890123, "abcdef01", {"music", "读书", "🎮"}}, matchedKeys});
+        s.append({"matched with a common language",
+                  Matched{2, "abcdef01", {"go"}, QStringLiteral("zh")}, matchedKeys});
 
         s.append({"new_message without nonce",
                   newMessage(1, "hello", {}, utc(2026, 11, 23, 22, 41, 7, 123)), messageKeys});
@@ -402,6 +404,8 @@ inline const QVector<Sample<ClientMessage>> &clientSamples()
         QVector<Sample<ClientMessage>> s;
         s.append({"join_queue without interests", JoinQueue{}, {}});
         s.append({"join_queue with interests", JoinQueue{{"music", "读书", "🎮"}}, {"interests"}});
+        s.append({"join_queue with a language", JoinQueue{{"go"}, "zh"}, {"interests", "lang"}});
+        s.append({"join_queue with only a language", JoinQueue{{}, "en"}, {"lang"}});
         s.append({"leave_queue", LeaveQueue{}, {}});
         s.append({"send_message", SendMessage{"hello", {}}, {"content"}});
         s.append({"send_message with nonce", SendMessage{"你好 😀", "n-42"}, {"content", "nonce"}});
@@ -410,6 +414,7 @@ inline const QVector<Sample<ClientMessage>> &clientSamples()
         s.append({"leave_room_event", LeaveRoom{}, {}});
         s.append({"next without interests", Next{}, {}});
         s.append({"next with interests", Next{{"art"}}, {"interests"}});
+        s.append({"next with a language", Next{{}, "fr"}, {"lang"}});
         s.append({"report without reason", Report{}, {}});
         s.append({"report with reason", Report{"spam"}, {"reason"}});
         s.append({"resume", Resume{"tok_EN-abc123", -1}, {"resume_token"}});

@@ -139,6 +139,7 @@ void TestProtocol::limitsMatchProtocol()
         {QStringLiteral("max_nonce_chars"), kMaxNonceChars},
         {QStringLiteral("max_report_reason_chars"), kMaxReportReasonChars},
         {QStringLiteral("max_resume_token_chars"), kMaxResumeTokenChars},
+        {QStringLiteral("max_language_chars"), kMaxLanguageChars},
         {QStringLiteral("max_frame_bytes"), kMaxFrameBytes},
         {QStringLiteral("typing_expiry_ms"), kTypingExpiryMs},
     };
