@@ -174,10 +174,6 @@
         <translation>S</translation>
     </message>
     <message>
-        <source>Seconds a user with interests waits for a shared one.</source>
-        <translation>有兴趣标签的用户等待共同兴趣匹配的秒数。</translation>
-    </message>
-    <message>
         <source>Purge messages older than N days (0 keeps them).</source>
         <translation>清除 N 天前的消息（0 表示永久保留）。</translation>
     </message>
@@ -216,6 +212,10 @@
     <message>
         <source>invalid value for --db: &apos;%1&apos; (%2; expected postgresql://user:pass@host:port/dbname)</source>
         <translation>--db 的值无效：“%1”（%2；应为 postgresql://user:pass@host:port/dbname）</translation>
+    </message>
+    <message>
+        <source>Seconds a user with interests or a language waits for a shared one.</source>
+        <translation>有兴趣标签或语言的用户等待共同兴趣或语言匹配的秒数。</translation>
     </message>
 </context>
 <context>
@@ -423,6 +423,22 @@
     <message>
         <source>The server did not accept the proof of work.</source>
         <translation>服务器未接受该工作量证明。</translation>
+    </message>
+    <message>
+        <source>You&apos;re now chatting with a random stranger. Say hi! You both speak %1.</source>
+        <translation>你已和一位随机的陌生人连上了，打个招呼吧！你们都说%1。</translation>
+    </message>
+    <message>
+        <source>You&apos;re now chatting with a random stranger. Say hi! You both like %1 and speak %2.</source>
+        <translation>你已和一位随机的陌生人连上了，打个招呼吧！你们都喜欢%1，也都说%2。</translation>
+    </message>
+    <message>
+        <source>English</source>
+        <translation>英语</translation>
+    </message>
+    <message>
+        <source>Chinese</source>
+        <translation>中文</translation>
     </message>
 </context>
 <context>

@@ -58,6 +58,7 @@
       notSent: 'not delivered',
       connectedTo: "You're now chatting with a random stranger. Say hi!",
       commonInterests: 'You both like: {list}',
+      commonLanguage: 'You both speak {lang}.',
       partnerMetaAway: 'connection lost, waiting…',
       partnerMetaOnline: 'anonymous',
       partnerLeft_left: 'Stranger has left the chat.',
@@ -137,6 +138,7 @@
       notSent: '未送达',
       connectedTo: '你已经和一位陌生人连上了，打个招呼吧！',
       commonInterests: '你们都喜欢：{list}',
+      commonLanguage: '你们都说{lang}。',
       partnerMetaAway: '连接中断，等待对方回来…',
       partnerMetaOnline: '匿名',
       partnerLeft_left: '对方已离开聊天。',
@@ -168,6 +170,28 @@
 
   const LANG = /^zh/i.test(navigator.language || '') ? 'zh' : 'en';
   const STR = I18N[LANG];
+  // The browser's language for matching (PROTOCOL.md, "Matching"): the primary subtag of
+  // navigator.language, or none when that is not a tag the server takes.
+  const USER_LANG = (() => {
+    const tag = String(navigator.language || '');
+    return tag.length <= 35 && /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/.test(tag)
+      ? tag.split(/[-_]/)[0].toLowerCase() : '';
+  })();
+
+  /** `join_queue`'s and `next`'s data: the interests and the language. */
+  function queueData() {
+    return USER_LANG ? { interests: S.interests, lang: USER_LANG } : { interests: S.interests };
+  }
+
+  /** A language code's name in the page's language (`zh` → "Chinese" or "中文"). */
+  function languageName(code) {
+    try {
+      const names = new Intl.DisplayNames([LANG === 'zh' ? 'zh-CN' : 'en'], { type: 'language' });
+      return names.of(code) || code;
+    } catch (e) {
+      return code;
+    }
+  }
 
   function t(key, vars) {
     let s = Object.prototype.hasOwnProperty.call(STR, key) ? STR[key] : I18N.en[key];
@@ -409,7 +433,7 @@
       S.userId = d.user_id;
       S.token = d.resume_token;
       onReady();
-      if (S.phase === 'waiting') send('join_queue', { interests: S.interests });
+      if (S.phase === 'waiting') send('join_queue', queueData());
     },
 
     resumed(d) {
@@ -427,7 +451,7 @@
       } else if (S.phase === 'chatting') {
         endRoom(t('endedWhileAway'));
       } else if (S.phase === 'waiting') {
-        send('join_queue', { interests: S.interests });   // dropped users leave the queue
+        send('join_queue', queueData());   // dropped users leave the queue
       }
     },
 
@@ -442,7 +466,8 @@
     },
 
     matched(d) {
-      enterRoom(d.room_id, Array.isArray(d.common_interests) ? d.common_interests : []);
+      const language = typeof d.common_language === 'string' ? d.common_language : '';
+      enterRoom(d.room_id, Array.isArray(d.common_interests) ? d.common_interests : [], language);
       attention();
     },
 
@@ -533,7 +558,7 @@
       setPhase('idle');
       if (wasChatting) showNotice(t('resumeFailed'));
     } else if (S.phase === 'waiting') {
-      send('join_queue', { interests: S.interests });
+      send('join_queue', queueData());
     }
   }
 
@@ -551,7 +576,7 @@
   }
 
   // ---------------------------------------------------------------- rooms
-  function enterRoom(roomId, common) {
+  function enterRoom(roomId, common, language) {
     clearMessages();
     S.roomId = roomId;
     S.partnerAway = false;
@@ -559,6 +584,7 @@
     setPhase('chatting');
     notice(t('connectedTo'));
     if (S.common.length) notice(t('commonInterests', { list: S.common.join(LANG === 'zh' ? '、' : ', ') }));
+    if (language) notice(t('commonLanguage', { lang: languageName(language) }));
     renderPartnerMeta();
     el.input.focus({ preventScroll: true });
   }
@@ -961,7 +987,7 @@
     if (!requireOnline()) return;
     if (S.phase === 'chatting') return;
     leaveRoomLocally();
-    send('join_queue', { interests: S.interests });
+    send('join_queue', queueData());
     setPhase('waiting');
     showWaitingDetail(null);
   }
@@ -970,7 +996,7 @@
     if (!requireOnline()) return;
     if (S.phase === 'chatting') {
       stopTyping(false);
-      send('next', { interests: S.interests });
+      send('next', queueData());
       leaveRoomLocally();
       setPhase('waiting');
       showWaitingDetail(null);
