@@ -44,12 +44,13 @@ class Matchmaker
 public:
     explicit Matchmaker(qint64 interestWaitMs = 5000);
 
-    /// Queues `user` (interests already normalised) and pairs it if a partner is available now.
-    /// Queuing a user already queued is idempotent: it keeps its place and gets no match.
-    /// The partner is the longest-waiting queued user sharing an interest, else (when the newcomer
-    /// is open to anyone) the longest-waiting user open to anyone. The newcomer is `second`.
+    /// Queues `user` without a language (interests already normalised): see below.
     std::optional<Match> enqueue(UserKey user, const QStringList &interests, qint64 nowMs);
-    /// The same with a language (a normalised primary subtag, or empty for none).
+    /// Queues `user` (interests normalised; language a primary subtag, empty for none) and pairs
+    /// it if a partner is available now. Queuing a user already queued is idempotent: it keeps
+    /// its place, interests, language and wait, and gets no match. The partner is the
+    /// longest-waiting queued user of the first tier that has one (see the class comment). The
+    /// newcomer is `second`.
     std::optional<Match> enqueue(UserKey user, const QStringList &interests,
                                  const QString &language, qint64 nowMs);
 
@@ -59,9 +60,10 @@ public:
     bool contains(UserKey user) const;
     int queuedCount() const;
 
-    /// Pairs the users whose interest wait has ended by `nowMs` and who can now be matched:
-    /// those users in FIFO order, each with its longest-waiting possible partner (sharing an
-    /// interest first). Afterwards no two queued users could be matched at `nowMs`.
+    /// Pairs the users whose language phase has started or whose wait has ended by `nowMs` and
+    /// who can now be matched: those users in FIFO order, each with its longest-waiting possible
+    /// partner of the first tier that has one. Afterwards no two queued users could be matched at
+    /// `nowMs`.
     std::vector<Match> expire(qint64 nowMs);
 
     /// When a user with these interests and language, queued at `enqueuedAtMs`, accepts a
