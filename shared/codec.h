@@ -58,4 +58,10 @@ QDateTime parseTimestamp(const QString &text);
 /// Returns false (and leaves `out` alone) when there are too many or one is too long.
 bool normaliseInterests(const QStringList &raw, QStringList &out);
 
+/// A `lang` tag as the server compares it: its primary subtag, lower case (`zh-Hant-TW` and
+/// `zh_TW` give `zh`); an empty tag gives an empty one (no language). Returns false (and leaves
+/// `out` alone) unless the tag is at most kMaxLanguageChars characters of the form
+/// `[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*`.
+bool normaliseLanguage(const QString &raw, QString &out);
+
 } // namespace anonchat::protocol

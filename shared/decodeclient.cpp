@@ -9,12 +9,13 @@ namespace {
 
 using internal::FieldReader;
 using internal::readInterests;
+using internal::readLanguage;
 
 bool fromJson(const QJsonObject &d, JoinQueue &m, DecodeError &e)
 {
     FieldReader r(d, e);
     m.powNonce = r.string("pow_nonce", false, kMaxPowNonceChars);
-    return readInterests(r, m.interests);
+    return readInterests(r, m.interests) && readLanguage(r, m.lang);
 }
 bool fromJson(const QJsonObject &, LeaveQueue &, DecodeError &)
 {
@@ -54,7 +55,7 @@ bool fromJson(const QJsonObject &d, Next &m, DecodeError &e)
 {
     FieldReader r(d, e);
     m.powNonce = r.string("pow_nonce", false, kMaxPowNonceChars);
-    return readInterests(r, m.interests);
+    return readInterests(r, m.interests) && readLanguage(r, m.lang);
 }
 bool fromJson(const QJsonObject &d, Report &m, DecodeError &e)
 {

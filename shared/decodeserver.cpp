@@ -78,6 +78,7 @@ bool fromJson(const QJsonObject &d, Matched &m, DecodeError &e)
     m.roomId = r.integer("room_id", true);
     m.partnerId = r.string("partner_id", true);
     m.commonInterests = r.stringList("common_interests", false);
+    m.commonLanguage = r.string("common_language", false);
     return r.ok();
 }
 bool fromJson(const QJsonObject &d, PartnerTyping &m, DecodeError &e)

@@ -10,18 +10,20 @@ namespace anonchat::protocol {
 
 namespace {
 
-QJsonObject queueData(const QStringList &interests, const QString &powNonce)
+QJsonObject queueData(const QStringList &interests, const QString &lang, const QString &powNonce)
 {
     QJsonObject o;
     if (!interests.isEmpty())
         o.insert(QLatin1String("interests"), QJsonArray::fromStringList(interests));
+    if (!lang.isEmpty())
+        o.insert(QLatin1String("lang"), lang);
     if (!powNonce.isEmpty())
         o.insert(QLatin1String("pow_nonce"), powNonce);
     return o;
 }
 QJsonObject toJson(const JoinQueue &m)
 {
-    return queueData(m.interests, m.powNonce);
+    return queueData(m.interests, m.lang, m.powNonce);
 }
 QJsonObject toJson(const LeaveQueue &)
 {
@@ -44,7 +46,7 @@ QJsonObject toJson(const LeaveRoom &)
 }
 QJsonObject toJson(const Next &m)
 {
-    return queueData(m.interests, m.powNonce);
+    return queueData(m.interests, m.lang, m.powNonce);
 }
 QJsonObject toJson(const Report &m)
 {

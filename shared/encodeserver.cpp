@@ -179,6 +179,10 @@ void writeData(QByteArray &out, const Waiting &m)
 void writeData(QByteArray &out, const Matched &m)
 {
     appendStringList(out, R"("common_interests":)", m.commonInterests);
+    if (m.commonLanguage.isEmpty())
+        out += R"(,"common_language":null)";
+    else
+        appendString(out, R"(,"common_language":)", m.commonLanguage);
     appendString(out, R"(,"partner_id":)", m.partnerId);
     appendInt(out, R"(,"room_id":)", m.roomId);
 }

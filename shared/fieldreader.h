@@ -140,4 +140,15 @@ inline bool readInterests(FieldReader &r, QStringList &out)
     return true;
 }
 
+/// `lang`, normalised to its primary subtag; absent, null or "" is no language.
+inline bool readLanguage(FieldReader &r, QString &out)
+{
+    const QString raw = r.string("lang", false);
+    if (!r.ok())
+        return false;
+    if (!normaliseLanguage(raw, out))
+        return r.fail(QStringLiteral("'lang' must be a language tag such as \"zh\" or \"en-US\""));
+    return true;
+}
+
 } // namespace anonchat::protocol::internal

@@ -19,6 +19,7 @@ inline constexpr int kMaxPowNonceChars = 64; ///< characters of `join_queue`'s `
 inline constexpr int kPowChallengeBytes = 16;
 /// The largest `--pow-bits`: 2^24 hashes on average, tens of seconds in a browser.
 inline constexpr int kMaxPowBits = 24;
+inline constexpr int kMaxLanguageChars = 35; ///< characters of a `lang` tag as sent
 inline constexpr qint64 kMaxFrameBytes = 16 * 1024;
 inline constexpr int kTypingExpiryMs = 6000;
 

@@ -19,6 +19,7 @@ namespace anonchat::protocol {
 
 struct JoinQueue {
     QStringList interests; ///< normalised: trimmed, lower case, unique, non-empty
+    QString lang;          ///< the tag's primary subtag, lower case (`zh`); empty: none
     QString powNonce;      ///< solves `welcome.pow` (`--pow-bits`); empty: absent
 };
 struct LeaveQueue {};
@@ -32,6 +33,7 @@ struct Typing {
 struct LeaveRoom {};
 struct Next {
     QStringList interests;
+    QString lang;
     QString powNonce;
 };
 struct Report {
@@ -74,6 +76,7 @@ struct Matched {
     qint64 roomId = 0;
     QString partnerId;
     QStringList commonInterests;
+    QString commonLanguage; ///< the `lang` both gave; empty (null on the wire) when not the same
 };
 struct NewMessage {
     qint64 id = 0;

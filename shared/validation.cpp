@@ -33,4 +33,47 @@ bool normaliseInterests(const QStringList &raw, QStringList &out)
     return true;
 }
 
+namespace {
+
+bool isAsciiLetter(QChar c)
+{
+    return (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z');
+}
+
+bool isAsciiAlphanumeric(QChar c)
+{
+    return isAsciiLetter(c) || (c >= u'0' && c <= u'9');
+}
+
+} // namespace
+
+bool normaliseLanguage(const QString &raw, QString &out)
+{
+    if (raw.size() > kMaxLanguageChars)
+        return false;
+    if (raw.isEmpty()) {
+        out.clear();
+        return true;
+    }
+    qsizetype primaryEnd = -1;
+    qsizetype subtagStart = 0;
+    for (qsizetype i = 0; i <= raw.size(); ++i) {
+        const bool end = i == raw.size() || raw[i] == u'-' || raw[i] == u'_';
+        if (!end) {
+            const bool ok = primaryEnd < 0 ? isAsciiLetter(raw[i]) : isAsciiAlphanumeric(raw[i]);
+            if (!ok)
+                return false;
+            continue;
+        }
+        const qsizetype length = i - subtagStart;
+        if (primaryEnd < 0 ? (length < 2 || length > 3) : (length < 1 || length > 8))
+            return false;
+        if (primaryEnd < 0)
+            primaryEnd = i;
+        subtagStart = i + 1;
+    }
+    out = raw.left(primaryEnd).toLower();
+    return true;
+}
+
 } // namespace anonchat::protocol

@@ -192,10 +192,6 @@
         <translation>S</translation>
     </message>
     <message>
-        <source>Seconds a user with interests waits for a shared one.</source>
-        <translation>有兴趣标签的用户等待共同兴趣匹配的秒数。</translation>
-    </message>
-    <message>
         <source>Purge messages older than N days (0 keeps them).</source>
         <translation>清除 N 天前的消息（0 表示永久保留）。</translation>
     </message>
@@ -262,6 +258,10 @@
     <message>
         <source>Proof of work a connection must show before queueing: leading zero bits of SHA-256 (0 turns it off, at most 24).</source>
         <translation>连接在排队前必须出示的工作量证明：SHA-256 开头的零比特数（0 为关闭，最多 24）。</translation>
+    </message>
+    <message>
+        <source>Seconds a user with interests or a language waits for a shared one.</source>
+        <translation>有兴趣标签或语言的用户等待共同兴趣或语言匹配的秒数。</translation>
     </message>
 </context>
 <context>
@@ -469,6 +469,22 @@
     <message>
         <source>The server did not accept the proof of work. Start again to compute a new one.</source>
         <translation>服务器没有接受工作量证明。请重新开始以计算新的证明。</translation>
+    </message>
+    <message>
+        <source>You&apos;re now chatting with a random stranger. Say hi! You both speak %1.</source>
+        <translation>你已和一位随机的陌生人连上了，打个招呼吧！你们都说%1。</translation>
+    </message>
+    <message>
+        <source>You&apos;re now chatting with a random stranger. Say hi! You both like %1 and speak %2.</source>
+        <translation>你已和一位随机的陌生人连上了，打个招呼吧！你们都喜欢%1，也都说%2。</translation>
+    </message>
+    <message>
+        <source>English</source>
+        <translation>英语</translation>
+    </message>
+    <message>
+        <source>Chinese</source>
+        <translation>中文</translation>
     </message>
 </context>
 <context>

@@ -166,7 +166,7 @@ void ChatSession::joinQueue(bool viaNext)
     } else {
         sendJoin(viaNext);
     }
-    setRoom(0, {}, {});
+    setRoom(0, {}, {}, {});
     setState(State::Searching);
 }
 
@@ -175,9 +175,9 @@ void ChatSession::sendJoin(bool viaNext)
     // Once admitted the server ignores the nonce; it is sent until then.
     const QString nonce = m_powAdmitted ? QString() : m_powNonce;
     if (viaNext)
-        m_connection->send(Next{m_interests, nonce});
+        m_connection->send(Next{m_interests, m_language, nonce});
     else
-        m_connection->send(JoinQueue{m_interests, nonce});
+        m_connection->send(JoinQueue{m_interests, m_language, nonce});
 }
 
 // ---- proof of work --------------------------------------------------------------------------
@@ -298,7 +298,7 @@ void ChatSession::onConnectionState(Connection::State state)
         m_stateBeforeDrop = State::Offline;
         stopOwnTyping();
         setPartnerTyping(false);
-        setRoom(0, {}, {});
+        setRoom(0, {}, {}, {});
         if (!m_userId.isEmpty()) {
             m_userId.clear();
             emit userIdChanged(m_userId);
@@ -344,7 +344,7 @@ void ChatSession::on(const Welcome &m)
     if (m.limits.maxMessageChars > 0)
         m_maxMessageChars = m.limits.maxMessageChars;
     setOnline(m.online);
-    setRoom(0, {}, {});
+    setRoom(0, {}, {}, {});
     if (m_joinWhenConnected)
         joinQueue(false);
     else
@@ -363,9 +363,9 @@ void ChatSession::on(const Resumed &m)
         const ResumedRoom &room = *m.room;
         if (room.roomId != m_roomId) {
             m_model->clear();
-            setRoom(room.roomId, room.partnerId, {});
+            setRoom(room.roomId, room.partnerId, {}, {});
         } else {
-            setRoom(room.roomId, room.partnerId, m_commonInterests);
+            setRoom(room.roomId, room.partnerId, m_commonInterests, m_commonLanguage);
         }
         m_joinWhenConnected = false;
         m_powAdmitted = true; // a room is had only after admission
@@ -376,7 +376,7 @@ void ChatSession::on(const Resumed &m)
         return;
     }
     const bool hadRoom = m_roomId != 0;
-    setRoom(0, {}, {});
+    setRoom(0, {}, {}, {});
     if (hadRoom || inRoomState(before)) {
         addNotice(tr("The chat ended while you were offline."));
         setState(State::Ended);
@@ -408,14 +408,8 @@ void ChatSession::on(const Matched &m)
     stopOwnTyping();
     setPartnerTyping(false);
     m_model->clear();
-    setRoom(m.roomId, m.partnerId, m.commonInterests);
-    // One sentence each way, so a translation can join them as its language does.
-    const QString text =
-        m.commonInterests.isEmpty()
-            ? tr("You're now chatting with a random stranger. Say hi!")
-            : tr("You're now chatting with a random stranger. Say hi! You both like %1.")
-                  .arg(QLocale().createSeparatedList(m.commonInterests));
-    addNotice(text);
+    setRoom(m.roomId, m.partnerId, m.commonInterests, m.commonLanguage);
+    addNotice(matchedText(m));
     setState(State::Chatting);
 }
 
@@ -470,7 +464,7 @@ void ChatSession::on(const PartnerLeft &m)
     stopOwnTyping();
     setPartnerTyping(false);
     addNotice(partnerLeftText(m.reason));
-    setRoom(0, {}, {});
+    setRoom(0, {}, {}, {});
     setState(State::Ended);
 }
 
@@ -481,7 +475,7 @@ void ChatSession::on(const RoomLeft &m)
     stopOwnTyping();
     setPartnerTyping(false);
     addNotice(tr("You left the chat."));
-    setRoom(0, {}, {});
+    setRoom(0, {}, {}, {});
     setState(State::Ended);
 }
 
@@ -508,7 +502,7 @@ void ChatSession::on(const Error &m)
         // The old identity and its room are gone; the new identity's welcome comes next.
         m_stateBeforeDrop = State::Offline;
         if (m_roomId != 0 || inRoomState(m_state)) {
-            setRoom(0, {}, {});
+            setRoom(0, {}, {}, {});
             setState(State::Ended);
         }
         break;
@@ -526,14 +520,14 @@ void ChatSession::on(const Error &m)
         break;
     case ErrorCode::NotInRoom:
         if (inRoomState(m_state)) {
-            setRoom(0, {}, {});
+            setRoom(0, {}, {}, {});
             setState(State::Ended);
         }
         break;
     case ErrorCode::AlreadyInRoom:
         // The server has us in a room we do not know: leave it and search, as asked.
         if (m_state == State::Searching)
-            m_connection->send(Next{m_interests});
+            sendJoin(true);
         break;
     default: break;
     }
@@ -608,14 +602,52 @@ void ChatSession::setState(State state)
 }
 
 void ChatSession::setRoom(qint64 roomId, const QString &partnerId,
-                          const QStringList &commonInterests)
+                          const QStringList &commonInterests, const QString &commonLanguage)
 {
-    if (m_roomId == roomId && m_partnerId == partnerId && m_commonInterests == commonInterests)
+    if (m_roomId == roomId && m_partnerId == partnerId && m_commonInterests == commonInterests &&
+        m_commonLanguage == commonLanguage)
         return;
     m_roomId = roomId;
     m_partnerId = partnerId;
     m_commonInterests = commonInterests;
+    m_commonLanguage = commonLanguage;
     emit roomChanged();
+}
+
+QString ChatSession::matchedText(const Matched &m)
+{
+    // One sentence each way, so a translation can join them as its language does.
+    const QString interests = QLocale().createSeparatedList(m.commonInterests);
+    const QString language = languageName(m.commonLanguage);
+    if (m.commonLanguage.isEmpty()) {
+        return m.commonInterests.isEmpty()
+                   ? tr("You're now chatting with a random stranger. Say hi!")
+                   : tr("You're now chatting with a random stranger. Say hi! You both like %1.")
+                         .arg(interests);
+    }
+    return m.commonInterests.isEmpty()
+               ? tr("You're now chatting with a random stranger. Say hi! You both speak %1.")
+                     .arg(language)
+               : tr("You're now chatting with a random stranger. Say hi! You both like %1 and "
+                    "speak %2.")
+                     .arg(interests, language);
+}
+
+void ChatSession::setLanguage(const QString &tag)
+{
+    if (!normaliseLanguage(tag, m_language))
+        m_language.clear();
+}
+
+QString ChatSession::languageName(const QString &code)
+{
+    // The shared language is the one this app sent: its interface language.
+    if (code == QLatin1String("en"))
+        return tr("English");
+    if (code == QLatin1String("zh"))
+        return tr("Chinese");
+    const QLocale locale(code);
+    return locale.language() == QLocale::C ? code : locale.nativeLanguageName();
 }
 
 void ChatSession::setOnline(int online)

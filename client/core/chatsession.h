@@ -74,6 +74,8 @@ public:
     QString partnerId() const { return m_partnerId; }
     qint64 roomId() const { return m_roomId; }
     QStringList commonInterests() const { return m_commonInterests; }
+    /// The language the partner and this user both gave (`zh`), empty when none.
+    QString commonLanguage() const { return m_commonLanguage; }
     int onlineCount() const { return m_online; }
     bool partnerTyping() const { return m_partnerTyping; }
     /// Searching while the proof of work the server asks for is computed: its progress in
@@ -81,6 +83,14 @@ public:
     int powProgress() const { return m_powProgress; }
     /// The interests of the last start()/next(), normalised.
     QStringList interests() const { return m_interests; }
+    /// The language sent as `lang` with every join (the app's interface language): a BCP 47 tag
+    /// or a locale name (`zh_CN`), kept as its primary subtag; empty or invalid: none.
+    void setLanguage(const QString &tag);
+    QString language() const { return m_language; }
+    /// A language code's name for the notice: "English", "Chinese" (translated), else native.
+    static QString languageName(const QString &code);
+    /// The notice of a match: what the two share, if anything.
+    static QString matchedText(const protocol::Matched &m);
 
     /// Joins the queue (Idle, Ended; while Connecting it happens once connected). False, with a
     /// notice, for too many or too long interests; false in a room (use next()).
@@ -130,7 +140,8 @@ signals:
 private:
     void init();
     void setState(State state);
-    void setRoom(qint64 roomId, const QString &partnerId, const QStringList &commonInterests);
+    void setRoom(qint64 roomId, const QString &partnerId, const QStringList &commonInterests,
+                 const QString &commonLanguage);
     void setOnline(int online);
     void setPartnerTyping(bool typing);
     void addNotice(const QString &text);
@@ -169,6 +180,8 @@ private:
     QString m_partnerId;
     qint64 m_roomId = 0;
     QStringList m_commonInterests;
+    QString m_commonLanguage;
+    QString m_language; ///< sent as `lang`
     QStringList m_interests;
     int m_online = 0;
     int m_maxMessageChars = protocol::kMaxMessageChars;

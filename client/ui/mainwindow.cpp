@@ -23,6 +23,7 @@
 #include <QFileDialog>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -254,6 +255,8 @@ void MainWindow::connectSession()
 
 void MainWindow::retranslate()
 {
+    // Matching prefers partners of the language the app is shown in (PROTOCOL.md's `lang`).
+    m_session->setLanguage(m_languages ? m_languages->effectiveLanguage() : QLocale().name());
     m_actions->retranslate();
     m_header->retranslate();
     m_controls->retranslate();

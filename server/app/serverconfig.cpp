@@ -248,7 +248,7 @@ void addServerOptions(QCommandLineParser &parser)
         {"resume-window", ServerOptions::tr("Seconds a dropped user keeps identity and room."),
          ServerOptions::tr("S"), QStringLiteral("120")},
         {"interest-wait",
-         ServerOptions::tr("Seconds a user with interests waits for a shared one."),
+         ServerOptions::tr("Seconds a user with interests or a language waits for a shared one."),
          ServerOptions::tr("S"), QStringLiteral("5")},
         {"retention-days", ServerOptions::tr("Purge messages older than N days (0 keeps them)."),
          ServerOptions::tr("N"), QStringLiteral("0")},

@@ -463,22 +463,23 @@ void ChatNode::handle(Session &s, const JoinQueue &m)
                   eventName(ClientEvent::JoinQueue));
         return;
     }
-    joinQueue(s, m.interests);
+    joinQueue(s, m.interests, m.lang);
 }
 
-void ChatNode::joinQueue(Session &s, const QStringList &interests)
+void ChatNode::joinQueue(Session &s, const QStringList &interests, const QString &lang)
 {
     if (s.state == Session::State::Queued) {
         send(s, waitingInfo()); // idempotent
         return;
     }
     s.interests = interests;
+    s.lang = lang;
     s.state = Session::State::Queued;
     if (m_coordinator) {
         m_coordinator->enqueue(s);
         return;
     }
-    if (std::optional<Match> match = m_matchmaker.enqueue(s.key, interests, nowMs()))
+    if (std::optional<Match> match = m_matchmaker.enqueue(s.key, interests, lang, nowMs()))
         m_roomService.startRoom(*match);
     else
         send(s, waitingInfo());
@@ -542,7 +543,7 @@ void ChatNode::handle(Session &s, const Next &m)
         return;
     if (s.state == Session::State::InRoom)
         m_roomService.endRoom(s.roomId, s.key, LeaveReason::Next, QStringLiteral("next"));
-    joinQueue(s, m.interests);
+    joinQueue(s, m.interests, m.lang);
 }
 
 void ChatNode::handle(Session &s, const Report &m)

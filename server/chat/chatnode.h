@@ -112,7 +112,7 @@ private:
     void handle(Session &s, const protocol::Resume &m);
     void handle(Session &s, const protocol::GetStats &m);
 
-    void joinQueue(Session &s, const QStringList &interests);
+    void joinQueue(Session &s, const QStringList &interests, const QString &lang);
     /// PowGate::admit(), with its error sent; false: refused.
     bool admit(Session &s, const QString &powNonce, protocol::ClientEvent event);
     // NodeActions: what RoomService does.

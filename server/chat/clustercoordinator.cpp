@@ -1,5 +1,6 @@
 #include "server/chat/clustercoordinator.h"
 
+#include "server/match/matchmaker.h"
 #include "server/net/clientsocket.h"
 
 #include <QLoggingCategory>
@@ -78,7 +79,16 @@ void ClusterCoordinator::enqueue(Session &s, bool announce)
 {
     const UserKey key = s.key;
     s.proposedAtMs = -1;
-    m_link->enqueue(s.userId, s.interests, s.interests.isEmpty(),
+    // Its stage at once: open without interests and language, in its language phase with only a
+    // language (PROTOCOL.md, "Matching"); the later ones come by promotion.
+    const bool interests = !s.interests.isEmpty();
+    const bool language = !s.lang.isEmpty();
+    const QueueStage stage =
+        Matchmaker::waitEndMs(interests, language, 0, m_config.interestWaitMs) <= 0
+            ? QueueStage::Open
+        : language && !interests ? QueueStage::Language
+                                 : QueueStage::Interests;
+    m_link->enqueue(s.userId, s.interests, s.lang, stage,
                     [this, key, announce](bool ok, std::optional<ClusterMatch> match) {
                         const Session *user = m_sessions.find(key);
                         if (user && !announce && ok && !match) {
@@ -118,15 +128,16 @@ void ClusterCoordinator::onMatch(UserKey key, bool ok, const std::optional<Clust
     if (match->partnerNode == m_link->nodeId()) {
         Session *p = m_sessions.find(match->partnerId);
         if (waitingToPair(p))
-            m_node.startRoom(Match{p->key, s->key, match->commonInterests});
+            m_node.startRoom(Match{p->key, s->key, match->commonInterests, match->commonLanguage});
         else
             enqueue(*s, true); // the partner left meanwhile: try again
         return;
     }
     s->proposedAtMs = nowMs();
     s->proposedNode = match->partnerNode;
-    m_link->sendTo(match->partnerNode, node::Propose{match->partnerId, s->userId, m_link->nodeId(),
-                                                     match->commonInterests, s->addressHash});
+    m_link->sendTo(match->partnerNode,
+                   node::Propose{match->partnerId, s->userId, m_link->nodeId(),
+                                 match->commonInterests, match->commonLanguage, s->addressHash});
 }
 
 void ClusterCoordinator::requeuePartner(const ClusterMatch &match)
@@ -144,23 +155,33 @@ void ClusterCoordinator::promoteDue()
 {
     const qint64 now = nowMs();
     while (!m_promotions.empty() && m_promotions.begin()->first <= now) {
-        const UserKey key = m_promotions.begin()->second;
+        const auto [key, stage] = m_promotions.begin()->second;
         m_promotions.erase(m_promotions.begin());
         Session *s = m_sessions.find(key);
         if (!s || s->state != Session::State::Queued || s->proposedAtMs >= 0)
             continue;
-        m_link->promote(s->userId, [this, key](bool ok, std::optional<ClusterMatch> match) {
-            onMatch(key, ok, match, true);
-        });
+        m_link->promote(s->userId, stage,
+                        [this, key = key](bool ok, std::optional<ClusterMatch> match) {
+                            onMatch(key, ok, match, true);
+                        });
     }
     schedulePromotion();
 }
 
 void ClusterCoordinator::schedulePromotion(UserKey key)
 {
-    const Session *s = m_sessions.find(key);
-    if (s && !s->interests.isEmpty())
-        m_promotions.emplace(nowMs() + m_config.interestWaitMs, key);
+    if (const Session *s = m_sessions.find(key)) {
+        const bool interests = !s->interests.isEmpty();
+        const bool language = !s->lang.isEmpty();
+        const qint64 now = nowMs();
+        const qint64 wait = m_config.interestWaitMs;
+        const qint64 languageFrom = Matchmaker::languageFromMs(interests, language, now, wait);
+        const qint64 waitEnd = Matchmaker::waitEndMs(interests, language, now, wait);
+        if (language && languageFrom > now)
+            m_promotions.emplace(languageFrom, std::make_pair(key, QueueStage::Language));
+        if (waitEnd > now)
+            m_promotions.emplace(waitEnd, std::make_pair(key, QueueStage::Open));
+    }
     schedulePromotion();
 }
 
@@ -211,10 +232,11 @@ void ClusterCoordinator::on(const node::Propose &m)
     room.remoteNode = m.node;
     room.remoteAddressHash = m.addressHash;
     room.commonInterests = m.interests;
+    room.commonLanguage = m.language;
     m_commits.submit(RoomRow{room.id, p->userId, m.from, QDateTime::currentDateTimeUtc()},
                      PendingRoom{room.id,
                                  node::Accept{m.from, p->userId, room.id, m_link->nodeId(),
-                                              m.interests, p->addressHash},
+                                              m.interests, m.language, p->addressHash},
                                  m.node});
     m_node.enterRoom(*p, m_node.addRoom(room), m.from);
 }
@@ -243,6 +265,7 @@ void ClusterCoordinator::on(const node::Accept &m)
     room.remoteNode = m.node;
     room.remoteAddressHash = m.addressHash;
     room.commonInterests = m.interests;
+    room.commonLanguage = m.language;
     room.owned = false; // stored and counted by the partner's node
     s->proposedAtMs = -1;
     m_node.enterRoom(*s, m_node.addRoom(room), m.from);
@@ -584,6 +607,7 @@ void ClusterCoordinator::on(const node::ResumeAsk &m)
     answer.from = partner->userId;
     answer.interests = room->commonInterests;
     answer.addressHash = partner->addressHash;
+    answer.language = room->commonLanguage;
     answer.messages = QVector<NewMessage>(room->recent.cbegin(), room->recent.cend());
     m_link->sendTo(m.node, answer);
     m_node.send(*partner, PartnerBack{m.room});
@@ -616,6 +640,7 @@ void ClusterCoordinator::on(const node::ResumeAnswer &m)
     room.remoteAddressHash = m.addressHash;
     room.owned = false;
     room.commonInterests = m.interests;
+    room.commonLanguage = m.language;
     for (const NewMessage &message : m.messages)
         room.remember(message);
     Room &added = m_node.addRoom(room);

@@ -122,7 +122,8 @@ private:
     const ServerConfig &m_config;
     const QElapsedTimer &m_clock;
     std::unique_ptr<ClusterLink> m_link;
-    std::multimap<qint64, UserKey> m_promotions; ///< interest waits ending
+    /// Language phases starting and waits ending.
+    std::multimap<qint64, std::pair<UserKey, QueueStage>> m_promotions;
     QTimer m_promoteTimer;
     struct PendingResume {
         qint64 sinceMs = 0;

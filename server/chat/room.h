@@ -30,6 +30,7 @@ struct Room {
     bool ending = false;
     protocol::LeaveReason endReason = protocol::LeaveReason::Left;
     QStringList commonInterests;
+    QString commonLanguage; ///< empty: none
     /// Stored messages by nonceKey(), so a resent message is not stored twice.
     QHash<QString, protocol::NewMessage> byNonce;
     /// Nonces submitted but not yet committed.

@@ -68,6 +68,7 @@ void RoomService::startRoom(const Match &match)
     room.members[0] = a->key;
     room.members[1] = b->key;
     room.commonInterests = match.commonInterests;
+    room.commonLanguage = match.commonLanguage;
     m_commits.submit(RoomRow{room.id, a->userId, b->userId, QDateTime::currentDateTimeUtc()},
                      PendingRoom{room.id});
     m_node.addRoom(room);
@@ -82,7 +83,7 @@ void RoomService::enter(Session &s, const Room &room, const QString &partnerId)
     s.roomId = room.id;
     s.typing = false;
     s.lastSentMessageId = 0;
-    m_node.send(s, Matched{room.id, partnerId, room.commonInterests});
+    m_node.send(s, Matched{room.id, partnerId, room.commonInterests, room.commonLanguage});
     updatePlace(s);
 }
 

@@ -28,6 +28,7 @@ struct Session {
     State state = State::Idle;
     qint64 roomId = 0;
     QStringList interests;
+    QString lang;               ///< the primary subtag of join_queue's `lang`; empty: none
     bool sawFirstEvent = false; ///< `resume` is only allowed as the first event
     bool everMatched = false;   ///< has something to resume (a room, reports, a previous partner)
     bool typing = false;        ///< what the partner was last told

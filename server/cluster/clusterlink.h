@@ -26,7 +26,12 @@ struct ClusterMatch {
     QString partnerId;
     int partnerNode = 0;
     QStringList commonInterests;
+    QString commonLanguage; ///< empty: none
 };
+
+/// Where a queued user stands in its wait (PROTOCOL.md, "Matching"): paired only by a shared
+/// interest (in a compatible language), also by the same language, or with anyone.
+enum class QueueStage { Interests = 0, Language = 1, Open = 2 };
 
 /// A user's place, for resume on another node: its node, room, partner and the partner's node.
 struct ClusterPlace {
@@ -67,12 +72,14 @@ public:
 
     // ---- the shared queue ----
     using MatchCallback = std::function<void(bool ok, std::optional<ClusterMatch>)>;
-    /// Queues `userId` (on this node), pairing it at once if someone fits. `openToAnyone` for a
-    /// user without interests. ok=false: the queue is unavailable (the user is not queued).
-    virtual void enqueue(const QString &userId, const QStringList &interests, bool openToAnyone,
-                         MatchCallback callback) = 0;
-    /// The user's interest wait has ended: it is open to anyone now, and paired if someone fits.
-    virtual void promote(const QString &userId, MatchCallback callback) = 0;
+    /// Queues `userId` (on this node) with its interests and language (empty: none) at `stage`,
+    /// pairing it at once if someone fits. ok=false: the queue is unavailable (the user is not
+    /// queued).
+    virtual void enqueue(const QString &userId, const QStringList &interests,
+                         const QString &language, QueueStage stage, MatchCallback callback) = 0;
+    /// The user's wait has reached `stage` (its language phase, or its end: open to anyone); it
+    /// is paired if someone fits now.
+    virtual void promote(const QString &userId, QueueStage stage, MatchCallback callback) = 0;
     /// Takes the user out of the queue.
     virtual void dequeue(const QString &userId) = 0;
     virtual void block(const QString &a, const QString &b) = 0;

@@ -51,18 +51,20 @@ ClusterMatch LocalHub::toClusterMatch(const Match &match, UserKey forUser)
     m.partnerId = idOf(partner);
     m.partnerNode = m_nodeOf.value(partner);
     m.commonInterests = match.commonInterests;
+    m.commonLanguage = match.commonLanguage;
     return m;
 }
 
 std::optional<ClusterMatch> LocalHub::enqueue(int node, const QString &userId,
-                                              const QStringList &interests)
+                                              const QStringList &interests, const QString &language)
 {
     const UserKey key = keyOf(userId);
     QMutexLocker lock(&m_mutex);
     if (m_matchmaker.contains(key))
         return std::nullopt;
     m_nodeOf.insert(key, node);
-    const std::optional<Match> match = m_matchmaker.enqueue(key, interests, m_clock.elapsed());
+    const std::optional<Match> match =
+        m_matchmaker.enqueue(key, interests, language, m_clock.elapsed());
     if (!match)
         return std::nullopt;
     ClusterMatch m = toClusterMatch(*match, key);
@@ -208,13 +210,16 @@ void LocalLink::setLocalCounts(qint64 online, qint64 rooms)
     m_hub->setCounts(m_node, online, rooms);
 }
 
-void LocalLink::enqueue(const QString &userId, const QStringList &interests, bool,
-                        MatchCallback callback)
+void LocalLink::enqueue(const QString &userId, const QStringList &interests,
+                        const QString &language, QueueStage, MatchCallback callback)
 {
-    post([callback, match = m_hub->enqueue(m_node, userId, interests)] { callback(true, match); });
+    // The hub's Matchmaker knows the stages by its own clock.
+    post([callback, match = m_hub->enqueue(m_node, userId, interests, language)] {
+        callback(true, match);
+    });
 }
 
-void LocalLink::promote(const QString &userId, MatchCallback callback)
+void LocalLink::promote(const QString &userId, QueueStage, MatchCallback callback)
 {
     post([callback, match = m_hub->promote(userId)] { callback(true, match); });
 }

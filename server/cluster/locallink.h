@@ -31,7 +31,7 @@ public:
     int nodeCount() const { return int(m_links.size()); }
 
     std::optional<ClusterMatch> enqueue(int node, const QString &userId,
-                                        const QStringList &interests);
+                                        const QStringList &interests, const QString &language);
     /// Ends interest waits due now; the matches not for `userId` are posted to their nodes.
     std::optional<ClusterMatch> promote(const QString &userId);
     void dequeue(const QString &userId);
@@ -77,9 +77,9 @@ public:
     ClusterStats stats() const override { return m_hub->stats(); }
     void setLocalCounts(qint64 online, qint64 rooms) override;
 
-    void enqueue(const QString &userId, const QStringList &interests, bool openToAnyone,
-                 MatchCallback callback) override;
-    void promote(const QString &userId, MatchCallback callback) override;
+    void enqueue(const QString &userId, const QStringList &interests, const QString &language,
+                 QueueStage stage, MatchCallback callback) override;
+    void promote(const QString &userId, QueueStage stage, MatchCallback callback) override;
     void dequeue(const QString &userId) override;
     void block(const QString &a, const QString &b) override;
     void setPreviousPartners(const QString &a, const QString &b) override;

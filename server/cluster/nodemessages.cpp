@@ -17,6 +17,7 @@ const QString kRoom = QStringLiteral("room");
 const QString kNode = QStringLiteral("node");
 const QString kInterests = QStringLiteral("interests");
 const QString kHash = QStringLiteral("h");
+const QString kLanguage = QStringLiteral("language");
 
 QStringList strings(const QJsonValue &array)
 {
@@ -51,6 +52,7 @@ void write(QJsonObject &j, const node::Propose &m)
     j.insert(kNode, m.node);
     j.insert(kInterests, QJsonArray::fromStringList(m.interests));
     j.insert(kHash, m.addressHash);
+    j.insert(kLanguage, m.language);
 }
 void write(QJsonObject &j, const node::Accept &m)
 {
@@ -60,6 +62,7 @@ void write(QJsonObject &j, const node::Accept &m)
     j.insert(kNode, m.node);
     j.insert(kInterests, QJsonArray::fromStringList(m.interests));
     j.insert(kHash, m.addressHash);
+    j.insert(kLanguage, m.language);
 }
 void write(QJsonObject &j, const node::Declined &m)
 {
@@ -90,6 +93,7 @@ void write(QJsonObject &j, const node::ResumeAnswer &m)
     j.insert(kFrom, m.from);
     j.insert(kInterests, QJsonArray::fromStringList(m.interests));
     j.insert(kHash, m.addressHash);
+    j.insert(kLanguage, m.language);
     QJsonArray messages;
     for (const NewMessage &message : m.messages)
         messages.append(QString::fromUtf8(encode(ServerMessage(message))));
@@ -143,13 +147,15 @@ using Read = std::optional<NodeMessage>;
 Read read(const QJsonObject &j, node::Propose *)
 {
     return node::Propose{j.value(kTo).toString(), j.value(kFrom).toString(), j.value(kNode).toInt(),
-                         strings(j.value(kInterests)), j.value(kHash).toString()};
+                         strings(j.value(kInterests)), j.value(kLanguage).toString(),
+                         j.value(kHash).toString()};
 }
 Read read(const QJsonObject &j, node::Accept *)
 {
     return node::Accept{j.value(kTo).toString(),      j.value(kFrom).toString(),
                         j.value(kRoom).toInteger(),   j.value(kNode).toInt(),
-                        strings(j.value(kInterests)), j.value(kHash).toString()};
+                        strings(j.value(kInterests)), j.value(kLanguage).toString(),
+                        j.value(kHash).toString()};
 }
 Read read(const QJsonObject &j, node::Declined *)
 {
@@ -175,6 +181,7 @@ Read read(const QJsonObject &j, node::ResumeAnswer *)
                          j.value(QLatin1String("ok")).toBool(),
                          j.value(kFrom).toString(),
                          strings(j.value(kInterests)),
+                         j.value(kLanguage).toString(),
                          {},
                          j.value(kHash).toString()};
     for (const QJsonValue &v : j.value(QLatin1String("messages")).toArray()) {

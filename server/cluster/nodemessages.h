@@ -39,6 +39,7 @@ struct Propose {
     QString from;
     int node = 0;
     QStringList interests;
+    QString language; ///< the common language, empty: none
     QString addressHash; ///< `from`'s (Session::addressHash), for a report on `to`'s node
 };
 /// The proposal taken: room `room` is stored on `node`, `from` is in it.
@@ -48,6 +49,7 @@ struct Accept {
     qint64 room = 0;
     int node = 0;
     QStringList interests;
+    QString language;
     QString addressHash; ///< `from`'s
 };
 /// The proposal refused (`to`'s partner was gone): `to` queues again.
@@ -72,13 +74,15 @@ struct ResumeAsk {
     int node = 0;
     QString addressHash; ///< `from`'s, as it connects now
 };
-/// The room for a resume: its partner `from`, interests, and every message kept (with nonces).
+/// The room for a resume: its partner `from`, interests and language, and every message kept
+/// (with nonces).
 struct ResumeAnswer {
     QString to;
     qint64 room = 0;
     bool ok = false;
     QString from;
     QStringList interests;
+    QString language;
     QVector<protocol::NewMessage> messages;
     QString addressHash; ///< `from`'s
 };

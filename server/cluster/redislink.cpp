@@ -196,15 +196,16 @@ void RedisLink::handleMatchReply(const RedisReply &reply, const MatchCallback &c
     ClusterMatch match;
     match.partnerId = QString::fromUtf8(reply.elements[1].string);
     match.partnerNode = reply.elements[2].string.toInt();
-    for (int i = 3; i < reply.elements.size(); ++i)
+    match.commonLanguage = QString::fromUtf8(reply.elements.value(3).string);
+    for (int i = 4; i < reply.elements.size(); ++i)
         match.commonInterests.append(QString::fromUtf8(reply.elements[i].string));
     callback(true, match);
 }
 
-void RedisLink::enqueue(const QString &userId, const QStringList &interests, bool openToAnyone,
-                        MatchCallback callback)
+void RedisLink::enqueue(const QString &userId, const QStringList &interests,
+                        const QString &language, QueueStage stage, MatchCallback callback)
 {
-    QList<QByteArray> args{userId.toUtf8(), num(m_node), openToAnyone ? "1" : "0"};
+    QList<QByteArray> args{userId.toUtf8(), num(m_node), num(int(stage)), language.toUtf8()};
     for (const QString &interest : interests)
         args.append(interest.toUtf8());
     m_commands->eval(scripts().join, {}, args, [this, callback](const RedisReply &reply) {
@@ -212,10 +213,10 @@ void RedisLink::enqueue(const QString &userId, const QStringList &interests, boo
     });
 }
 
-void RedisLink::promote(const QString &userId, MatchCallback callback)
+void RedisLink::promote(const QString &userId, QueueStage stage, MatchCallback callback)
 {
     m_commands->eval(
-        scripts().promote, {}, {userId.toUtf8()},
+        scripts().promote, {}, {userId.toUtf8(), num(int(stage))},
         [this, callback](const RedisReply &reply) { handleMatchReply(reply, callback); });
 }
 

@@ -22,11 +22,13 @@ struct RedisReply;
  * lapses is dead to the others), cluster-wide stats, and the resume-token registry.
  *
  * Redis keys (prefix `anonchat:`): `q` queued users (sorted by join order), `open` the queued users
- * open to anyone, `i:<interest>` queued users by interest, `u:<user>` a queued user's node and
- * interests, `b:<user>` whom a user may never meet (reports), `p:<user>` its previous partner,
- * `nodes` / `alive:<node>` the nodes and their heartbeats, `t:<token>` resume tokens,
- * `s:<user>` a user's place (node, room, partner). Channel `anonchat:<db>:n:<node>` carries a
- * node's messages (pub/sub channels are shared by all databases of a Redis).
+ * open to anyone, `i:<interest>` queued users by interest, `il:<language>:<interest>` by interest
+ * and language (the language empty for none), `l:<language>` those in their language phase,
+ * `u:<user>` a queued user's node, interests and language, `b:<user>` whom a user may never meet
+ * (reports), `p:<user>` its previous partner, `nodes` / `alive:<node>` the nodes and their
+ * heartbeats, `t:<token>` resume tokens, `s:<user>` a user's place (node, room, partner). Channel
+ * `anonchat:<db>:n:<node>` carries a node's messages (pub/sub channels are shared by all databases
+ * of a Redis).
  */
 class RedisLink : public ClusterLink
 {
@@ -55,9 +57,9 @@ public:
     ClusterStats stats() const override { return m_stats; }
     void setLocalCounts(qint64 online, qint64 rooms) override;
 
-    void enqueue(const QString &userId, const QStringList &interests, bool openToAnyone,
-                 MatchCallback callback) override;
-    void promote(const QString &userId, MatchCallback callback) override;
+    void enqueue(const QString &userId, const QStringList &interests, const QString &language,
+                 QueueStage stage, MatchCallback callback) override;
+    void promote(const QString &userId, QueueStage stage, MatchCallback callback) override;
     void dequeue(const QString &userId) override;
     void block(const QString &a, const QString &b) override;
     void setPreviousPartners(const QString &a, const QString &b) override;

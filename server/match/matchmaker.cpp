@@ -15,6 +15,18 @@ qint64 saturatingAdd(qint64 a, qint64 b)
     return a + b;
 }
 
+template <typename Index, typename Key, typename Sequence>
+void eraseFrom(Index &index, const Key &key, Sequence sequence)
+{
+    auto users = index.find(key);
+    if (users != index.end()) {
+        users->erase(sequence);
+        if (users->empty()) {
+            index.erase(users);
+        }
+    }
+}
+
 } // namespace
 
 Matchmaker::Matchmaker(qint64 interestWaitMs)
@@ -22,6 +34,12 @@ Matchmaker::Matchmaker(qint64 interestWaitMs)
 {}
 
 std::optional<Match> Matchmaker::enqueue(UserKey user, const QStringList &interests, qint64 nowMs)
+{
+    return enqueue(user, interests, QString(), nowMs);
+}
+
+std::optional<Match> Matchmaker::enqueue(UserKey user, const QStringList &interests,
+                                         const QString &language, qint64 nowMs)
 {
     m_lastNowMs = std::max(m_lastNowMs, nowMs);
     if (m_sequenceOf.contains(user)) {
@@ -35,10 +53,15 @@ std::optional<Match> Matchmaker::enqueue(UserKey user, const QStringList &intere
             entry.interests.append(interest);
         }
     }
+    entry.language = language;
     entry.enqueuedAtMs = nowMs;
-    entry.waitEndMs = entry.interests.isEmpty() ? nowMs : saturatingAdd(nowMs, m_interestWaitMs);
+    const bool hasInterests = !entry.interests.isEmpty();
+    const bool hasLanguage = !language.isEmpty();
+    entry.languageFromMs = languageFromMs(hasInterests, hasLanguage, nowMs, m_interestWaitMs);
+    entry.waitEndMs = waitEndMs(hasInterests, hasLanguage, nowMs, m_interestWaitMs);
     entry.sequence = m_nextSequence++;
     entry.open = openToAnyone(entry, nowMs);
+    entry.inLanguage = languagePhase(entry, nowMs);
 
     if (const std::optional<Sequence> partner = findPartner(entry, nowMs, false)) {
         const Entry &waiting = m_queue.at(*partner);
@@ -48,6 +71,27 @@ std::optional<Match> Matchmaker::enqueue(UserKey user, const QStringList &intere
     }
     insert(std::move(entry));
     return std::nullopt;
+}
+
+qint64 Matchmaker::languageFromMs(bool hasInterests, bool hasLanguage, qint64 enqueuedAtMs,
+                                  qint64 waitMs)
+{
+    if (!hasInterests) {
+        return enqueuedAtMs;
+    }
+    if (!hasLanguage) {
+        return saturatingAdd(enqueuedAtMs, std::max<qint64>(0, waitMs));
+    }
+    return saturatingAdd(enqueuedAtMs, std::max<qint64>(0, waitMs) / 2);
+}
+
+qint64 Matchmaker::waitEndMs(bool hasInterests, bool hasLanguage, qint64 enqueuedAtMs,
+                             qint64 waitMs)
+{
+    if (!hasInterests && !hasLanguage) {
+        return enqueuedAtMs;
+    }
+    return saturatingAdd(enqueuedAtMs, std::max<qint64>(0, waitMs));
 }
 
 bool Matchmaker::remove(UserKey user)
@@ -74,9 +118,17 @@ std::vector<Match> Matchmaker::expire(qint64 nowMs)
     m_lastNowMs = std::max(m_lastNowMs, nowMs);
     std::vector<Match> matches;
 
-    // Everyone whose wait has ended becomes open before anyone picks, so that the longest
-    // waiting of them can pick among all of them.
+    // Everyone whose language phase has started, or whose wait has ended, moves on before anyone
+    // picks, so that the longest waiting of them can pick among all of them.
     std::vector<Sequence> due;
+    while (!m_languageWaiting.empty() && m_languageWaiting.begin()->first <= nowMs) {
+        const Sequence sequence = m_languageWaiting.begin()->second;
+        m_languageWaiting.erase(m_languageWaiting.begin());
+        Entry &entry = m_queue.at(sequence);
+        entry.inLanguage = true;
+        m_byLanguage[entry.language].insert(sequence);
+        due.push_back(sequence);
+    }
     while (!m_waiting.empty() && m_waiting.begin()->first <= nowMs) {
         const Sequence sequence = m_waiting.begin()->second;
         m_waiting.erase(m_waiting.begin());
@@ -127,6 +179,10 @@ std::optional<qint64> Matchmaker::nextDeadline() const
     std::optional<qint64> deadline;
     if (!m_waiting.empty()) {
         deadline = m_waiting.begin()->first;
+    }
+    if (!m_languageWaiting.empty()) {
+        const qint64 start = m_languageWaiting.begin()->first;
+        deadline = deadline ? std::min(*deadline, start) : start;
     }
     bool now = !m_recheck.empty();
     if (m_queue.size() == 2) {
@@ -223,6 +279,17 @@ bool Matchmaker::openToAnyone(const Entry &entry, qint64 nowMs) const
     return entry.open || nowMs >= entry.waitEndMs;
 }
 
+bool Matchmaker::languagePhase(const Entry &entry, qint64 nowMs) const
+{
+    return !entry.language.isEmpty() &&
+           (entry.inLanguage || entry.open || nowMs >= entry.languageFromMs);
+}
+
+bool Matchmaker::compatibleLanguages(const Entry &a, const Entry &b)
+{
+    return a.language.isEmpty() || b.language.isEmpty() || a.language == b.language;
+}
+
 bool Matchmaker::sharesInterest(const Entry &a, const Entry &b) const
 {
     return std::any_of(a.interests.cbegin(), a.interests.cend(),
@@ -250,45 +317,110 @@ bool Matchmaker::allowedPair(const Entry &a, const Entry &b, int queuedWithBoth)
 
 bool Matchmaker::canMatch(const Entry &a, const Entry &b, qint64 nowMs, int queuedWithBoth) const
 {
-    return allowedPair(a, b, queuedWithBoth) &&
-           (sharesInterest(a, b) || (openToAnyone(a, nowMs) && openToAnyone(b, nowMs)));
+    if (!allowedPair(a, b, queuedWithBoth)) {
+        return false;
+    }
+    if (compatibleLanguages(a, b) && sharesInterest(a, b)) {
+        return true; // tier 1
+    }
+    if (a.language == b.language && languagePhase(a, nowMs) && languagePhase(b, nowMs)) {
+        return true; // tier 2 (languagePhase() is false without a language)
+    }
+    return openToAnyone(a, nowMs) && openToAnyone(b, nowMs);
 }
 
 std::optional<Matchmaker::Sequence> Matchmaker::findPartner(const Entry &entry, qint64 nowMs,
                                                             bool queued) const
 {
     const int queuedWithBoth = static_cast<int>(m_queue.size()) + (queued ? 0 : 1);
-    std::optional<Sequence> best;
-
-    // Sharing an interest comes first. Queued users sharing one interest are mostly pairwise
-    // unmatchable, so each scan stops at the first allowed one.
-    for (const QString &interest : entry.interests) {
-        const auto users = m_byInterest.constFind(interest);
-        if (users == m_byInterest.constEnd()) {
-            continue;
-        }
-        for (const Sequence sequence : *users) {
-            if (best && sequence >= *best) {
-                break;
-            }
-            if (sequence != entry.sequence &&
-                allowedPair(entry, m_queue.at(sequence), queuedWithBoth)) {
-                best = sequence;
-                break;
-            }
-        }
-    }
-    if (best || !openToAnyone(entry, nowMs)) {
+    if (const std::optional<Sequence> best = findByInterest(entry, queuedWithBoth)) {
         return best;
     }
-
-    for (const Sequence sequence : m_open) {
-        if (sequence != entry.sequence &&
-            allowedPair(entry, m_queue.at(sequence), queuedWithBoth)) {
-            best = sequence;
-            break;
+    if (languagePhase(entry, nowMs)) {
+        if (const std::optional<Sequence> best = findByLanguage(entry, nowMs, queuedWithBoth)) {
+            return best;
         }
     }
+    if (!openToAnyone(entry, nowMs)) {
+        return std::nullopt;
+    }
+    return findOpen(entry, nowMs, queuedWithBoth);
+}
+
+std::optional<Matchmaker::Sequence> Matchmaker::firstAllowed(const std::set<Sequence> *users,
+                                                             const Entry &entry,
+                                                             int queuedWithBoth) const
+{
+    // Queued users of one index are mostly pairwise unmatchable, so a scan stops at the first
+    // allowed one.
+    if (users) {
+        for (const Sequence sequence : *users) {
+            if (sequence != entry.sequence &&
+                allowedPair(entry, m_queue.at(sequence), queuedWithBoth)) {
+                return sequence;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<Matchmaker::Sequence> Matchmaker::findByInterest(const Entry &entry,
+                                                               int queuedWithBoth) const
+{
+    // Tier 1: a shared interest, and no other language. Without a language, any language.
+    const auto lookup = [](const auto &index, const auto &key) {
+        const auto it = index.constFind(key);
+        return it == index.constEnd() ? nullptr : &*it;
+    };
+    std::optional<Sequence> best;
+    const auto consider = [&best](std::optional<Sequence> found) {
+        if (found && (!best || *found < *best)) {
+            best = found;
+        }
+    };
+    for (const QString &interest : entry.interests) {
+        if (entry.language.isEmpty()) {
+            consider(firstAllowed(lookup(m_byInterest, interest), entry, queuedWithBoth));
+            continue;
+        }
+        consider(firstAllowed(lookup(m_byInterestLanguage, InterestLanguage(interest, {})), entry,
+                              queuedWithBoth));
+        consider(
+            firstAllowed(lookup(m_byInterestLanguage, InterestLanguage(interest, entry.language)),
+                         entry, queuedWithBoth));
+    }
+    return best;
+}
+
+std::optional<Matchmaker::Sequence> Matchmaker::findByLanguage(const Entry &entry, qint64 nowMs,
+                                                               int queuedWithBoth) const
+{
+    // Tier 2: the same language, both in their language phase.
+    std::optional<Sequence> best;
+    const auto users = m_byLanguage.constFind(entry.language);
+    if (users != m_byLanguage.constEnd()) {
+        best = firstAllowed(&*users, entry, queuedWithBoth);
+    }
+    // Phases that have started but that expire() has not handled yet.
+    for (auto it = m_languageWaiting.cbegin(); it != m_languageWaiting.cend() && it->first <= nowMs;
+         ++it) {
+        const Sequence sequence = it->second;
+        if (sequence == entry.sequence || (best && sequence >= *best)) {
+            continue;
+        }
+        const Entry &other = m_queue.at(sequence);
+        if (other.language == entry.language && allowedPair(entry, other, queuedWithBoth)) {
+            best = sequence;
+        }
+    }
+    return best;
+}
+
+std::optional<Matchmaker::Sequence> Matchmaker::findOpen(const Entry &entry, qint64 nowMs,
+                                                         int queuedWithBoth) const
+{
+    // Tier 3: anyone open.
+    std::optional<Sequence> best = firstAllowed(&m_open, entry, queuedWithBoth);
     // Waits that have ended but that expire() has not handled yet (it runs late, or not yet).
     for (auto it = m_waiting.cbegin(); it != m_waiting.cend() && it->first <= nowMs; ++it) {
         const Sequence sequence = it->second;
@@ -313,6 +445,9 @@ Match Matchmaker::makeMatch(const Entry &first, const Entry &second) const
         }
     }
     match.commonInterests.sort();
+    if (first.language == second.language) {
+        match.commonLanguage = first.language;
+    }
     return match;
 }
 
@@ -322,6 +457,12 @@ void Matchmaker::insert(Entry entry)
     m_sequenceOf.insert(entry.user, sequence);
     for (const QString &interest : std::as_const(entry.interests)) {
         m_byInterest[interest].insert(sequence);
+        m_byInterestLanguage[InterestLanguage(interest, entry.language)].insert(sequence);
+    }
+    if (entry.inLanguage) {
+        m_byLanguage[entry.language].insert(sequence);
+    } else if (!entry.language.isEmpty()) {
+        m_languageWaiting.insert({entry.languageFromMs, sequence});
     }
     if (entry.open) {
         m_open.insert(sequence);
@@ -342,13 +483,13 @@ void Matchmaker::takeOut(UserKey user)
     const auto it = m_queue.find(sequence);
     const Entry &entry = it->second;
     for (const QString &interest : entry.interests) {
-        auto users = m_byInterest.find(interest);
-        if (users != m_byInterest.end()) {
-            users->erase(sequence);
-            if (users->empty()) {
-                m_byInterest.erase(users);
-            }
-        }
+        eraseFrom(m_byInterest, interest, sequence);
+        eraseFrom(m_byInterestLanguage, InterestLanguage(interest, entry.language), sequence);
+    }
+    if (entry.inLanguage) {
+        eraseFrom(m_byLanguage, entry.language, sequence);
+    } else if (!entry.language.isEmpty()) {
+        m_languageWaiting.erase({entry.languageFromMs, sequence});
     }
     if (entry.open) {
         m_open.erase(sequence);

@@ -53,7 +53,8 @@ inline QString isoTime(const QDateTime &t)
 
 inline QString fields(const JoinQueue &m)
 {
-    return QStringLiteral("interests=%1 pow_nonce=%2").arg(quoted(m.interests), quoted(m.powNonce));
+    return QStringLiteral("interests=%1 lang=%2 pow_nonce=%3")
+        .arg(quoted(m.interests), quoted(m.lang), quoted(m.powNonce));
 }
 inline QString fields(const LeaveQueue &)
 {
@@ -73,7 +74,8 @@ inline QString fields(const LeaveRoom &)
 }
 inline QString fields(const Next &m)
 {
-    return QStringLiteral("interests=%1 pow_nonce=%2").arg(quoted(m.interests), quoted(m.powNonce));
+    return QStringLiteral("interests=%1 lang=%2 pow_nonce=%3")
+        .arg(quoted(m.interests), quoted(m.lang), quoted(m.powNonce));
 }
 inline QString fields(const Report &m)
 {
@@ -109,8 +111,9 @@ inline QString fields(const QueueLeft &)
 }
 inline QString fields(const Matched &m)
 {
-    return QStringLiteral("room_id=%1 partner_id=%2 common_interests=%3")
-        .arg(number(m.roomId), quoted(m.partnerId), quoted(m.commonInterests));
+    return QStringLiteral("room_id=%1 partner_id=%2 common_interests=%3 common_language=%4")
+        .arg(number(m.roomId), quoted(m.partnerId), quoted(m.commonInterests),
+             quoted(m.commonLanguage));
 }
 inline QString fields(const NewMessage &m)
 {
@@ -341,12 +344,13 @@ inline const QVector<Sample<ServerMessage>> &serverSamples()
         s.append({"waiting", Waiting{42, 7}, {"online", "queued"}});
         s.append({"waiting zero", Waiting{0, 0}, {"online", "queued"}});
         s.append({"queue_left", QueueLeft{}, {}});
-        s.append({"matched without common interests",
-                  Matched{1, "abcdef01", {}},
-                  {"room_id", "partner_id", "common_interests"}});
+        const QStringList matchedKeys{"room_id", "partner_id", "common_interests",
+                                      "common_language"};
+        s.append({"matched without common interests", Matched{1, "abcdef01", {}}, matchedKeys});
         s.append({"matched with common interests",
-                  Matched{1234567890123, "abcdef01", {"music", "读书", "🎮"}},
-                  {"room_id", "partner_id", "common_interests"}});
+                  Matched{1234567890123, "abcdef01", {"music", "读书", "🎮"}}, matchedKeys});
+        s.append({"matched with a common language",
+                  Matched{2, "abcdef01", {"go"}, QStringLiteral("zh")}, matchedKeys});
 
         s.append({"new_message without nonce",
                   newMessage(1, "hello", {}, utc(2026, 11, 23, 22, 41, 7, 123)), messageKeys});
@@ -410,7 +414,9 @@ inline const QVector<Sample<ClientMessage>> &clientSamples()
         QVector<Sample<ClientMessage>> s;
         s.append({"join_queue without interests", JoinQueue{}, {}});
         s.append({"join_queue with interests", JoinQueue{{"music", "读书", "🎮"}}, {"interests"}});
-        s.append({"join_queue with pow_nonce", JoinQueue{{}, "12345"}, {"pow_nonce"}});
+        s.append({"join_queue with pow_nonce", JoinQueue{{}, {}, "12345"}, {"pow_nonce"}});
+        s.append({"join_queue with a language", JoinQueue{{"go"}, "zh"}, {"interests", "lang"}});
+        s.append({"join_queue with only a language", JoinQueue{{}, "en"}, {"lang"}});
         s.append({"leave_queue", LeaveQueue{}, {}});
         s.append({"send_message", SendMessage{"hello", {}}, {"content"}});
         s.append({"send_message with nonce", SendMessage{"你好 😀", "n-42"}, {"content", "nonce"}});
@@ -419,7 +425,8 @@ inline const QVector<Sample<ClientMessage>> &clientSamples()
         s.append({"leave_room_event", LeaveRoom{}, {}});
         s.append({"next without interests", Next{}, {}});
         s.append({"next with interests", Next{{"art"}}, {"interests"}});
-        s.append({"next with pow_nonce", Next{{"art"}, "x"}, {"interests", "pow_nonce"}});
+        s.append({"next with pow_nonce", Next{{"art"}, {}, "x"}, {"interests", "pow_nonce"}});
+        s.append({"next with a language", Next{{}, "fr"}, {"lang"}});
         s.append({"report without reason", Report{}, {}});
         s.append({"report with reason", Report{"spam"}, {"reason"}});
         s.append({"resume", Resume{"tok_EN-abc123", -1}, {"resume_token"}});

@@ -142,6 +142,7 @@ void TestProtocol::limitsMatchProtocol()
         {QStringLiteral("max_pow_nonce_chars"), kMaxPowNonceChars},
         {QStringLiteral("pow_challenge_bytes"), kPowChallengeBytes},
         {QStringLiteral("max_pow_bits"), kMaxPowBits},
+        {QStringLiteral("max_language_chars"), kMaxLanguageChars},
         {QStringLiteral("max_frame_bytes"), kMaxFrameBytes},
         {QStringLiteral("typing_expiry_ms"), kTypingExpiryMs},
     };

@@ -1,6 +1,6 @@
 // The protocol library (shared/) on client frames, the server's input, against docs/PROTOCOL.md:
 // decoding and validation of every client event, the error code of every refused frame, the
-// message content rules and the normalisation of interests.
+// message content rules and the normalisation of interests and of `lang`.
 
 #include "tests/shared/protocolsuite.h"
 
@@ -20,6 +20,8 @@ private slots:
     void messageContentRules();
     void interestsNormalised_data();
     void interestsNormalised();
+    void languageNormalised_data();
+    void languageNormalised();
 };
 
 void TestProtocolClient::decodeClientValid_data()
@@ -484,6 +486,81 @@ void TestProtocolClient::interestsNormalised()
         QVERIFY2(std::holds_alternative<DecodeError>(next), qPrintable(dump(next)));
         QCOMPARE(std::get<DecodeError>(next).code, ErrorCode::InvalidData);
         QCOMPARE(std::get<DecodeError>(next).event, QStringLiteral("next"));
+    }
+}
+
+void TestProtocolClient::languageNormalised_data()
+{
+    QTest::addColumn<QJsonValue>("lang");
+    QTest::addColumn<bool>("valid");
+    QTest::addColumn<QString>("expected");
+
+    const auto ok = [](const char *name, const QJsonValue &lang, const QString &expected) {
+        QTest::newRow(name) << lang << true << expected;
+    };
+    const auto refused = [](const char *name, const QJsonValue &lang) {
+        QTest::newRow(name) << lang << false << QString();
+    };
+
+    ok("absent", QJsonValue::Undefined, {});
+    ok("null", QJsonValue::Null, {});
+    ok("empty", QString(), {});
+    ok("two letters", QStringLiteral("zh"), QStringLiteral("zh"));
+    ok("three letters", QStringLiteral("yue"), QStringLiteral("yue"));
+    ok("upper case", QStringLiteral("EN"), QStringLiteral("en"));
+    ok("region", QStringLiteral("zh-CN"), QStringLiteral("zh"));
+    ok("script and region", QStringLiteral("zh-Hant-TW"), QStringLiteral("zh"));
+    ok("underscore (a POSIX locale)", QStringLiteral("en_US"), QStringLiteral("en"));
+    ok("numeric region", QStringLiteral("es-419"), QStringLiteral("es"));
+    ok("8-character subtag", QStringLiteral("de-DE-1901abcd"), QStringLiteral("de"));
+    ok("35 characters", QStringLiteral("en") + QStringLiteral("-abcdefgh").repeated(3) + "-abcde",
+       QStringLiteral("en"));
+    refused("36 characters",
+            QStringLiteral("en") + QStringLiteral("-abcdefgh").repeated(3) + "-abcdef");
+    refused("one letter", QStringLiteral("e"));
+    refused("four letters", QStringLiteral("engl"));
+    refused("digits", QStringLiteral("12"));
+    refused("private use", QStringLiteral("x-klingon"));
+    refused("empty subtag", QStringLiteral("en--US"));
+    refused("trailing dash", QStringLiteral("en-"));
+    refused("9-character subtag", QStringLiteral("en-abcdefghi"));
+    refused("space", QStringLiteral(" en"));
+    refused("non-ASCII letters", QStringLiteral("中文"));
+    refused("fullwidth letters", QStringLiteral("ｅｎ"));
+    refused("number", 5);
+    refused("bool", true);
+    refused("array", QJsonArray{"en"});
+    refused("object", QJsonObject{{"lang", "en"}});
+}
+
+void TestProtocolClient::languageNormalised()
+{
+    QFETCH(QJsonValue, lang);
+    QFETCH(bool, valid);
+    QFETCH(QString, expected);
+
+    if (lang.isString()) {
+        QString out = QStringLiteral("untouched");
+        QCOMPARE(normaliseLanguage(lang.toString(), out), valid);
+        QCOMPARE(out, valid ? expected : QStringLiteral("untouched"));
+    }
+    for (const QString &event : {QStringLiteral("join_queue"), QStringLiteral("next")}) {
+        QJsonObject data{{"interests", QJsonArray{"Go"}}};
+        if (!lang.isUndefined())
+            data.insert(QLatin1String("lang"), lang);
+        const QByteArray frame = clientFrame(event, data);
+        const ClientDecodeResult result = decodeClientFrame(frame);
+        if (valid) {
+            const QString want = event == QLatin1String("next") ? dump(Next{{"go"}, expected})
+                                                                : dump(JoinQueue{{"go"}, expected});
+            QCOMPARE(dump(result), want);
+            continue;
+        }
+        QVERIFY2(std::holds_alternative<DecodeError>(result), qPrintable(dump(result)));
+        const DecodeError &error = std::get<DecodeError>(result);
+        QCOMPARE(error.code, ErrorCode::InvalidData);
+        QCOMPARE(error.event, event);
+        QVERIFY(error.message.contains(QLatin1String("lang")));
     }
 }
 

@@ -32,6 +32,7 @@ QVector<ServerMessage> everyStringField(const QString &s)
     QVector<ServerMessage> out;
     out.append(Welcome{s, s, kProtocolVersion, 3, Limits{}});
     out.append(Matched{5, s, {s, QStringLiteral("x"), s}});
+    out.append(Matched{6, s, {}, s});
     out.append(newMessage(1, s, {}, t));
     out.append(newMessage(2, s, s, t));
     NewMessage sender = newMessage(3, QStringLiteral("c"), s, t);

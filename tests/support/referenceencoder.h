@@ -56,7 +56,9 @@ inline QJsonObject toJson(const Matched &m)
 {
     return {{"room_id", m.roomId},
             {"partner_id", m.partnerId},
-            {"common_interests", QJsonArray::fromStringList(m.commonInterests)}};
+            {"common_interests", QJsonArray::fromStringList(m.commonInterests)},
+            {"common_language",
+             m.commonLanguage.isEmpty() ? QJsonValue() : QJsonValue(m.commonLanguage)}};
 }
 inline QJsonObject toJson(const PartnerTyping &m)
 {

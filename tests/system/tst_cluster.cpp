@@ -1,6 +1,7 @@
 // Several real `anonchat-server` processes on one real Redis (`--redis`) and one real PostgreSQL
 // (`--db postgresql://...`), both started by the ctest fixtures (scripts/redis.sh, scripts/pg.sh):
-// users on different servers match, chat both ways, see typing, leave, next and report; a server
+// users on different servers match (shared interests, then languages), chat both ways, see
+// typing, leave, next and report; a server
 // killed with SIGKILL mid-chat leaves its users' partners with partner_away, then partner_left
 // when the resume window ends, or partner_back when the user resumes on another server; every
 // acknowledged message is stored exactly once; Redis going away gives clear errors, not a crash.
@@ -10,6 +11,7 @@
 #include "tests/support/engines.h"
 #include "tests/support/serverprocess.h"
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QSqlDatabase>
 #include <QSqlError>
@@ -54,6 +56,7 @@ private slots:
     void matchAndChatAcrossServers();
     void manyUsersPairedOnce();
     void sharedInterestFirst();
+    void languageFirstAcrossServers();
     void reportBlocksAcrossServers();
     void statsAreClusterWide();
     void resumeOnAnotherServer();
@@ -273,6 +276,46 @@ void TestCluster::sharedInterestFirst()
     QVERIFY(md->commonInterests.isEmpty());
 }
 
+void TestCluster::languageFirstAcrossServers()
+{
+    QVERIFY(startServers(3));
+    QString aId, bId, cId, dId;
+    auto a = welcomed(port(0), &aId);
+    auto b = welcomed(port(1), &bId);
+    auto c = welcomed(port(2), &cId);
+    auto d = welcomed(port(0), &dId);
+    QVERIFY(a && b && c && d);
+    QElapsedTimer clock;
+    clock.start();
+    // B shares A's interest in another language; C shares only A's language.
+    a->send(protocol::JoinQueue{{QStringLiteral("go")}, QStringLiteral("zh")});
+    QVERIFY(a->waitFor<protocol::Waiting>());
+    b->send(protocol::JoinQueue{{QStringLiteral("go")}, QStringLiteral("en")});
+    QVERIFY(b->waitFor<protocol::Waiting>());
+    c->send(protocol::JoinQueue{{QStringLiteral("chess")}, QStringLiteral("zh")});
+    QVERIFY(c->waitFor<protocol::Waiting>());
+    // A and C, once both are in their language phase (half of the 1 s wait), across servers.
+    const auto ma = a->waitFor<protocol::Matched>();
+    QVERIFY(ma);
+    QVERIFY2(clock.elapsed() >= 450, qPrintable(QString::number(clock.elapsed())));
+    QCOMPARE(ma->partnerId, cId);
+    QCOMPARE(ma->commonLanguage, QStringLiteral("zh"));
+    QVERIFY(ma->commonInterests.isEmpty());
+    const auto mc = c->waitFor<protocol::Matched>();
+    QVERIFY(mc);
+    QCOMPARE(mc->partnerId, aId);
+    QCOMPARE(mc->commonLanguage, QStringLiteral("zh"));
+    // D, with only a language, is paired at once with B, who speaks it.
+    d->send(protocol::JoinQueue{{}, QStringLiteral("en-GB")});
+    const auto md = d->waitFor<protocol::Matched>();
+    QVERIFY(md);
+    QCOMPARE(md->partnerId, bId);
+    QCOMPARE(md->commonLanguage, QStringLiteral("en"));
+    const auto mb = b->waitFor<protocol::Matched>();
+    QVERIFY(mb);
+    QCOMPARE(mb->commonLanguage, QStringLiteral("en"));
+}
+
 void TestCluster::reportBlocksAcrossServers()
 {
     QVERIFY(startServers(2));
@@ -391,7 +434,7 @@ void TestCluster::powAdmissionResumesOnAnotherServer()
     auto a = std::make_unique<Client>(port(0));
     const auto welcome = a->waitFor<protocol::Welcome>();
     QVERIFY(welcome && welcome->pow);
-    a->send(protocol::JoinQueue{{}, *protocol::solvePow(welcome->pow->challenge, 10, cancel)});
+    a->send(protocol::JoinQueue{{}, {}, *protocol::solvePow(welcome->pow->challenge, 10, cancel)});
     QVERIFY(a->waitFor<protocol::Waiting>());
     a->socket().abort();
     auto a2 = std::make_unique<Client>(port(1));

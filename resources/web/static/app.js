@@ -58,6 +58,7 @@
       notSent: 'not delivered',
       connectedTo: "You're now chatting with a random stranger. Say hi!",
       commonInterests: 'You both like: {list}',
+      commonLanguage: 'You both speak {lang}.',
       partnerMetaAway: 'connection lost, waiting…',
       partnerMetaOnline: 'anonymous',
       partnerLeft_left: 'Stranger has left the chat.',
@@ -140,6 +141,7 @@
       notSent: '未送达',
       connectedTo: '你已经和一位陌生人连上了，打个招呼吧！',
       commonInterests: '你们都喜欢：{list}',
+      commonLanguage: '你们都说{lang}。',
       partnerMetaAway: '连接中断，等待对方回来…',
       partnerMetaOnline: '匿名',
       partnerLeft_left: '对方已离开聊天。',
@@ -174,6 +176,28 @@
 
   const LANG = /^zh/i.test(navigator.language || '') ? 'zh' : 'en';
   const STR = I18N[LANG];
+  // The browser's language for matching (PROTOCOL.md, "Matching"): the primary subtag of
+  // navigator.language, or none when that is not a tag the server takes.
+  const USER_LANG = (() => {
+    const tag = String(navigator.language || '');
+    return tag.length <= 35 && /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/.test(tag)
+      ? tag.split(/[-_]/)[0].toLowerCase() : '';
+  })();
+
+  /** `join_queue`'s and `next`'s data: the interests and the language. */
+  function queueData() {
+    return USER_LANG ? { interests: S.interests, lang: USER_LANG } : { interests: S.interests };
+  }
+
+  /** A language code's name in the page's language (`zh` → "Chinese" or "中文"). */
+  function languageName(code) {
+    try {
+      const names = new Intl.DisplayNames([LANG === 'zh' ? 'zh-CN' : 'en'], { type: 'language' });
+      return names.of(code) || code;
+    } catch (e) {
+      return code;
+    }
+  }
 
   function t(key, vars) {
     let s = Object.prototype.hasOwnProperty.call(STR, key) ? STR[key] : I18N.en[key];
@@ -460,7 +484,8 @@
 
     matched(d) {
       S.powAdmitted = true;
-      enterRoom(d.room_id, Array.isArray(d.common_interests) ? d.common_interests : []);
+      const language = typeof d.common_language === 'string' ? d.common_language : '';
+      enterRoom(d.room_id, Array.isArray(d.common_interests) ? d.common_interests : [], language);
       attention();
     },
 
@@ -565,7 +590,7 @@
   // `join_queue`/`next` with the proof the server asks for (welcome.pow): solved first in a Web
   // Worker, with its progress on the waiting card.
   function joinQueue(event) {
-    const data = { interests: S.interests };
+    const data = queueData();
     if (S.pow && !S.powAdmitted) {
       if (S.powFor !== S.pow.challenge) {
         solvePow(event);
@@ -623,7 +648,7 @@
   }
 
   // ---------------------------------------------------------------- rooms
-  function enterRoom(roomId, common) {
+  function enterRoom(roomId, common, language) {
     clearMessages();
     S.roomId = roomId;
     S.partnerAway = false;
@@ -631,6 +656,7 @@
     setPhase('chatting');
     notice(t('connectedTo'));
     if (S.common.length) notice(t('commonInterests', { list: S.common.join(LANG === 'zh' ? '、' : ', ') }));
+    if (language) notice(t('commonLanguage', { lang: languageName(language) }));
     renderPartnerMeta();
     el.input.focus({ preventScroll: true });
   }

@@ -1,12 +1,19 @@
 -- Shared by every script. A user's queue entry: `q` (join order), `open`, `i:<interest>`,
--- `u:<user>`.
+-- `il:<language>:<interest>` (the language empty for none), `l:<language>` (its language phase
+-- has started), `u:<user>`. A language is a primary subtag: letters only, never a ':'.
 local P = 'anonchat:'
+local function interestKey(i, lang) return P .. 'il:' .. lang .. ':' .. i end
 local function unqueue(u)
   local key = P .. 'u:' .. u
   local interests = redis.call('HGET', key, 'interests')
+  local lang = redis.call('HGET', key, 'lang') or ''
   if interests and interests ~= '' then
-    for i in string.gmatch(interests, '[^\n]+') do redis.call('ZREM', P .. 'i:' .. i, u) end
+    for i in string.gmatch(interests, '[^\n]+') do
+      redis.call('ZREM', P .. 'i:' .. i, u)
+      redis.call('ZREM', interestKey(i, lang), u)
+    end
   end
+  if lang ~= '' then redis.call('ZREM', P .. 'l:' .. lang, u) end
   redis.call('DEL', key)
   redis.call('ZREM', P .. 'open', u)
   return redis.call('ZREM', P .. 'q', u)
@@ -44,15 +51,19 @@ local function scan(set, me, myPrev)
   for _, u in ipairs(dead) do unqueue(u) end
   return found, foundSeq, prev
 end
-local function pair(myInterests, c)
+-- Returns 'matched', the partner, its node, the common language ('' for none), the common
+-- interests.
+local function pair(myInterests, myLang, c)
   local mine = {}
   for _, i in ipairs(myInterests) do mine[i] = true end
   local common = {}
   for _, i in ipairs(interestsOf(c)) do if mine[i] then common[#common + 1] = i end end
   table.sort(common)
   local node = redis.call('HGET', P .. 'u:' .. c, 'node')
+  local lang = redis.call('HGET', P .. 'u:' .. c, 'lang') or ''
+  if lang ~= myLang then lang = '' end
   unqueue(c)
-  local r = {'matched', c, node}
+  local r = {'matched', c, node, lang}
   for _, i in ipairs(common) do r[#r + 1] = i end
   return r
 end

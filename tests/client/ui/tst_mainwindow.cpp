@@ -2,7 +2,8 @@
 // process, one hosting the server (as `anonchat` does with no flags), the other connected to it,
 // find each other by clicking Start, type messages, and see the other leave. Plus the pieces:
 // the counter, the shortcuts, notifications and the unread count, saving, the live language
-// switch, the settings and the bubble layout.
+// switch (and the interface language sent as `lang`, the shared one shown), the settings and the
+// bubble layout.
 
 #include "client/app/appsettings.h"
 #include "client/core/messagelistmodel.h"
@@ -419,6 +420,41 @@ private slots:
         QCOMPARE(w.view()->placeholderTitle(), QStringLiteral("Not connected"));
         QCOMPARE(ChatSession::partnerLeftText(protocol::LeaveReason::Left),
                  QStringLiteral("The stranger left the chat."));
+    }
+
+    void interfaceLanguageIsMatchedAndShown()
+    {
+        // Both windows run in Chinese: they send `lang` "zh" and are told they share it.
+        LanguageManager languages;
+        QVERIFY(languages.setLanguage(QStringLiteral("zh_CN")));
+        auto p = makePair(&languages);
+        QVERIFY(p);
+        MainWindow &a = *p->host;
+        MainWindow &b = *p->guest;
+        QCOMPARE(a.session()->language(), QStringLiteral("zh"));
+        QVERIFY(matchByClicking(*p));
+        QCOMPARE(a.session()->commonLanguage(), QStringLiteral("zh"));
+        QCOMPARE(b.session()->commonLanguage(), QStringLiteral("zh"));
+        QCOMPARE(lastOf(b.session()->model(), Kind::System),
+                 QStringLiteral("你已和一位随机的陌生人连上了，打个招呼吧！你们都说中文。"));
+
+        // Switched to English while chatting: the next join sends "en".
+        QVERIFY(languages.setLanguage(QStringLiteral("en")));
+        QTRY_COMPARE(a.session()->language(), QStringLiteral("en"));
+        QCOMPARE(b.session()->language(), QStringLiteral("en"));
+        QTest::mouseClick(a.nextButton(), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(b.session()->state(), State::Ended, kWait);
+        QTest::mouseClick(b.startButton(), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(b.session()->state(), State::Chatting, kWait);
+        QTRY_COMPARE_WITH_TIMEOUT(a.session()->state(), State::Chatting, kWait);
+        QCOMPARE(a.session()->commonLanguage(), QStringLiteral("en"));
+        QCOMPARE(lastOf(a.session()->model(), Kind::System),
+                 QStringLiteral("You're now chatting with a random stranger. Say hi! You both "
+                                "speak English."));
+
+        // A language the app does not send is not shared, and no language is named.
+        a.session()->setLanguage(QStringLiteral("not a tag"));
+        QCOMPARE(a.session()->language(), QString());
     }
 
     void themeFollowsPaletteOrChoice()

@@ -1,5 +1,6 @@
 // tst_server, identity and matching: `welcome`, the queue, interests (common, priority, fallback),
-// joining twice or from a room, leaving the queue, and `stats`.
+// languages (`lang`, `common_language`, the language phase, a bad tag), joining twice or from a
+// room, leaving the queue, and `stats`.
 
 #include "tests/server/chat/chatsuite.h"
 
@@ -15,6 +16,9 @@ private slots:
     void commonInterests();
     void interestPriority();
     void interestFallback();
+    void commonLanguage();
+    void languagePhase();
+    void invalidLanguage();
     void joinTwiceIsIdempotent();
     void joinWhileInRoom();
     void leaveQueue();
@@ -182,6 +186,105 @@ void TstServerMatching::interestFallback()
     QCOMPARE(ma.value(QLatin1String("common_interests")).toArray().size(), 0);
     QUIET(a);
     QUIET(b);
+}
+
+void TstServerMatching::commonLanguage()
+{
+    QVERIFY(startServer());
+    TestClient a(QStringLiteral("A")), b(QStringLiteral("B")), c(QStringLiteral("C")),
+        d(QStringLiteral("D"));
+    OPEN(a);
+    OPEN(b);
+    OPEN(c);
+    OPEN(d);
+    // Tags are compared by their primary subtag, lower-cased.
+    a.sendRaw(QStringLiteral(R"({"event":"join_queue","data":{"lang":"zh-CN"}})"));
+    TAKE_NEXT(a, "waiting", nullptr);
+    b.sendRaw(QStringLiteral(R"({"event":"join_queue","data":{"lang":"en_US"}})"));
+    TAKE_NEXT(b, "waiting", nullptr);
+    c.sendRaw(QStringLiteral(R"({"event":"join_queue","data":{"lang":"ZH"}})"));
+    QJsonObject ma;
+    QJsonObject mc;
+    TAKE_NEXT(a, "matched", &ma);
+    TAKE_NEXT(c, "matched", &mc);
+    QCOMPARE(str(ma, "partner_id"), c.userId());
+    QCOMPARE(str(ma, "common_language"), QStringLiteral("zh"));
+    QCOMPARE(str(mc, "common_language"), QStringLiteral("zh"));
+    QCOMPARE(ma.value(QLatin1String("common_interests")).toArray().size(), 0);
+    // B waits for its language through the wait, then takes anyone: D, without a language.
+    d.send(proto::JoinQueue{});
+    TAKE_NEXT(d, "waiting", nullptr);
+    QJsonObject mb;
+    QJsonObject md;
+    TAKE_NEXT(b, "matched", &mb);
+    TAKE_NEXT(d, "matched", &md);
+    QCOMPARE(str(mb, "partner_id"), d.userId());
+    QVERIFY(mb.contains(QLatin1String("common_language")));
+    QVERIFY(mb.value(QLatin1String("common_language")).isNull());
+    QVERIFY(md.value(QLatin1String("common_language")).isNull());
+    QUIET(a);
+    QUIET(b);
+    QUIET(c);
+    QUIET(d);
+}
+
+void TstServerMatching::languagePhase()
+{
+    QVERIFY(startServer());
+    TestClient a(QStringLiteral("A")), b(QStringLiteral("B")), c(QStringLiteral("C"));
+    OPEN(a);
+    OPEN(b);
+    OPEN(c);
+    QElapsedTimer clock;
+    clock.start();
+    // A and B share a language, not an interest; C shares A's interest in another language.
+    a.send(proto::JoinQueue{{QStringLiteral("go")}, QStringLiteral("fr")});
+    TAKE_NEXT(a, "waiting", nullptr);
+    c.send(proto::JoinQueue{{QStringLiteral("go")}, QStringLiteral("de")});
+    TAKE_NEXT(c, "waiting", nullptr);
+    b.send(proto::JoinQueue{{QStringLiteral("chess")}, QStringLiteral("fr")});
+    TAKE_NEXT(b, "waiting", nullptr);
+    QJsonObject ma;
+    QJsonObject mb;
+    TAKE_NEXT(a, "matched", &ma);
+    const qint64 elapsed = clock.elapsed();
+    TAKE_NEXT(b, "matched", &mb);
+    // Paired once both are in their language phase: half the wait after B joined.
+    QVERIFY2(elapsed >= kInterestMs / 2 - 20, qPrintable(QString::number(elapsed)));
+    QVERIFY2(elapsed < kInterestMs + 1500, qPrintable(QString::number(elapsed)));
+    QCOMPARE(str(ma, "partner_id"), b.userId());
+    QCOMPARE(str(mb, "common_language"), QStringLiteral("fr"));
+    QCOMPARE(mb.value(QLatin1String("common_interests")).toArray().size(), 0);
+    // C is left alone: nobody else waits.
+    QTest::qWait(kInterestMs + 100);
+    QCOMPARE(c.pendingEvents(), QStringList());
+    QUIET(a);
+    QUIET(b);
+}
+
+void TstServerMatching::invalidLanguage()
+{
+    QVERIFY(startServer());
+    TestClient a(QStringLiteral("A"));
+    OPEN(a);
+    for (const char *data : {R"({"lang":"x-klingon"})", R"({"lang":"e"})", R"({"lang":5})",
+                             R"({"lang":"english"})", R"({"lang":"zh-"})"}) {
+        a.sendRaw(QStringLiteral(R"({"event":"join_queue","data":%1})").arg(QLatin1String(data)));
+        QJsonObject e;
+        TAKE_ERROR(a, "invalid_data", &e);
+        QCOMPARE(str(e, "event"), QStringLiteral("join_queue"));
+    }
+    a.sendRaw(QStringLiteral(R"({"event":"next","data":{"lang":"1a"}})"));
+    QJsonObject e;
+    TAKE_ERROR(a, "invalid_data", &e);
+    QCOMPARE(str(e, "event"), QStringLiteral("next"));
+    // Not queued by any of them.
+    QJsonObject s;
+    STATS(a, &s);
+    QCOMPARE(s.value(QLatin1String("queued")).toInt(), 0);
+    a.send(proto::LeaveQueue{});
+    TAKE_ERROR(a, "not_in_queue", nullptr);
+    QUIET(a);
 }
 
 void TstServerMatching::joinTwiceIsIdempotent()

@@ -95,11 +95,11 @@ void TstServerPow::refusedWithoutOrWithWrongProof()
     TAKE_NEXT(a, "error", &e);
     QCOMPARE(str(e, "code"), QStringLiteral("pow_required"));
     QCOMPARE(str(e, "event"), QStringLiteral("next"));
-    a.send(proto::JoinQueue{{}, wrongNonce(challengeOf(a))});
+    a.send(proto::JoinQueue{{}, {}, wrongNonce(challengeOf(a))});
     TAKE_NEXT(a, "error", &e);
     QCOMPARE(str(e, "code"), QStringLiteral("pow_invalid"));
     // Another connection's solution is no solution here.
-    a.send(proto::JoinQueue{{}, solve(challengeOf(b), challengeOf(a))});
+    a.send(proto::JoinQueue{{}, {}, solve(challengeOf(b), challengeOf(a))});
     TAKE_NEXT(a, "error", &e);
     QCOMPARE(str(e, "code"), QStringLiteral("pow_invalid"));
     // Too long: the field rule first.
@@ -120,7 +120,7 @@ void TstServerPow::admittedForTheConnectionsLife()
     QVERIFY(startServer([](ServerConfig &c) { c.powBits = kBits; }));
     TestClient a(QStringLiteral("A"));
     OPEN(a);
-    a.send(proto::JoinQueue{{}, solve(challengeOf(a))});
+    a.send(proto::JoinQueue{{}, {}, solve(challengeOf(a))});
     TAKE_NEXT(a, "waiting", nullptr);
     a.send(proto::LeaveQueue{});
     TAKE_NEXT(a, "queue_left", nullptr);
@@ -128,7 +128,7 @@ void TstServerPow::admittedForTheConnectionsLife()
     TAKE_NEXT(a, "waiting", nullptr);
     a.send(proto::LeaveQueue{});
     TAKE_NEXT(a, "queue_left", nullptr);
-    a.send(proto::Next{{}, QStringLiteral("ignored")}); // later nonces are not checked
+    a.send(proto::Next{{}, {}, QStringLiteral("ignored")}); // later nonces are not checked
     TAKE_NEXT(a, "waiting", nullptr);
     QUIET(a);
 }
@@ -139,9 +139,9 @@ void TstServerPow::solvedPairsMatch()
     TestClient a(QStringLiteral("A")), b(QStringLiteral("B"));
     OPEN(a);
     OPEN(b);
-    a.send(proto::JoinQueue{{}, solve(challengeOf(a))});
+    a.send(proto::JoinQueue{{}, {}, solve(challengeOf(a))});
     TAKE_NEXT(a, "waiting", nullptr);
-    b.send(proto::Next{{}, solve(challengeOf(b))}); // next admits as well
+    b.send(proto::Next{{}, {}, solve(challengeOf(b))}); // next admits as well
     QJsonObject m;
     TAKE_NEXT(b, "matched", &m);
     QCOMPARE(str(m, "partner_id"), a.userId());
@@ -157,7 +157,7 @@ void TstServerPow::admissionSurvivesResume()
     TestClient a(QStringLiteral("A")), b(QStringLiteral("B"));
     OPEN(a);
     OPEN(b);
-    a.send(proto::JoinQueue{{}, solve(challengeOf(a))});
+    a.send(proto::JoinQueue{{}, {}, solve(challengeOf(a))});
     TAKE_NEXT(a, "waiting", nullptr);
     // Dropped while queued (no room), then resumed: still admitted. With two nodes connections
     // alternate between them: X makes A2 land on the other node than A (and A3 than A2).
@@ -171,7 +171,7 @@ void TstServerPow::admissionSurvivesResume()
     QCOMPARE(str(resumed, "user_id"), a.userId());
     a2.send(proto::JoinQueue{});
     TAKE_NEXT(a2, "waiting", nullptr);
-    b.send(proto::JoinQueue{{}, solve(challengeOf(b))});
+    b.send(proto::JoinQueue{{}, {}, solve(challengeOf(b))});
     TAKE_NEXT(b, "matched", nullptr);
     TAKE_NEXT(a2, "matched", nullptr);
     // Dropped in a room, resumed, then next: still admitted.
@@ -207,10 +207,10 @@ void TstServerPow::unadmittedResumeSolvesNewChallenge()
     TAKE_NEXT(a2, "error", &e);
     QCOMPARE(str(e, "code"), QStringLiteral("pow_required"));
     // The challenge is the one of the welcome this connection got, not the old one's.
-    a2.send(proto::JoinQueue{{}, solve(challengeOf(a), challengeOf(a2))});
+    a2.send(proto::JoinQueue{{}, {}, solve(challengeOf(a), challengeOf(a2))});
     TAKE_NEXT(a2, "error", &e);
     QCOMPARE(str(e, "code"), QStringLiteral("pow_invalid"));
-    a2.send(proto::JoinQueue{{}, solve(challengeOf(a2))});
+    a2.send(proto::JoinQueue{{}, {}, solve(challengeOf(a2))});
     TAKE_NEXT(a2, "waiting", nullptr);
 }
 

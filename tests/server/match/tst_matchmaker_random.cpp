@@ -1,5 +1,6 @@
 // The Matchmaker under random operations, checked against an independent model of its rules
-// (5,000 operations on each of six seeds), and under bursts of users with and without interests.
+// (5,000 operations on each of six seeds; interests and languages), and under bursts of users
+// with and without interests.
 
 #include "tests/server/match/matchmakersuite.h"
 
@@ -13,6 +14,7 @@ class Model
 public:
     struct Queued {
         QStringList interests;
+        QString language;
         qint64 atMs = 0;
         quint64 sequence = 0;
     };
@@ -23,7 +25,29 @@ public:
 
     bool open(const Queued &user, qint64 nowMs) const
     {
-        return user.interests.isEmpty() || nowMs >= user.atMs + m_waitMs;
+        return (user.interests.isEmpty() && user.language.isEmpty()) ||
+               nowMs >= user.atMs + m_waitMs;
+    }
+    /// Accepts the same language (tier 2): at once without interests, else after half the wait.
+    bool languagePhase(const Queued &user, qint64 nowMs) const
+    {
+        return !user.language.isEmpty() &&
+               (user.interests.isEmpty() || nowMs >= user.atMs + m_waitMs / 2);
+    }
+    static bool sameLanguage(const Queued &a, const Queued &b)
+    {
+        return !a.language.isEmpty() && a.language == b.language;
+    }
+    /// Tier 1: a shared interest, and no two different languages.
+    static bool tierOne(const Queued &a, const Queued &b)
+    {
+        const bool languagesFit =
+            a.language.isEmpty() || b.language.isEmpty() || a.language == b.language;
+        return languagesFit && shares(a, b);
+    }
+    bool tierTwo(const Queued &a, const Queued &b, qint64 nowMs) const
+    {
+        return sameLanguage(a, b) && languagePhase(a, nowMs) && languagePhase(b, nowMs);
     }
     static bool shares(const Queued &a, const Queued &b)
     {
@@ -51,7 +75,7 @@ public:
                     int queuedWithBoth) const
     {
         return allowed(a, b, queuedWithBoth) &&
-               (shares(qa, qb) || (open(qa, nowMs) && open(qb, nowMs)));
+               (tierOne(qa, qb) || tierTwo(qa, qb, nowMs) || (open(qa, nowMs) && open(qb, nowMs)));
     }
 
     /// Who a newcomer must be paired with, by the rules read literally.
@@ -63,7 +87,12 @@ public:
             fifo.emplace(it.value().sequence, it.key());
         }
         for (const auto &[sequence, other] : fifo) {
-            if (allowed(user, other, withBoth) && shares(newcomer, m_queue.value(other))) {
+            if (allowed(user, other, withBoth) && tierOne(newcomer, m_queue.value(other))) {
+                return other;
+            }
+        }
+        for (const auto &[sequence, other] : fifo) {
+            if (allowed(user, other, withBoth) && tierTwo(newcomer, m_queue.value(other), nowMs)) {
                 return other;
             }
         }
@@ -92,15 +121,20 @@ public:
         return std::nullopt;
     }
 
-    /// The earliest interest wait of a queued user that ends after `nowMs`.
+    /// The earliest wait end or language phase start of a queued user after `nowMs`.
     std::optional<qint64> futureDeadline(qint64 nowMs) const
     {
         std::optional<qint64> deadline;
-        for (const Queued &user : m_queue) {
-            const qint64 end = user.atMs + m_waitMs;
-            if (!user.interests.isEmpty() && end > nowMs && (!deadline || end < *deadline)) {
-                deadline = end;
+        const auto consider = [&](bool applies, qint64 at) {
+            if (applies && at > nowMs && (!deadline || at < *deadline)) {
+                deadline = at;
             }
+        };
+        for (const Queued &user : m_queue) {
+            const bool interests = !user.interests.isEmpty();
+            const bool language = !user.language.isEmpty();
+            consider(interests || language, user.atMs + m_waitMs);
+            consider(interests && language, user.atMs + m_waitMs / 2);
         }
         return deadline;
     }
@@ -188,6 +222,7 @@ void TestMatchmakerRandom::randomizedInvariants()
     constexpr int Steps = 5000;
     const UserKey Users = users;
     const QStringList pool{"a", "b", "c", "d", "e"};
+    const QStringList languages{"", "", "en", "zh", "zh"};
 
     QRandomGenerator rng(seed);
     Matchmaker mm(wait);
@@ -196,6 +231,8 @@ void TestMatchmakerRandom::randomizedInvariants()
     int enqueueMatches = 0;
     int expireMatches = 0;
     int previousRematches = 0;
+    int languageOnly = 0;       // tier 2 matches: the same language, no interest and not both open
+    int crossLanguageWaits = 0; // a shared interest, other languages: not paired at once
 
     const auto randomUser = [&] { return UserKey(1 + rng.bounded(Users)); };
     const auto randomInterests = [&] {
@@ -229,6 +266,11 @@ void TestMatchmakerRandom::randomizedInvariants()
         QVERIFY2(model.compatible(match.first, first, match.second, second, now, queuedWithBoth),
                  "pair not allowed by the rules");
         QCOMPARE(match.commonInterests, Model::common(first, second));
+        QCOMPARE(match.commonLanguage, first.language == second.language ? first.language : "");
+        if (!Model::tierOne(first, second) &&
+            !(model.open(first, now) && model.open(second, now))) {
+            ++languageOnly;
+        }
         if (model.previous(match.first, match.second)) {
             ++previousRematches;
         }
@@ -247,9 +289,10 @@ void TestMatchmakerRandom::randomizedInvariants()
         if (op < 40) {
             const UserKey user = randomUser();
             const QStringList interests = randomInterests();
+            const QString language = languages.at(int(rng.bounded(languages.size())));
             const int before = mm.queuedCount();
             if (model.m_queue.contains(user)) {
-                QVERIFY2(!mm.enqueue(user, interests, now), "queued twice gave a match");
+                QVERIFY2(!mm.enqueue(user, interests, language, now), "queued twice gave a match");
                 QCOMPARE(mm.queuedCount(), before);
             } else {
                 Model::Queued queued;
@@ -258,12 +301,13 @@ void TestMatchmakerRandom::randomizedInvariants()
                         queued.interests.append(interest);
                     }
                 }
+                queued.language = language;
                 queued.atMs = now;
                 queued.sequence = model.m_nextSequence++;
                 const auto expected = model.expectedPartner(user, queued, now);
                 const int withBoth = int(model.m_queue.size()) + 1;
                 model.m_queue.insert(user, queued);
-                const auto match = mm.enqueue(user, interests, now);
+                const auto match = mm.enqueue(user, interests, language, now);
                 QCOMPARE(bool(match), bool(expected));
                 if (match) {
                     QCOMPARE(match->first, *expected);
@@ -274,6 +318,10 @@ void TestMatchmakerRandom::randomizedInvariants()
                 } else {
                     // Nobody it could be paired with now.
                     for (auto it = model.m_queue.cbegin(); it != model.m_queue.cend(); ++it) {
+                        if (it.key() != user && Model::shares(queued, it.value()) &&
+                            !Model::tierOne(queued, it.value())) {
+                            ++crossLanguageWaits;
+                        }
                         QVERIFY(it.key() == user ||
                                 !model.compatible(user, queued, it.key(), it.value(), now,
                                                   int(model.m_queue.size())));
@@ -347,11 +395,14 @@ void TestMatchmakerRandom::randomizedInvariants()
     }
 
     // The run exercised what it claims to.
-    qInfo("%d matches by enqueue, %d by expire, %d previous partners re-paired", enqueueMatches,
-          expireMatches, previousRematches);
+    qInfo("%d matches by enqueue, %d by expire, %d previous partners re-paired, %d by language "
+          "alone, %d waits beside a sharer of another language",
+          enqueueMatches, expireMatches, previousRematches, languageOnly, crossLanguageWaits);
     QVERIFY(enqueueMatches > 200);
     if (wait > 0) {
         QVERIFY(expireMatches > 50);
+        QVERIFY(languageOnly > 20);
+        QVERIFY(crossLanguageWaits > 0);
     }
     QVERIFY(previousRematches > 0);
 }
