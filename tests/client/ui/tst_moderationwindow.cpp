@@ -2,7 +2,9 @@
 // made by raw clients from two loopback addresses shows with its transcript, Ban for 1 hour makes
 // a ban (seen in the window and through the API), Lift removes it, Dismiss moves a report to the
 // dismissed filter, a wrong token shows the error line; and Server › Moderation… in a MainWindow
-// that hosts its server opens the window on that server with no token asked.
+// that hosts its server opens the window on that server with no token asked, while on a remote
+// server it asks for the token (hidden as typed), asks again after a refused one, and keeps a
+// good one for the session.
 
 #include "client/app/appsettings.h"
 #include "client/core/moderationclient.h"
@@ -17,14 +19,17 @@
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
+#include <QInputDialog>
 #include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 #include <memory>
 
 using namespace anonchat;
@@ -62,18 +67,23 @@ private slots:
     void dismissMovesTheReport();
     void wrongTokenShowsTheError();
     void mainWindowOpensItOnTheHostedServer();
+    void mainWindowAsksForARemoteServersToken();
 
 private:
     QUrl serverUrl() const
     {
         return QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(m_server->port()));
     }
+    /// Answers the next token dialog with `token` (once it shows); counts it in m_asked.
+    void answerTokenDialog(const QString &token);
     /// The bans in force, asked through the API by a client of its own.
     QList<ModerationBan> bansFromApi();
 
     QTemporaryDir m_dir;
     std::unique_ptr<server::ChatServer> m_server;
     int m_counter = 0;
+    int m_asked = 0;
+    bool m_passwordEcho = false;
 };
 
 void TestModerationWindow::initTestCase()
@@ -96,6 +106,23 @@ void TestModerationWindow::init()
 void TestModerationWindow::cleanup()
 {
     m_server.reset();
+}
+
+void TestModerationWindow::answerTokenDialog(const QString &token)
+{
+    // QInputDialog::getText() runs its own event loop: answer it from a timer.
+    auto *poll = new QTimer(this);
+    connect(poll, &QTimer::timeout, this, [this, poll, token] {
+        auto *dialog = qobject_cast<QInputDialog *>(QApplication::activeModalWidget());
+        if (!dialog)
+            return;
+        poll->deleteLater();
+        ++m_asked;
+        m_passwordEcho = dialog->textEchoMode() == QLineEdit::Password;
+        dialog->setTextValue(token);
+        dialog->accept();
+    });
+    poll->start(20);
 }
 
 QList<ModerationBan> TestModerationWindow::bansFromApi()
@@ -227,6 +254,48 @@ void TestModerationWindow::mainWindowOpensItOnTheHostedServer()
     QSignalSpy finished(&main, &MainWindow::finished);
     main.shutdown();
     QVERIFY(finished.wait(kWait) || finished.size() == 1);
+}
+
+void TestModerationWindow::mainWindowAsksForARemoteServersToken()
+{
+    Report report;
+    QVERIFY(report.make(m_server->port(), "remote"));
+    AppSettings settings(m_dir.filePath(QStringLiteral("remote.ini")));
+    MainWindow main(settings);
+    main.show();
+    ServerBackend::Target remote;
+    remote.host = false;
+    remote.remoteUrl = serverUrl();
+    main.startWith(remote);
+    QTRY_COMPARE_WITH_TIMEOUT(main.session()->state(), State::Idle, kWait);
+
+    // A wrong token: asked (hidden), refused, shown in the window's error line.
+    answerTokenDialog(QStringLiteral("wrong-token-0123456789"));
+    main.moderationAction()->trigger();
+    QCOMPARE(m_asked, 1);
+    QVERIFY(m_passwordEcho);
+    ModerationWindow *window = main.moderation()->window();
+    QVERIFY(window);
+    QTRY_VERIFY_WITH_TIMEOUT(window->errorLabel()->text().contains(QStringLiteral("refused")),
+                             kWait);
+    QCOMPARE(window->reportsList()->count(), 0);
+
+    // Refused tokens are forgotten: asked again; the right one shows the report.
+    answerTokenDialog(QString::fromLatin1(kToken));
+    main.moderationAction()->trigger();
+    QCOMPARE(m_asked, 2);
+    QTRY_COMPARE_WITH_TIMEOUT(window->reportsList()->count(), 1, kWait);
+    QVERIFY(window->errorLabel()->text().isEmpty());
+
+    // A good one is kept for the session: not asked again; never saved in the settings.
+    main.moderationAction()->trigger();
+    QTest::qWait(200);
+    QCOMPARE(m_asked, 2);
+    QTRY_COMPARE_WITH_TIMEOUT(window->reportsList()->count(), 1, kWait);
+    QSettings saved(m_dir.filePath(QStringLiteral("remote.ini")), QSettings::IniFormat);
+    for (const QString &key : saved.allKeys())
+        QVERIFY2(!saved.value(key).toString().contains(QString::fromLatin1(kToken)),
+                 qPrintable(key));
 }
 
 QTEST_MAIN(TestModerationWindow)
