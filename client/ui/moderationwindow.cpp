@@ -81,7 +81,6 @@ void ModerationWindow::buildUi()
     m_error->setObjectName(QStringLiteral("moderationError"));
     m_error->setTextFormat(Qt::PlainText);
     m_error->setWordWrap(true);
-    m_error->setStyleSheet(QStringLiteral("color: #c0392b;"));
     column->addWidget(m_error);
 
     connect(m_status, &QComboBox::currentIndexChanged, this, &ModerationWindow::refresh);
@@ -97,10 +96,11 @@ QWidget *ModerationWindow::buildReportsPane()
     column->addWidget(m_reportsTitle);
     auto *split = new QSplitter(Qt::Horizontal, pane);
     m_reports = new QListWidget(split);
+    m_reports->setWordWrap(true);
+    m_reports->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_transcript = new QPlainTextEdit(split);
     m_transcript->setReadOnly(true);
-    split->setStretchFactor(0, 1);
-    split->setStretchFactor(1, 2);
+    split->setSizes({340, 460});
     column->addWidget(split, 1);
 
     auto *buttons = new QHBoxLayout;
@@ -109,6 +109,7 @@ QWidget *ModerationWindow::buildReportsPane()
     buttons->addStretch(1);
     for (const int hours : kBanHours) {
         auto *button = new QPushButton(pane);
+        button->setObjectName(QStringLiteral("dangerButton")); // the theme's red outline
         m_banButtons.append(button);
         buttons->addWidget(button);
         connect(button, &QPushButton::clicked, this, [this, hours] {
