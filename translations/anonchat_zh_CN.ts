@@ -816,6 +816,10 @@
         <source>The server&apos;s answer was not understood (%1).</source>
         <translation>无法理解服务器的回复（%1）。</translation>
     </message>
+    <message>
+        <source>no reason given</source>
+        <translation>未说明原因</translation>
+    </message>
 </context>
 <context>
     <name>anonchat::client::ModerationLauncher</name>

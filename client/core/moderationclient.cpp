@@ -184,7 +184,7 @@ void ModerationClient::send(const QByteArray &verb, const QString &path, const Q
     }
     QUrl url = m_api;
     const qsizetype query = path.indexOf(QLatin1Char('?'));
-    url.setPath(m_api.path() + path.left(query));
+    url.setPath(m_api.path() + (query < 0 ? path : path.left(query)));
     if (query >= 0)
         url.setQuery(path.mid(query + 1), QUrl::StrictMode);
     QNetworkRequest request(url);
@@ -231,7 +231,9 @@ void ModerationClient::fail(Failure failure, int status, const QString &detail)
         message = tr("Not found (already handled, or moderation is off on this server).");
         break;
     case Failure::Refused:
-        message = tr("The server answered %1: %2").arg(status).arg(detail);
+        message = tr("The server answered %1: %2")
+                      .arg(status)
+                      .arg(detail.isEmpty() ? tr("no reason given") : detail);
         break;
     case Failure::Network: message = tr("The server could not be reached: %1").arg(detail); break;
     case Failure::BadReply:

@@ -1,7 +1,8 @@
 // ModerationClient (client/core) against a real in-process ChatServer with an admin token: a
 // report made by raw clients from two loopback addresses is listed with its transcript, banned
 // (the ban listed, the reported address refused), lifted, and another one dismissed; a wrong
-// token and an unknown id end in failed(); the API's URL from each form of server address.
+// token, an unknown id and a bad request end in failed(); the API's URL from each form of server
+// address.
 
 #include "client/core/moderationclient.h"
 #include "server/app/chatserver.h"
@@ -39,6 +40,7 @@ private slots:
     void dismissMovesTheReport();
     void wrongTokenIsRefused();
     void unknownIdsAreNotFound();
+    void badRequestIsRefused();
 
 private:
     QUrl serverUrl() const
@@ -252,6 +254,25 @@ void TestModerationClient::unknownIdsAreNotFound()
     QVERIFY(failed.wait(kWait));
     QCOMPARE(failed.at(2).at(0).value<ModerationClient::Failure>(),
              ModerationClient::Failure::Network);
+}
+
+void TestModerationClient::badRequestIsRefused()
+{
+    QVERIFY(makeReport("hello"));
+    ModerationClient client;
+    QVERIFY(client.setServer(serverUrl(), kToken));
+    const QList<ModerationReport> open = reports(client, QStringLiteral("open"));
+    QCOMPARE(open.size(), 1);
+    QSignalSpy failed(&client, &ModerationClient::failed);
+    QSignalSpy made(&client, &ModerationClient::banMade);
+    client.ban(open.first().id, 0); // hours must be 1–8760: 400
+    QVERIFY(failed.wait(kWait));
+    QCOMPARE(failed.at(0).at(0).value<ModerationClient::Failure>(),
+             ModerationClient::Failure::Refused);
+    QVERIFY2(failed.at(0).at(1).toString().contains(QStringLiteral("400")),
+             qPrintable(failed.at(0).at(1).toString()));
+    QCOMPARE(made.size(), 0);
+    QVERIFY(bans(client).isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestModerationClient)
