@@ -318,6 +318,18 @@
         <source>&amp;About anonchat</source>
         <translation>关于 anonchat(&amp;A)</translation>
     </message>
+    <message>
+        <source>Ser&amp;ver</source>
+        <translation>服务器(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Moderation…</source>
+        <translation>管理(&amp;M)…</translation>
+    </message>
+    <message>
+        <source>Reports and bans of the server this window chats on</source>
+        <translation>本窗口所连服务器的举报与封禁</translation>
+    </message>
 </context>
 <context>
     <name>anonchat::client::ChatControls</name>
@@ -803,6 +815,165 @@
     <message>
         <source>Copy text</source>
         <translation>复制文字</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::ModerationClient</name>
+    <message>
+        <source>no server</source>
+        <translation>没有服务器</translation>
+    </message>
+    <message>
+        <source>not JSON</source>
+        <translation>不是 JSON</translation>
+    </message>
+    <message>
+        <source>unexpected contents</source>
+        <translation>内容不符合预期</translation>
+    </message>
+    <message>
+        <source>The server refused the moderation token.</source>
+        <translation>服务器拒绝了管理令牌。</translation>
+    </message>
+    <message>
+        <source>Not found (already handled, or moderation is off on this server).</source>
+        <translation>未找到（已处理，或该服务器未开启管理功能）。</translation>
+    </message>
+    <message>
+        <source>The server answered %1: %2</source>
+        <translation>服务器返回 %1：%2</translation>
+    </message>
+    <message>
+        <source>no reason given</source>
+        <translation>未说明原因</translation>
+    </message>
+    <message>
+        <source>The server could not be reached: %1</source>
+        <translation>无法连接服务器：%1</translation>
+    </message>
+    <message>
+        <source>The server&apos;s answer was not understood (%1).</source>
+        <translation>无法理解服务器的回复（%1）。</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::ModerationLauncher</name>
+    <message>
+        <source>Moderation</source>
+        <translation>管理</translation>
+    </message>
+    <message>
+        <source>Not connected to a server yet.</source>
+        <translation>尚未连接到服务器。</translation>
+    </message>
+    <message>
+        <source>Moderation token</source>
+        <translation>管理令牌</translation>
+    </message>
+    <message>
+        <source>The moderation token of %1
+(the contents of its --admin-token-file):</source>
+        <translation>%1 的管理令牌
+（即其 --admin-token-file 文件的内容）：</translation>
+    </message>
+</context>
+<context>
+    <name>anonchat::client::ModerationWindow</name>
+    <message>
+        <source>Moderation — anonchat</source>
+        <translation>管理 — anonchat</translation>
+    </message>
+    <message>
+        <source>&amp;Reports:</source>
+        <translation>举报(&amp;R)：</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>待处理</translation>
+    </message>
+    <message>
+        <source>Dismissed</source>
+        <translation>已驳回</translation>
+    </message>
+    <message>
+        <source>Actioned</source>
+        <translation>已处理</translation>
+    </message>
+    <message>
+        <source>Re&amp;fresh</source>
+        <translation>刷新(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Reports and the transcript of the reported chat</source>
+        <translation>举报及被举报聊天的记录</translation>
+    </message>
+    <message>
+        <source>&amp;Dismiss</source>
+        <translation>驳回(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Ban for 1 &amp;hour</source>
+        <translation>封禁 1 小时(&amp;H)</translation>
+    </message>
+    <message>
+        <source>Ban for 1 d&amp;ay</source>
+        <translation>封禁 1 天(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Ban for 7 da&amp;ys</source>
+        <translation>封禁 7 天(&amp;Y)</translation>
+    </message>
+    <message>
+        <source>Bans in force</source>
+        <translation>生效中的封禁</translation>
+    </message>
+    <message>
+        <source>&amp;Lift ban</source>
+        <translation>解除封禁(&amp;L)</translation>
+    </message>
+    <message>
+        <source>Select a report to read its chat.</source>
+        <translation>选择一条举报以查看其聊天记录。</translation>
+    </message>
+    <message>
+        <source>1 message</source>
+        <translation>1 条消息</translation>
+    </message>
+    <message>
+        <source>%1 messages</source>
+        <translation>%1 条消息</translation>
+    </message>
+    <message>
+        <source>#%1 · %2 · %3 · %4</source>
+        <translation>#%1 · %2 · %3 · %4</translation>
+    </message>
+    <message>
+        <source>no reason given</source>
+        <translation>未说明原因</translation>
+    </message>
+    <message>
+        <source>report #%1</source>
+        <translation>举报 #%1</translation>
+    </message>
+    <message>
+        <source>automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>Until %1 (%2)</source>
+        <translation>至 %1（%2）</translation>
+    </message>
+    <message>
+        <source>Reported user</source>
+        <translation>被举报者</translation>
+    </message>
+    <message>
+        <source>Reporter</source>
+        <translation>举报者</translation>
+    </message>
+    <message>
+        <source>(The chat had no messages.)</source>
+        <translation>（该聊天没有消息。）</translation>
     </message>
 </context>
 <context>

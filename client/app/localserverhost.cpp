@@ -4,7 +4,9 @@
 
 #include <QAtomicInt>
 #include <QNetworkInterface>
+#include <QRandomGenerator>
 #include <QTcpServer>
+#include <array>
 
 namespace anonchat::client {
 
@@ -23,6 +25,15 @@ bool portIsFree(const QHostAddress &host, quint16 port)
 
 } // namespace
 
+QByteArray LocalServerHost::randomAdminToken()
+{
+    // 32 bytes from the system's generator as 43 base64url characters: 256 bits.
+    std::array<quint32, 8> words{};
+    QRandomGenerator::system()->fillRange(words.data(), qsizetype(words.size()));
+    return QByteArray(reinterpret_cast<const char *>(words.data()), sizeof(words))
+        .toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
+}
+
 LocalServerHost::LocalServerHost(QObject *parent)
     : QObject(parent)
     , m_instanceName(QStringLiteral("anonchat-local-%1").arg(s_instances.fetchAndAddRelaxed(1) + 1))
@@ -37,6 +48,8 @@ bool LocalServerHost::start(server::ServerConfig config, QString *error)
         return false;
     }
     config.instanceName = m_instanceName;
+    if (config.adminToken.isEmpty())
+        config.adminToken = randomAdminToken();
     QVector<quint16> ports;
     if (config.port != 0) {
         for (int i = 0; i <= kPortAttempts && int(config.port) + i <= 65535; ++i)

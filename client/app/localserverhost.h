@@ -32,7 +32,9 @@ public:
 
     /// Starts a server with `config`: on config.port, or if that is taken on the next free port
     /// up to config.port + 20, or as a last resort on a port the system picks. A port of 0
-    /// picks one at once. Its instanceName is replaced by this host's. False with a one-line
+    /// picks one at once. Its instanceName is replaced by this host's; without an adminToken it
+    /// gets a random one (randomAdminToken()), so the app's moderation window can use the
+    /// moderation API of the server it hosts without asking. False with a one-line
     /// `error` (from the server: an unusable database, an unusable address) if nothing works.
     bool start(server::ServerConfig config, QString *error);
     /// Graceful stop (commits everything, closes clients with 1001); emits stopped() when done.
@@ -51,6 +53,9 @@ public:
     QUrl lanUrl() const;
     /// This host's instance name (database connection name prefix), unique in the process.
     QString instanceName() const { return m_instanceName; }
+
+    /// 256 random bits from QRandomGenerator::system(), as 43 base64url characters.
+    static QByteArray randomAdminToken();
 
     /// The first IPv4 address of an interface that is up, running and not loopback; null if
     /// there is none.

@@ -36,6 +36,8 @@ ChatActions::ChatActions(QMainWindow *window)
     m_quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
     m_quit->setMenuRole(QAction::QuitRole);
 
+    m_moderation = new QAction(window);
+
     m_about = new QAction(window);
     m_about->setMenuRole(QAction::AboutRole);
 
@@ -57,6 +59,8 @@ void ChatActions::buildMenus(QMainWindow *window)
     m_chatMenu->addAction(m_settings);
     m_chatMenu->addSeparator();
     m_chatMenu->addAction(m_quit);
+    m_serverMenu = window->menuBar()->addMenu(QString());
+    m_serverMenu->addAction(m_moderation);
     m_helpMenu = window->menuBar()->addMenu(QString());
     m_helpMenu->addAction(m_about);
 }
@@ -64,6 +68,7 @@ void ChatActions::buildMenus(QMainWindow *window)
 void ChatActions::retranslate()
 {
     m_chatMenu->setTitle(tr("&Chat"));
+    m_serverMenu->setTitle(tr("Ser&ver"));
     m_helpMenu->setTitle(tr("&Help"));
     m_start->setText(tr("&Start"));
     m_start->setToolTip(tr("Find a stranger to chat with (%1)")
@@ -78,6 +83,8 @@ void ChatActions::retranslate()
     m_save->setText(tr("Save &conversation…"));
     m_settings->setText(tr("Se&ttings…"));
     m_quit->setText(tr("&Quit"));
+    m_moderation->setText(tr("&Moderation…"));
+    m_moderation->setToolTip(tr("Reports and bans of the server this window chats on"));
     m_about->setText(tr("&About anonchat"));
 }
 

@@ -1,4 +1,5 @@
-// ChatActions: the window's actions (Start, Next, Leave, Report, Save, Settings, Quit, About).
+// ChatActions: the window's actions (Start, Next, Leave, Report, Save, Settings, Quit,
+// Moderation, About).
 #pragma once
 
 #include <QObject>
@@ -12,8 +13,8 @@ namespace anonchat::client {
 class ChatSession;
 
 /**
- * The actions of the main window with their shortcuts, and the Chat and Help menus that show
- * them. The actions are the window's (its children, added to it so that their shortcuts work
+ * The actions of the main window with their shortcuts, and the Chat, Server and Help menus that
+ * show them. The actions are the window's (its children, added to it so that their shortcuts work
  * while the menu bar is hidden); what they do is connected by the window.
  */
 class ChatActions : public QObject
@@ -35,6 +36,7 @@ public:
     QAction *save() const { return m_save; }
     QAction *settings() const { return m_settings; }
     QAction *quit() const { return m_quit; }
+    QAction *moderation() const { return m_moderation; }
     QAction *about() const { return m_about; }
 
 private:
@@ -47,8 +49,10 @@ private:
     QAction *m_save = nullptr;
     QAction *m_settings = nullptr;
     QAction *m_quit = nullptr;
+    QAction *m_moderation = nullptr;
     QAction *m_about = nullptr;
     QMenu *m_chatMenu = nullptr;
+    QMenu *m_serverMenu = nullptr;
     QMenu *m_helpMenu = nullptr;
 };
 

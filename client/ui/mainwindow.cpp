@@ -14,6 +14,7 @@
 #include "client/ui/messagedelegate.h"
 #include "client/ui/messageinput.h"
 #include "client/ui/messageview.h"
+#include "client/ui/moderationlauncher.h"
 #include "shared/limits.h"
 
 #include <QAction>
@@ -139,6 +140,10 @@ QAction *MainWindow::saveAction() const
 {
     return m_actions->save();
 }
+QAction *MainWindow::moderationAction() const
+{
+    return m_actions->moderation();
+}
 QAction *MainWindow::settingsAction() const
 {
     return m_actions->settings();
@@ -195,6 +200,8 @@ void MainWindow::connectActions()
     connect(m_actions->settings(), &QAction::triggered, this, &MainWindow::openSettings);
     connect(m_actions->quit(), &QAction::triggered, this, &QWidget::close);
     connect(m_actions->about(), &QAction::triggered, this, &MainWindow::about);
+    m_moderation = new ModerationLauncher(*m_backend, this);
+    connect(m_actions->moderation(), &QAction::triggered, m_moderation, &ModerationLauncher::open);
 
     connect(m_composer, &Composer::sendRequested, this, &MainWindow::send);
     connect(m_composer->input(), &QPlainTextEdit::textChanged, this,

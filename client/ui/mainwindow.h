@@ -29,6 +29,7 @@ class HeaderBar;
 class LanguageManager;
 class MessageInput;
 class MessageView;
+class ModerationLauncher;
 
 /**
  * The desktop app's window. It only shows the ChatSession's state and model and forwards the
@@ -42,7 +43,7 @@ class MessageView;
  * n/500 counter (code points) where Enter sends and Shift+Enter breaks the line; "Stranger is
  * typing…"; the online count; the connection in the status bar; a desktop notification and an
  * unread count in the title while the window is inactive; Save conversation (text or HTML);
- * the settings (server, language switched live, theme).
+ * the settings (server, language switched live, theme); Server › Moderation….
  */
 class MainWindow : public QMainWindow
 {
@@ -89,6 +90,9 @@ public:
     QAction *leaveAction() const;
     QAction *saveAction() const;
     QAction *settingsAction() const;
+    QAction *moderationAction() const;
+    /// Server › Moderation… (its window, once opened).
+    ModerationLauncher *moderation() const { return m_moderation; }
 
     /// Applies settings as if accepted in the dialog (tests, and the dialog itself).
     void applySettings(const SettingsDialog::Values &values);
@@ -159,6 +163,7 @@ private:
     QLabel *m_typingLabel = nullptr;
     Composer *m_composer = nullptr;
     ConnectionStatus *m_status = nullptr;
+    ModerationLauncher *m_moderation = nullptr;
 };
 
 } // namespace anonchat::client

@@ -129,6 +129,7 @@ QString Theme::styleSheet() const
 #counterLabel { color: %muted; }
 #counterLabel[level="warn"] { color: %amber; }
 #counterLabel[level="over"] { color: %danger; font-weight: 700; }
+#moderationError { color: %danger; }
 QPushButton#primaryButton, QPushButton#sendButton {
     background: qlineargradient(x1:0, y1:0, x2:1, y2:1, stop:0 %accent, stop:1 %accent2);
     color: %accentText; border: none; border-radius: 10px; padding: 7px 16px; font-weight: 600; }

@@ -15,6 +15,7 @@
       statusReconnecting: 'Reconnecting…',
       statusReconnectingIn: 'Reconnecting in {s} s…',
       statusOffline: 'Offline',
+      statusBanned: 'Banned',
       heroTitle: 'Talk to a stranger',
       heroLead: 'Anonymous, one to one, no sign-up. Say hello to someone new — and leave whenever you like.',
       interestsLabel: 'Interests (optional)',
@@ -70,6 +71,7 @@
       youReconnected: 'Reconnected. The chat continues.',
       endedWhileAway: 'The chat ended while you were disconnected.',
       resumeFailed: 'Your chat ended while you were disconnected.',
+      banned: 'You are banned from this server until {time}.',
       reported: "Thanks. The stranger was reported and you won't be matched again.",
       tooLong: 'Messages can be at most {max} characters.',
       offlineAction: "You're offline. Try again once reconnected.",
@@ -98,6 +100,7 @@
       statusReconnecting: '正在重新连接…',
       statusReconnectingIn: '{s} 秒后重新连接…',
       statusOffline: '已离线',
+      statusBanned: '已被封禁',
       heroTitle: '和陌生人聊聊',
       heroLead: '匿名、一对一、无需注册。向一个新朋友打个招呼——随时可以离开。',
       interestsLabel: '兴趣（可选）',
@@ -153,6 +156,7 @@
       youReconnected: '已重新连接，聊天继续。',
       endedWhileAway: '你断线期间聊天已经结束。',
       resumeFailed: '你断线期间聊天已经结束。',
+      banned: '你已被此服务器封禁，直到 {time}。',
       reported: '谢谢，已举报对方。你们不会再被匹配到一起。',
       tooLong: '消息最多 {max} 个字符。',
       offlineAction: '你已离线，请在重新连接后再试。',
@@ -217,6 +221,7 @@
   const BACKOFF_MAX_MS = 30000;
   const TOAST_MS = 4000;
   const STORE_KEY = 'anonchat.interests';
+  const MAX_TIMER_MS = 0x7fffffff; // setTimeout's longest delay (about 24.8 days)
 
   // ---------------------------------------------------------------- elements
   const $ = (id) => document.getElementById(id);
@@ -245,6 +250,7 @@
     resumeTimer: 0,
     attempt: 0,
     reconnectTimer: 0,
+    bannedUntil: 0,        // ms since the epoch: banned until then (error banned), no reconnecting
     countdownTimer: 0,
     statsTimer: 0,
     lastRx: 0,
@@ -295,12 +301,13 @@
   function setConn(state, seconds) {
     el.status.dataset.state = state;
     el.app.dataset.conn = state;
-    const key = { connecting: 'statusConnecting', online: 'statusOnline', reconnecting: 'statusReconnecting', offline: 'statusOffline' }[state];
+    const key = { connecting: 'statusConnecting', online: 'statusOnline', reconnecting: 'statusReconnecting', offline: 'statusOffline', banned: 'statusBanned' }[state];
     el.statusText.textContent = state === 'reconnecting' && seconds > 0 ? t('statusReconnectingIn', { s: seconds }) : t(key);
     render();
   }
 
   function connect() {
+    if (isBanned()) { setConn('banned'); return; }   // the attempt after the ban is planned
     clearTimeout(S.reconnectTimer);
     clearInterval(S.countdownTimer);
     if (S.ws) return;
@@ -371,6 +378,7 @@
   function scheduleReconnect() {
     clearTimeout(S.reconnectTimer);
     clearInterval(S.countdownTimer);
+    if (isBanned()) { scheduleAfterBan(); return; }
     if (navigator.onLine === false) { setConn('offline'); return; }
     // Exponential backoff with jitter: 50–100 % of min(max, base·2^attempt).
     const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * Math.pow(2, S.attempt));
@@ -384,6 +392,40 @@
     tick();
     if (delay >= 2000) S.countdownTimer = setInterval(tick, 1000);
     S.reconnectTimer = setTimeout(connect, delay);
+  }
+
+  // ---------------------------------------------------------------- bans
+  function isBanned() { return S.bannedUntil > Date.now(); }
+
+  // `error` `banned`: say until when, leave any chat, and stay away until then (the server
+  // closes the socket with 1008 right after).
+  function onBanned(until) {
+    const at = Date.parse(typeof until === 'string' ? until : '');
+    S.bannedUntil = Number.isFinite(at) && at > Date.now() ? at : Date.now() + 60000;
+    S.resumeSent = false;
+    clearTimeout(S.resumeTimer);
+    stopTyping(false);
+    leaveRoomLocally();
+    setPhase('idle');
+    setConn('banned');
+    const time = new Date(S.bannedUntil).toLocaleString(LANG === 'zh' ? 'zh-CN' : undefined,
+      { dateStyle: 'medium', timeStyle: 'short' });
+    showNotice(t('banned', { time }));
+    el.notice.dataset.until = new Date(S.bannedUntil).toISOString();
+  }
+
+  // One attempt once the ban is over (a second ban answers it with a new `until`).
+  function scheduleAfterBan() {
+    setConn('banned');
+    const wait = Math.min(MAX_TIMER_MS, S.bannedUntil - Date.now() + 1000);
+    S.reconnectTimer = setTimeout(() => {
+      if (isBanned()) { scheduleAfterBan(); return; }   // a ban longer than one timer
+      S.bannedUntil = 0;
+      S.attempt = 0;
+      delete el.notice.dataset.until;
+      hideNotice();
+      connect();
+    }, wait);
   }
 
   function reconnectNow() {
@@ -542,6 +584,7 @@
     error(d) {
       const code = typeof d.code === 'string' ? d.code : '';
       if (code === 'resume_failed' && S.resumeSent) { onResumeFailed(); return; }
+      if (code === 'banned') { onBanned(d.until); return; }
       if (d.event === 'typing' || d.event === 'get_stats') return;   // nothing the user did
       if (code === 'not_in_queue' && d.event === 'leave_queue') return;
       if (code === 'pow_required' || code === 'pow_invalid') {

@@ -1,6 +1,6 @@
 // LocalServerHost: the server the desktop app hosts in its own process (client/app): the next
-// port when the configured one is taken, one start only, the LAN URL, a graceful stop, and an
-// unusable database reported at once.
+// port when the configured one is taken, one start only, the LAN URL, a graceful stop, an
+// unusable database reported at once, and the random moderation token each host is given.
 
 #include "client/app/localserverhost.h"
 #include "client/core/chatsession.h"
@@ -62,6 +62,11 @@ void TestLocalServerHost::startStopAndShare()
     QCOMPARE(host.url().port(), int(host.port()));
     QVERIFY(host.lanUrl().isEmpty());     // loopback only
     QVERIFY(!host.start(config, &error)); // once
+    // A random moderation token of its own, unless one was configured.
+    const QByteArray token = host.config().adminToken;
+    QVERIFY2(token.size() >= 32, token.constData());
+    QVERIFY(config.adminToken.isEmpty());
+    QVERIFY(LocalServerHost::randomAdminToken() != token);
 
     ChatSession s;
     QVERIFY(s.open(host.url()));
@@ -76,7 +81,9 @@ void TestLocalServerHost::startStopAndShare()
     // Shared on the LAN: the URL others can open.
     config.host = QHostAddress(QHostAddress::AnyIPv4);
     config.port = 0;
+    config.adminToken = "configured-token-0123456789abcdef";
     QVERIFY2(other.start(config, &error), qPrintable(error));
+    QCOMPARE(other.config().adminToken, config.adminToken);
     const QHostAddress lan = LocalServerHost::firstLanAddress();
     if (lan.isNull()) {
         QVERIFY(other.lanUrl().isEmpty());
