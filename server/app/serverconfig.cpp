@@ -209,6 +209,29 @@ bool readModeration(const QCommandLineParser &parser, ServerConfig &config, QStr
     return true;
 }
 
+bool readDatabase(const QCommandLineParser &parser, ServerConfig &config, QString *error)
+{
+    if (!parser.isSet("db"))
+        return true;
+    config.database = parser.value("db");
+    if (config.database.isEmpty()) {
+        *error = ServerOptions::tr("invalid value for --db: it is empty");
+        return false;
+    }
+    // A URL-looking value is checked here (a file named postgres.db is still a file).
+    if (config.database.startsWith(QLatin1String("postgres"), Qt::CaseInsensitive) &&
+        config.database.contains(QLatin1Char(':'))) {
+        const QString problem = StorageWriter::postgresUrlProblem(config.database);
+        if (!problem.isEmpty()) {
+            *error = ServerOptions::tr("invalid value for --db: '%1' (%2; expected "
+                                       "postgresql://user:pass@host:port/dbname)")
+                         .arg(StorageWriter::displayName(config.database), problem);
+            return false;
+        }
+    }
+    return true;
+}
+
 } // namespace
 
 void addServerOptions(QCommandLineParser &parser)
@@ -320,24 +343,8 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
     config.powBits = int(powBits);
     config.retentionDays = int(retentionDays);
     config.threads = int(threads);
-    if (parser.isSet("db")) {
-        config.database = parser.value("db");
-        if (config.database.isEmpty()) {
-            *error = ServerOptions::tr("invalid value for --db: it is empty");
-            return false;
-        }
-        // A URL-looking value is checked here (a file named postgres.db is still a file).
-        if (config.database.startsWith(QLatin1String("postgres"), Qt::CaseInsensitive) &&
-            config.database.contains(QLatin1Char(':'))) {
-            const QString problem = StorageWriter::postgresUrlProblem(config.database);
-            if (!problem.isEmpty()) {
-                *error = ServerOptions::tr("invalid value for --db: '%1' (%2; expected "
-                                           "postgresql://user:pass@host:port/dbname)")
-                             .arg(StorageWriter::displayName(config.database), problem);
-                return false;
-            }
-        }
-    }
+    if (!readDatabase(parser, config, error))
+        return false;
     config.allowedOrigins = parser.values("allowed-origin");
     if (parser.isSet("log-level")) {
         config.logLevel = parser.value("log-level");
