@@ -5,6 +5,7 @@
 // SQLite file, raw WebSocket clients bound to distinct loopback addresses (127.0.0.x).
 
 #include "server/app/chatserver.h"
+#include "tests/support/chatreport.h"
 #include "tests/support/inprocessserver.h"
 #include "tests/support/rawhttp.h"
 #include "tests/support/rawwebsocket.h"
@@ -34,7 +35,7 @@ constexpr int kPolicyViolated = 1008;
 
 QHostAddress loopback(int last)
 {
-    return QHostAddress(QStringLiteral("127.0.0.%1").arg(last));
+    return test::loopbackAddress(last);
 }
 
 } // namespace
@@ -67,8 +68,8 @@ private:
     {
         return QJsonDocument::fromJson(reply.body).object();
     }
-    /// `reporter` and `reported` (open) are paired; `reported` says `text`; `reporter` reports.
-    bool pairAndReport(RawWebSocket &reporter, RawWebSocket &reported, const QByteArray &text);
+    /// The id of the newest open report.
+    qint64 newestReportId();
     /// The client got `error` `banned` with a future `until`, then close 1008.
     void expectBanned(RawWebSocket &client);
 
@@ -123,19 +124,15 @@ HttpReply TestModeration::request(const QByteArray &method, const QByteArray &ta
     return client.reply();
 }
 
-bool TestModeration::pairAndReport(RawWebSocket &reporter, RawWebSocket &reported,
-                                   const QByteArray &text)
+qint64 TestModeration::newestReportId()
 {
-    reported.sendEvent("join_queue");
-    reporter.sendEvent("join_queue");
-    if (!reporter.takeEvent(QStringLiteral("matched")) ||
-        !reported.takeEvent(QStringLiteral("matched")))
-        return false;
-    reported.sendText(R"({"event":"send_message","data":{"content":")" + text + R"("}})");
-    if (!reporter.takeEvent(QStringLiteral("new_message")))
-        return false;
-    reporter.sendText(R"({"event":"report","data":{"reason":"spam"}})");
-    return reporter.takeEvent(QStringLiteral("reported")).has_value();
+    return json(request("GET", "/admin/api/reports"))
+        .value(QLatin1String("reports"))
+        .toArray()
+        .first()
+        .toObject()
+        .value(QLatin1String("id"))
+        .toInteger();
 }
 
 void TestModeration::expectBanned(RawWebSocket &client)
@@ -204,7 +201,7 @@ void TestModeration::reportThenBanClosesAndRefusesTheAddress()
     RawWebSocket reporter, reported;
     QVERIFY(reporter.open(port(), loopback(3)));
     QVERIFY(reported.open(port(), loopback(2)));
-    QVERIFY(pairAndReport(reporter, reported, "buy my stuff"));
+    QVERIFY(test::pairAndReport(reporter, reported, "buy my stuff"));
 
     const QJsonArray reports = json(request("GET", "/admin/api/reports?status=open"))
                                    .value(QLatin1String("reports"))
@@ -257,14 +254,8 @@ void TestModeration::liftingABanLetsTheAddressBackIn()
     RawWebSocket reporter, reported;
     QVERIFY(reporter.open(port(), loopback(3)));
     QVERIFY(reported.open(port(), loopback(2)));
-    QVERIFY(pairAndReport(reporter, reported, "hello"));
-    const qint64 reportId = json(request("GET", "/admin/api/reports"))
-                                .value(QLatin1String("reports"))
-                                .toArray()
-                                .first()
-                                .toObject()
-                                .value(QLatin1String("id"))
-                                .toInteger();
+    QVERIFY(test::pairAndReport(reporter, reported, "hello"));
+    const qint64 reportId = newestReportId();
     const HttpReply made =
         request("POST", "/admin/api/bans",
                 QStringLiteral(R"({"report_id":%1,"hours":1})").arg(reportId).toUtf8());
@@ -289,7 +280,7 @@ void TestModeration::dismissMovesAReportOutOfTheOpenList()
     RawWebSocket reporter, reported;
     QVERIFY(reporter.open(port(), loopback(3)));
     QVERIFY(reported.open(port(), loopback(2)));
-    QVERIFY(pairAndReport(reporter, reported, "hi"));
+    QVERIFY(test::pairAndReport(reporter, reported, "hi"));
     const QJsonObject report = json(request("GET", "/admin/api/reports"))
                                    .value(QLatin1String("reports"))
                                    .toArray()
@@ -318,7 +309,7 @@ void TestModeration::distinctReporterAddressesBanAutomatically()
     for (int i = 0; i < 4; ++i) {
         RawWebSocket reporter;
         QVERIFY(reporter.open(port(), loopback(addresses[i])));
-        QVERIFY2(pairAndReport(reporter, target, "spam"), qPrintable(QString::number(i)));
+        QVERIFY2(test::pairAndReport(reporter, target, "spam"), qPrintable(QString::number(i)));
         if (i < 3) {
             reporter.sendEvent("leave_room_event");
             QVERIFY(target.takeEvent(QStringLiteral("partner_left"), kWait));
@@ -353,14 +344,8 @@ void TestModeration::aBanReachesAnotherServerOnTheSameDatabase()
     QVERIFY(reporter.open(port(), loopback(3)));
     QVERIFY(reported.open(port(), loopback(2)));
     QVERIFY(elsewhere.open(other->port(), loopback(2)));
-    QVERIFY(pairAndReport(reporter, reported, "hi"));
-    const qint64 reportId = json(request("GET", "/admin/api/reports"))
-                                .value(QLatin1String("reports"))
-                                .toArray()
-                                .first()
-                                .toObject()
-                                .value(QLatin1String("id"))
-                                .toInteger();
+    QVERIFY(test::pairAndReport(reporter, reported, "hi"));
+    const qint64 reportId = newestReportId();
     QCOMPARE(request("POST", "/admin/api/bans",
                      QStringLiteral(R"({"report_id":%1,"hours":1})").arg(reportId).toUtf8())
                  .status,
@@ -383,7 +368,7 @@ void TestModeration::theDatabaseNeverHoldsTheAddress()
     RawWebSocket reporter, reported;
     QVERIFY(reporter.open(port(), loopback(3)));
     QVERIFY(reported.open(port(), loopback(2)));
-    QVERIFY(pairAndReport(reporter, reported, "hi"));
+    QVERIFY(test::pairAndReport(reporter, reported, "hi"));
     m_server.reset(); // everything written and the files closed
 
     const QString path = m_dir.filePath(QStringLiteral("chat.db"));
