@@ -5,7 +5,9 @@
 // SQLite file, raw WebSocket clients bound to distinct loopback addresses (127.0.0.x).
 
 #include "server/app/chatserver.h"
+#include "tests/server/storage/storagetest.h"
 #include "tests/support/chatreport.h"
+#include "tests/support/engines.h"
 #include "tests/support/inprocessserver.h"
 #include "tests/support/rawhttp.h"
 #include "tests/support/rawwebsocket.h"
@@ -45,6 +47,7 @@ class TestModeration : public QObject
     Q_OBJECT
 
 private slots:
+    void initTestCase();
     void init();
     void cleanup();
     void apiIsOffWithoutAToken();
@@ -73,14 +76,14 @@ private:
     /// The client got `error` `banned` with a future `until`, then close 1008.
     void expectBanned(RawWebSocket &client);
 
-    QTemporaryDir m_dir;
+    test::storage::Databases m_databases;
+    QString m_database; ///< a SQLite file, or (tst_moderation_pg) a fresh PostgreSQL database
     std::unique_ptr<server::ChatServer> m_server;
 };
 
 server::ServerConfig TestModeration::config(const QString &instance) const
 {
-    server::ServerConfig c =
-        test::testServerConfig(m_dir.filePath(QStringLiteral("chat.db")), instance);
+    server::ServerConfig c = test::testServerConfig(m_database, instance);
     c.adminToken = kToken;
     c.threads = test::testThreads();
     c.interestWaitMs = 0;
@@ -93,16 +96,23 @@ bool TestModeration::start(const server::ServerConfig &c)
     return test::startChatServer(m_server, c);
 }
 
+void TestModeration::initTestCase()
+{
+    const QString why = m_databases.setUp();
+    QVERIFY2(why.isEmpty(), qPrintable(why));
+}
+
 void TestModeration::init()
 {
-    QVERIFY(m_dir.isValid());
+    QVERIFY(m_databases.init());
+    m_database = m_databases.database(QStringLiteral("chat.db"));
     QVERIFY(start(config()));
 }
 
 void TestModeration::cleanup()
 {
     m_server.reset();
-    QFile::remove(m_dir.filePath(QStringLiteral("chat.db")));
+    m_databases.cleanup();
 }
 
 HttpReply TestModeration::request(const QByteArray &method, const QByteArray &target,
@@ -337,9 +347,19 @@ void TestModeration::distinctReporterAddressesBanAutomatically()
 void TestModeration::aBanReachesAnotherServerOnTheSameDatabase()
 {
     // A second server on the same database (as servers of a cluster share one): a ban made
-    // through the first closes the address's session on the second.
+    // through the first closes the address's session on the second. On PostgreSQL
+    // (tst_moderation_pg) the two are a cluster on the fixture's real Redis too.
+    server::ServerConfig second = config(QStringLiteral("mod-other"));
+    if (test::storage::kPostgres) {
+        const QUrl redis(test::readUrlFile(QStringLiteral(ANONCHAT_REDIS_URL_FILE)));
+        QVERIFY2(redis.isValid() && !redis.isEmpty(), ANONCHAT_REDIS_URL_FILE);
+        server::ServerConfig first = config();
+        first.redis = redis;
+        second.redis = redis;
+        QVERIFY(start(first));
+    }
     std::unique_ptr<server::ChatServer> other;
-    QVERIFY(test::startChatServer(other, config(QStringLiteral("mod-other"))));
+    QVERIFY(test::startChatServer(other, second));
     RawWebSocket reporter, reported, elsewhere;
     QVERIFY(reporter.open(port(), loopback(3)));
     QVERIFY(reported.open(port(), loopback(2)));
@@ -371,25 +391,23 @@ void TestModeration::theDatabaseNeverHoldsTheAddress()
     QVERIFY(test::pairAndReport(reporter, reported, "hi"));
     m_server.reset(); // everything written and the files closed
 
-    const QString path = m_dir.filePath(QStringLiteral("chat.db"));
-    QByteArray bytes;
-    for (const QString &file : {path, path + QLatin1String("-wal")}) {
-        QFile f(file);
-        if (f.open(QIODevice::ReadOnly))
-            bytes += f.readAll();
+    if (!test::storage::kPostgres) { // the file itself, every byte of it
+        QByteArray bytes;
+        for (const QString &file : {m_database, m_database + QLatin1String("-wal")}) {
+            QFile f(file);
+            if (f.open(QIODevice::ReadOnly))
+                bytes += f.readAll();
+        }
+        QVERIFY(bytes.size() > 0);
+        for (const char *text : {"127.0.0.2", "127.0.0.3", "::ffff:127.0.0.2"})
+            QVERIFY2(!bytes.contains(text), text);
+        QVERIFY(!bytes.contains(QByteArray::fromHex("7f000002")));
     }
-    QVERIFY(bytes.size() > 0);
-    for (const char *text : {"127.0.0.2", "127.0.0.3", "::ffff:127.0.0.2"})
-        QVERIFY2(!bytes.contains(text), text);
-    QVERIFY(!bytes.contains(QByteArray::fromHex("7f000002")));
 
     // What is there is the keyed hash PROTOCOL.md describes: HMAC-SHA-256(secret, prefix).
     {
-        QSqlDatabase db =
-            QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("read"));
-        db.setDatabaseName(path);
-        QVERIFY(db.open());
-        QSqlQuery q(db);
+        test::storage::Check check(m_database);
+        QSqlQuery q(check.db());
         QVERIFY(q.exec(QStringLiteral("SELECT value FROM server_secrets "
                                       "WHERE name = 'address_hmac'")) &&
                 q.next());
@@ -406,7 +424,6 @@ void TestModeration::theDatabaseNeverHoldsTheAddress()
         QCOMPARE(q.value(0).toString(), expected("7f000002"));
         QCOMPARE(q.value(1).toString(), expected("7f000003"));
     }
-    QSqlDatabase::removeDatabase(QStringLiteral("read"));
 }
 
 QTEST_MAIN(TestModeration)
