@@ -10,75 +10,28 @@
 // reported page opens it at this machine's LAN address (skipped when there is none).
 // Prints every check, then one line "N passed, M failed"; exit code 0 only if M is 0.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, Server, check, pollUntil, run, serverBinArg, skip } from './harness.mjs';
 
-const serverBin = process.argv[2];
-if (!serverBin) {
-  console.error('usage: node ban.test.mjs path/to/anonchat-server');
-  process.exit(2);
-}
+const serverBin = serverBinArg('ban.test.mjs');
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const WAIT = 10000;
 const QUIET_MS = 4000;   // how long a banned page is watched for new connections
 const TOKEN = 'ban-test-' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
 
-// ------------------------------------------------------------------ reporting
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok   ${String(passed + failed).padStart(2)} ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed += 1;
-    const msg = (e && e.message ? e.message : String(e)).split('\n').slice(0, 6).join('\n       ');
-    console.log(`FAIL ${String(passed + failed).padStart(2)} ${name}\n       ${msg}`);
-  }
-}
-
 // ------------------------------------------------------------------ server
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anonchat-ban-'));
-const tokenFile = path.join(tmp, 'admin-token');
+const server = new Server(serverBin, 'anonchat-ban-');
+const tokenFile = path.join(server.tmp, 'admin-token');
 fs.writeFileSync(tokenFile, TOKEN + '\n', { mode: 0o600 });
-let server = null;
-let serverLog = '';
-let serverExit = null;
 
-function startServer() {
-  const args = ['--host', '0.0.0.0', '--port', '0', '--db', path.join(tmp, 'chat.db'),
-    '--admin-token-file', tokenFile, '--auto-ban-reports', '0'];
-  const proc = spawn(path.resolve(serverBin), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  server = proc;
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => { serverExit = { code, signal }; resolve(serverExit); }));
-  proc.stderr.on('data', (d) => { serverLog += d; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('no "listening on" line within 20 s')), 20000);
-    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
-    exited.then((x) => { clearTimeout(timer); reject(new Error(`server exited early: ${JSON.stringify(x)}\n${serverLog}`)); });
-    proc.stdout.on('data', (d) => {
-      out += d;
-      serverLog += d;
-      const m = out.match(/anonchat-server listening on https?:\/\/\S+?:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
+/// Starts the server on all addresses; resolves to its port.
+async function startServer() {
+  const base = await server.start({ args: ['--host', '0.0.0.0', '--admin-token-file', tokenFile, '--auto-ban-reports', '0'] });
+  return Number(new URL(base).port);
 }
 
 /// The first IPv4 address of this machine that is not loopback, or null.
@@ -122,20 +75,7 @@ async function openPage(browser, locale, label, { fakeClock = false } = {}) {
 const allRecv = (w, event) => w.sockets.flatMap((s) => s.recv.filter((f) => f.event === event));
 const bannedErrors = (w) => allRecv(w, 'error').filter((f) => f.data && f.data.code === 'banned');
 
-async function until(what, fn, ms = WAIT) {
-  const end = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ': ' + last.message : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what, fn, ms = WAIT) => pollUntil(what, fn, ms);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -163,8 +103,7 @@ function shownTime(w, until, locale) {
 async function main() {
   const lan = lanAddress();
   if (!lan) {
-    skipped += 1;
-    console.log('skip    every check: this machine has no non-loopback IPv4 address');
+    skip('every check', 'this machine has no non-loopback IPv4 address');
     return;
   }
   const port = await startServer();
@@ -293,19 +232,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  failed += 1;
-  console.log(`FAIL  unexpected: ${e && e.stack ? e.stack : e}`);
-} finally {
-  if (server && serverExit === null) server.kill('SIGKILL');
-  if (failed) {
-    console.log(`# server output (last 3000 chars):\n${serverLog.slice(-3000)}`);
-    console.log(`# kept ${tmp}`);
-  } else {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-}
-console.log(`${passed} passed, ${failed} failed${skipped ? ` (${skipped} skipped)` : ''}`);
-process.exit(failed === 0 ? 0 : 1);
+await run(main, server, { logTail: 3000, keepTmpOnFailure: true });

@@ -8,60 +8,16 @@
 // Prints every check, then one line "N passed, M failed"; exit code 0 only if M is 0.
 // Needs playwright-core (npm install here) and Chromium at /usr/bin/chromium.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, Server, check, run, serverBinArg } from './harness.mjs';
 
-const serverBin = process.argv[2];
-if (!serverBin) {
-  console.error('usage: node lang.test.mjs path/to/anonchat-server');
-  process.exit(2);
-}
+const serverBin = serverBinArg('lang.test.mjs');
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const WAIT = 10000;
 const INTEREST_WAIT_MS = 3000;   // --interest-wait 3: the first checks run well within it
 
-let passed = 0;
-let failed = 0;
-
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok   ${String(passed + failed).padStart(2)} ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed += 1;
-    const msg = (e && e.message ? e.message : String(e)).split('\n').slice(0, 6).join('\n       ');
-    console.log(`FAIL ${String(passed + failed).padStart(2)} ${name}\n       ${msg}`);
-  }
-}
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anonchat-lang-'));
-let server = null;
-let serverLog = '';
-
-function startServer() {
-  server = spawn(path.resolve(serverBin), ['--port', '0', '--db', path.join(tmp, 'chat.db'),
-    '--interest-wait', String(INTEREST_WAIT_MS / 1000)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stderr.on('data', (d) => { serverLog += d; });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no "listening on" line within 20 s')), 20000);
-    server.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited: ${code}\n${serverLog}`)); });
-    server.stdout.on('data', (d) => {
-      serverLog += d;
-      const m = serverLog.match(/anonchat-server listening on (https?:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1].endsWith('/') ? m[1] : m[1] + '/');
-      }
-    });
-  });
-}
+const server = new Server(serverBin, 'anonchat-lang-');
+const startServer = () => server.start({ args: ['--interest-wait', String(INTEREST_WAIT_MS / 1000)] });
 
 // A page in its own context with `locale`, recording the frames of its WebSockets.
 async function openPage(browser, base, locale) {
@@ -108,7 +64,7 @@ async function leave(...pages) {
 
 async function main() {
   const base = await startServer();
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     const zhCN = await openPage(browser, base, 'zh-CN');
     const enUS = await openPage(browser, base, 'en-US');
@@ -176,15 +132,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  failed += 1;
-  console.log(`FAIL  unexpected: ${e && e.stack ? e.stack : e}`);
-} finally {
-  if (server) server.kill('SIGKILL');
-  if (failed) console.log(`# server output (last 2000 chars):\n${serverLog.slice(-2000)}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-}
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+await run(main, server);

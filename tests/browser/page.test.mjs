@@ -7,79 +7,20 @@
 // wire. Prints every check, then one line "N passed, M failed"; exit code 0 only if M is 0.
 // Needs playwright-core (npm install here) and Chromium at /usr/bin/chromium.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, Server, check, fail, pollUntil, run, serverBinArg, skip } from './harness.mjs';
 
-const serverBin = process.argv[2];
-if (!serverBin) {
-  console.error('usage: node page.test.mjs path/to/anonchat-server');
-  process.exit(2);
-}
+const serverBin = serverBinArg('page.test.mjs');
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const WAIT = 10000;
 const RUN = Date.now().toString(36);   // makes this run's messages unique in the database
 
-// ------------------------------------------------------------------ reporting
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok   ${String(passed + failed).padStart(2)} ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed += 1;
-    const msg = (e && e.message ? e.message : String(e)).split('\n').slice(0, 6).join('\n       ');
-    console.log(`FAIL ${String(passed + failed).padStart(2)} ${name}\n       ${msg}`);
-  }
-}
-
-function skip(name, why) {
-  skipped += 1;
-  console.log(`skip    ${name}: ${why}`);
-}
-
 // ------------------------------------------------------------------ server
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anonchat-browser-'));
-const dbPath = path.join(tmp, 'chat.db');
-let server = null;
-let serverLog = '';
-let serverExit = null;
-
-function startServer(port = 0) {
-  const proc = spawn(path.resolve(serverBin), ['--port', String(port), '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  server = proc;
-  serverExit = null;
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => { serverExit = { code, signal }; resolve(serverExit); }));
-  proc.exitPromise = exited;
-  proc.stderr.on('data', (d) => { serverLog += d; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('no "listening on" line within 20 s')), 20000);
-    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
-    exited.then((x) => { clearTimeout(timer); reject(new Error(`server exited early: ${JSON.stringify(x)}\n${serverLog}`)); });
-    proc.stdout.on('data', (d) => {
-      out += d;
-      serverLog += d;
-      const m = out.match(/anonchat-server listening on (https?:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1].endsWith('/') ? m[1] : m[1] + '/');
-      }
-    });
-  });
-}
+const server = new Server(serverBin, 'anonchat-browser-');
+const dbPath = server.dbPath;
+const startServer = (port = 0) => server.start({ port });
 
 // ------------------------------------------------------------------ pages
 
@@ -115,20 +56,7 @@ const allRecv = (w, event) => w.sockets.flatMap((s) => s.recv.filter((f) => f.ev
 const allSent = (w, event) => w.sockets.flatMap((s) => s.sent.filter((f) => f.event === event));
 const lastSocket = (w) => w.sockets[w.sockets.length - 1];
 
-async function until(what, fn, ms = WAIT) {
-  const end = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ': ' + last.message : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what, fn, ms = WAIT) => pollUntil(what, fn, ms);
 
 // All message elements as plain data.
 function messages(w) {
@@ -231,8 +159,7 @@ async function main() {
   try {
     base = await startServer();
   } catch (e) {
-    console.log(`FAIL  start ${serverBin}: ${e.message}`);
-    failed += 1;
+    fail(`FAIL  start ${serverBin}: ${e.message}`);
     return;
   }
   const host = new URL(base).host;
@@ -755,21 +682,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  failed += 1;
-  console.log(`FAIL  unexpected: ${e && e.stack ? e.stack : e}`);
-} finally {
-  if (server && serverExit === null) {
-    server.kill('SIGKILL');
-  }
-  if (failed) {
-    console.log(`# server output (last 3000 chars):\n${serverLog.slice(-3000)}`);
-    console.log(`# kept ${tmp}`);
-  } else {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-}
-console.log(`${passed} passed, ${failed} failed${skipped ? ` (${skipped} skipped)` : ''}`);
-process.exit(failed === 0 ? 0 : 1);
+await run(main, server, { logTail: 3000, keepTmpOnFailure: true });

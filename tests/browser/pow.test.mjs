@@ -9,40 +9,14 @@
 // a second proof. Every nonce the pages send is checked here with Node's own SHA-256. Prints
 // every check, then "N passed, M failed"; exit code 0 only if M is 0.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, Server, check, run, serverBinArg } from './harness.mjs';
 
-const serverBin = process.argv[2];
-if (!serverBin) {
-  console.error('usage: node pow.test.mjs path/to/anonchat-server');
-  process.exit(2);
-}
+const serverBin = serverBinArg('pow.test.mjs');
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const WAIT = 15000;
 const BITS = 12;
-
-let passed = 0;
-let failed = 0;
-
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok   ${String(passed + failed).padStart(2)} ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed += 1;
-    const msg = (e && e.message ? e.message : String(e)).split('\n').slice(0, 6).join('\n       ');
-    console.log(`FAIL ${String(passed + failed).padStart(2)} ${name}\n       ${msg}`);
-  }
-}
 
 // ------------------------------------------------------------------ the proof, computed apart
 
@@ -65,27 +39,8 @@ function wrong(challengeHex) {
 
 // ------------------------------------------------------------------ server
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anonchat-pow-'));
-let server = null;
-let serverLog = '';
-
-function startServer() {
-  const proc = spawn(path.resolve(serverBin), ['--port', '0', '--db', path.join(tmp, 'chat.db'),
-    '--pow-bits', String(BITS), '--threads', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  server = proc;
-  proc.stderr.on('data', (d) => { serverLog += d; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('no "listening on" line within 20 s')), 20000);
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited: ${code}\n${serverLog}`)); });
-    proc.stdout.on('data', (d) => {
-      out += d;
-      serverLog += d;
-      const m = out.match(/anonchat-server listening on (https?:\/\/\S+)/);
-      if (m) { clearTimeout(timer); resolve(m[1].endsWith('/') ? m[1] : m[1] + '/'); }
-    });
-  });
-}
+const server = new Server(serverBin, 'anonchat-pow-');
+const startServer = () => server.start({ args: ['--pow-bits', String(BITS), '--threads', '2'] });
 
 // ------------------------------------------------------------------ pages
 
@@ -285,15 +240,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  failed += 1;
-  console.log(`FAIL  unexpected: ${e && e.stack ? e.stack : e}`);
-} finally {
-  if (server) server.kill('SIGTERM');
-  if (failed) console.log(`# server output (last 2000 chars):\n${serverLog.slice(-2000)}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-}
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+await run(main, server, { stopSignal: 'SIGTERM' });
