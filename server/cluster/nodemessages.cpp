@@ -146,9 +146,9 @@ using Read = std::optional<NodeMessage>;
 
 Read read(const QJsonObject &j, node::Propose *)
 {
-    return node::Propose{j.value(kTo).toString(), j.value(kFrom).toString(), j.value(kNode).toInt(),
-                         strings(j.value(kInterests)), j.value(kLanguage).toString(),
-                         j.value(kHash).toString()};
+    return node::Propose{j.value(kTo).toString(),       j.value(kFrom).toString(),
+                         j.value(kNode).toInt(),        strings(j.value(kInterests)),
+                         j.value(kLanguage).toString(), j.value(kHash).toString()};
 }
 Read read(const QJsonObject &j, node::Accept *)
 {

@@ -39,7 +39,7 @@ struct Propose {
     QString from;
     int node = 0;
     QStringList interests;
-    QString language; ///< the common language, empty: none
+    QString language;    ///< the common language, empty: none
     QString addressHash; ///< `from`'s (Session::addressHash), for a report on `to`'s node
 };
 /// The proposal taken: room `room` is stored on `node`, `from` is in it.
