@@ -56,7 +56,7 @@ for (const [name] of scenarios) {
 }
 
 const has = (name) => title[name] !== undefined;
-for (const name of ['pp-small', 'pp-large', 'rate', 'one', 'idle']) {
+for (const name of ['pp-small', 'pp-large', 'rate', 'crowd', 'one', 'idle']) {
   if (!has(name)) continue;
   const t = title[name];
   row(`${t}: **server CPU µs per delivered message**`, name, 'lower', (r) => r.server?.cpu_us_per_message);
@@ -65,16 +65,20 @@ for (const name of ['pp-small', 'pp-large', 'rate', 'one', 'idle']) {
   row(`${t}: latency p99 ms`, name, 'lower', (r) => r.latency_ms.p99);
   row(`${t}: server CPU %`, name, '', (r) => r.server?.cpu_percent, 0);
   row(`${t}: load generator CPU %`, name, '', (r) => r.bench_cpu_percent, 0);
+  if (name === 'one' || name === 'idle') continue;
+  // anonchat's own (its /metrics): how its storage groups the rows it commits.
+  row(`${t}: commits/s`, name, '', (r) => r.server?.commits_per_s, 0);
+  row(`${t}: messages per commit`, name, 'higher', (r) => r.server?.rows_per_commit, 2);
 }
 if (has('one') && has('idle')) {
-  // Flat cost per message: with 10,000 idle connections open against none, each server's own.
+  // Flat cost per message: with the idle connections open against none, each server's own.
   const flat = servers.map((s) => {
     const x = load('idle', s)?.server?.cpu_us_per_message;
     const y = load('one', s)?.server?.cpu_us_per_message;
     return typeof x === 'number' && typeof y === 'number' && y > 0 ? x / y : null;
   });
   pushRow(
-    'CPU per message with 10k idle ÷ with none (each server its own)',
+    `CPU per message, ${title.idle} ÷ 1 pair alone (each server its own)`,
     flat.map((f) => (f === null ? 'n/a' : fmtRatio(f))),
     'lower',
   );
