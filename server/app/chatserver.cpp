@@ -113,6 +113,7 @@ bool ChatServer::startStorage(QString *error)
     storageConfig.database = m_config.database;
     storageConfig.connectionName = m_config.instanceName;
     storageConfig.retentionDays = m_config.retentionDays;
+    storageConfig.commitDelayUs = m_config.commitDelayUs;
     // Other servers' rooms are in it too: a restart must not close them (see onNodesDied()).
     storageConfig.sharedDatabase = !m_config.redis.isEmpty();
     m_storage = std::make_shared<StorageWriter>(storageConfig);
@@ -162,8 +163,11 @@ std::shared_ptr<ConnectionBudget> ChatServer::makeBudget() const
         // wake-up descriptors, Redis and PostgreSQL connections, the logs.
         const long long reserve = 64 + 4LL * m_config.threads;
         maxOpen = int(std::clamp<long long>(files - reserve, 16, std::numeric_limits<int>::max()));
-        // WebSockets leave room for requests (the page, /healthz) even when they are all taken.
-        maxWebSockets = std::min(maxWebSockets, maxOpen - std::clamp(maxOpen / 8, 8, 1024));
+        // WebSockets leave room for requests (the page, /healthz) even when they are all taken:
+        // a 64th of the sockets, 8 to 256 (a request holds its socket for milliseconds; the
+        // oldest unfinished one makes room for a new one), so that a box's descriptors go to
+        // its users: 19,672 WebSockets under a limit of 20,000.
+        maxWebSockets = std::min(maxWebSockets, maxOpen - std::clamp(maxOpen / 64, 8, 256));
     }
     return std::make_shared<ConnectionBudget>(maxWebSockets, m_config.maxConnectionsPerAddress,
                                               maxOpen);
