@@ -20,8 +20,10 @@ struct ServerOptions {
     Q_DECLARE_TR_FUNCTIONS(ServerOptions)
 };
 
+/// Reads --name into `out` (an int field of ServerConfig) when it is given.
+template <typename Int>
 bool readInt(const QCommandLineParser &parser, const QString &name, qint64 min, qint64 max,
-             qint64 &out, QString *error)
+             Int &out, QString *error)
 {
     if (!parser.isSet(name))
         return true;
@@ -35,7 +37,7 @@ bool readInt(const QCommandLineParser &parser, const QString &name, qint64 min, 
                      .arg(max);
         return false;
     }
-    out = value;
+    out = Int(value);
     return true;
 }
 
@@ -275,6 +277,10 @@ void addServerOptions(QCommandLineParser &parser)
          ServerOptions::tr("S"), QStringLiteral("5")},
         {"retention-days", ServerOptions::tr("Purge messages older than N days (0 keeps them)."),
          ServerOptions::tr("N"), QStringLiteral("0")},
+        {"commit-delay-us",
+         ServerOptions::tr("Microseconds a commit may wait for more messages while others are "
+                           "writing (0 commits at once, at most 5000)."),
+         ServerOptions::tr("US"), QStringLiteral("0")},
         {"admin-token-file",
          ServerOptions::tr("File holding the bearer token of /admin/api (mode 600); without it "
                            "the API is off."),
@@ -291,7 +297,10 @@ void addServerOptions(QCommandLineParser &parser)
     });
 }
 
-bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, QString *error)
+namespace {
+
+/// --redis (which needs a shared PostgreSQL database) and --host.
+bool readNetwork(const QCommandLineParser &parser, ServerConfig &config, QString *error)
 {
     if (parser.isSet("redis")) {
         QString why;
@@ -308,8 +317,6 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
             return false;
         }
     }
-    if (!readTls(parser, config, error) || !readModeration(parser, config, error))
-        return false;
     if (parser.isSet("host")) {
         const QHostAddress host(parser.value("host"));
         if (host.isNull()) {
@@ -319,31 +326,31 @@ bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, Q
         }
         config.host = host;
     }
-    qint64 port = config.port;
-    qint64 maxConnections = config.maxConnections;
-    qint64 maxPerAddress = config.maxConnectionsPerAddress;
-    qint64 rateLimit = config.rateLimit;
-    qint64 powBits = config.powBits;
-    qint64 retentionDays = config.retentionDays;
-    qint64 threads = config.threads;
-    if (!readInt(parser, "port", 0, 65535, port, error) ||
-        !readInt(parser, "threads", 1, 256, threads, error) ||
-        !readInt(parser, "max-connections", 1, 10000000, maxConnections, error) ||
-        !readInt(parser, "max-connections-per-address", 0, 10000000, maxPerAddress, error) ||
-        !readInt(parser, "rate-limit", 0, 1000000, rateLimit, error) ||
-        !readInt(parser, "pow-bits", 0, protocol::kMaxPowBits, powBits, error) ||
-        !readInt(parser, "retention-days", 0, 100000, retentionDays, error) ||
-        !readSeconds(parser, "resume-window", 86400, config.resumeWindowMs, error) ||
-        !readSeconds(parser, "interest-wait", 3600, config.interestWaitMs, error))
-        return false;
-    config.port = quint16(port);
-    config.maxConnections = int(maxConnections);
-    config.maxConnectionsPerAddress = int(maxPerAddress);
-    config.rateLimit = int(rateLimit);
-    config.powBits = int(powBits);
-    config.retentionDays = int(retentionDays);
-    config.threads = int(threads);
-    if (!readDatabase(parser, config, error))
+    return true;
+}
+
+bool readNumbers(const QCommandLineParser &parser, ServerConfig &config, QString *error)
+{
+    return readInt(parser, "port", 0, 65535, config.port, error) &&
+           readInt(parser, "threads", 1, 256, config.threads, error) &&
+           readInt(parser, "max-connections", 1, 10000000, config.maxConnections, error) &&
+           readInt(parser, "max-connections-per-address", 0, 10000000,
+                   config.maxConnectionsPerAddress, error) &&
+           readInt(parser, "rate-limit", 0, 1000000, config.rateLimit, error) &&
+           readInt(parser, "pow-bits", 0, protocol::kMaxPowBits, config.powBits, error) &&
+           readInt(parser, "retention-days", 0, 100000, config.retentionDays, error) &&
+           readInt(parser, "commit-delay-us", 0, 5000, config.commitDelayUs, error) &&
+           readSeconds(parser, "resume-window", 86400, config.resumeWindowMs, error) &&
+           readSeconds(parser, "interest-wait", 3600, config.interestWaitMs, error);
+}
+
+} // namespace
+
+bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, QString *error)
+{
+    if (!readNetwork(parser, config, error) || !readTls(parser, config, error) ||
+        !readModeration(parser, config, error) || !readNumbers(parser, config, error) ||
+        !readDatabase(parser, config, error))
         return false;
     config.allowedOrigins = parser.values("allowed-origin");
     if (parser.isSet("log-level")) {

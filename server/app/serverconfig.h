@@ -32,6 +32,8 @@ struct ServerConfig {
     qint64 resumeWindowMs = 120 * 1000;
     qint64 interestWaitMs = 5 * 1000;
     int retentionDays = 0;
+    /// `--commit-delay-us`: how long a commit may wait for more rows while others are writing.
+    int commitDelayUs = 0;
     /// `--admin-token-file`'s token: the bearer token of `/admin/api`; empty: the API is off.
     QByteArray adminToken;
     /// `--auto-ban-reports`: distinct reporter addresses in 24 h that ban for an hour; 0: off.

@@ -15,6 +15,10 @@ struct StorageConfig {
     QString connectionName = QStringLiteral("anonchat"); ///< unique per server instance
     int retentionDays = 0;                               ///< 0 keeps messages for ever
     int maxBatchRows = 1000;                             ///< rows per commit at most
+    /// How long a commit may wait for more rows when the previous group was not alone (at
+    /// least kCommitSiblings rows): like PostgreSQL's commit_delay and commit_siblings, fewer
+    /// commits, each row later by at most this. 0 commits at once.
+    int commitDelayUs = 0;
     /// Other servers use the same database at the same time (`--redis`): rooms still marked
     /// active at start-up may be theirs, so they are not closed with `server_restart`.
     bool sharedDatabase = false;

@@ -28,6 +28,9 @@ Q_LOGGING_CATEGORY(lcStorage, "anonchat.storage", QtInfoMsg)
 
 constexpr auto kProbeInterval = std::chrono::seconds(1);
 constexpr auto kPurgeInterval = std::chrono::hours(1);
+/// A group of at least this many rows says others are writing too: the next commit may wait
+/// commitDelayUs for more (one writer alone, e.g. a single chat, never waits).
+constexpr size_t kCommitSiblings = 2;
 
 using Clock = std::chrono::steady_clock;
 
@@ -67,6 +70,7 @@ public:
     void run();
     bool takeWork(Clock::time_point deadline, std::vector<Pending> &group, bool *stopping,
                   bool *refill);
+    void linger(std::unique_lock<std::mutex> &lock);
     void writeGroup(const std::vector<Pending> &rows, size_t first, size_t last);
     void writeRowByRow(const std::vector<Pending> &rows, size_t first, size_t last);
     void probe();
@@ -95,6 +99,8 @@ public:
     bool m_startDone = false;
     bool m_startOk = false;
     QString m_startError;
+    bool m_writerWaiting = false; ///< the writer waits for work: submit() wakes it
+    size_t m_lastGroupRows = 0;
 
     std::atomic<bool> m_healthy{false};
 
@@ -232,8 +238,12 @@ bool StorageWriter::Private::takeWork(Clock::time_point deadline, std::vector<Pe
 {
     group.clear();
     std::unique_lock lock(m_mutex);
+    m_writerWaiting = true;
     m_wake.wait_until(lock, deadline,
                       [&] { return !m_queue.empty() || m_stopRequested || m_refillWanted; });
+    m_writerWaiting = false;
+    if (!m_queue.empty() && m_lastGroupRows >= kCommitSiblings)
+        linger(lock);
     *stopping = m_stopRequested;
     *refill = std::exchange(m_refillWanted, false);
     if (*stopping && m_queue.empty()) {
@@ -247,7 +257,21 @@ bool StorageWriter::Private::takeWork(Clock::time_point deadline, std::vector<Pe
         group.push_back(std::move(m_queue.front()));
         m_queue.pop_front();
     }
+    m_lastGroupRows = n;
     return true;
+}
+
+// Waits up to commitDelayUs for more rows to join the group. submit() does not wake the writer
+// meanwhile (a wake-up per row would cost more than the wait saves) unless the group is full;
+// stop() and a refill request do.
+void StorageWriter::Private::linger(std::unique_lock<std::mutex> &lock)
+{
+    if (m_config.commitDelayUs <= 0 || m_queue.size() >= m_maxBatchRows)
+        return;
+    const auto until = Clock::now() + std::chrono::microseconds(m_config.commitDelayUs);
+    m_wake.wait_until(lock, until, [&] {
+        return m_queue.size() >= m_maxBatchRows || m_stopRequested || m_refillWanted;
+    });
 }
 
 QVector<quint64> StorageWriter::Private::tickets(const std::vector<Pending> &rows, size_t first,
@@ -453,8 +477,10 @@ quint64 StorageWriter::submit(WriteOp op)
     if (d->m_state != Private::State::Stopped) {
         // Before start() it waits in the queue for the writer.
         d->m_queue.push_back({ticket, std::move(op)});
+        const bool wake = d->m_writerWaiting || d->m_queue.size() >= d->m_maxBatchRows;
         lock.unlock();
-        d->m_wake.notify_one();
+        if (wake)
+            d->m_wake.notify_one();
         return ticket;
     }
     lock.unlock();

@@ -259,6 +259,10 @@ void TestCli::badFlags_data()
     QTest::newRow("--interest-wait x") << QStringList{"--interest-wait", "x"} << "interest-wait";
     QTest::newRow("--retention-days 1.5")
         << QStringList{"--retention-days", "1.5"} << "retention-days";
+    QTest::newRow("--commit-delay-us 5001")
+        << QStringList{"--commit-delay-us", "5001"} << "commit-delay-us";
+    QTest::newRow("--commit-delay-us -1")
+        << QStringList{"--commit-delay-us", "-1"} << "commit-delay-us";
     QTest::newRow("--log-level loud") << QStringList{"--log-level", "loud"} << "log-level";
     QTest::newRow("--host not-an-ip") << QStringList{"--host", "not-an-ip"} << "host";
     QTest::newRow("--db empty") << QStringList{"--db", ""} << "db";
