@@ -105,6 +105,27 @@ bool readFile(const QString &flag, const QString &path, QByteArray &out, QString
     return true;
 }
 
+/// `--redis`: its URL, and a PostgreSQL `--db` to go with it.
+bool readRedis(const QCommandLineParser &parser, ServerConfig &config, QString *error)
+{
+    if (!parser.isSet("redis"))
+        return true;
+    QString why;
+    if (!RedisClient::parseUrl(parser.value("redis"), &config.redis, &why)) {
+        *error = ServerOptions::tr("invalid value for --redis: '%1' (%2)")
+                     .arg(parser.value("redis"), why);
+        return false;
+    }
+    // Servers sharing a queue share rooms, so they must share the database the rooms and
+    // their ids come from.
+    if (!StorageWriter::isPostgresUrl(parser.value("db"))) {
+        *error = ServerOptions::tr(
+            "--redis needs --db postgresql://... (one database shared by every server)");
+        return false;
+    }
+    return true;
+}
+
 /// `--tls-cert` and `--tls-key`, PEM or DER; the key unencrypted (RSA, EC or DSA).
 bool readTls(const QCommandLineParser &parser, ServerConfig &config, QString *error)
 {
@@ -293,22 +314,8 @@ void addServerOptions(QCommandLineParser &parser)
 
 bool readServerOptions(const QCommandLineParser &parser, ServerConfig &config, QString *error)
 {
-    if (parser.isSet("redis")) {
-        QString why;
-        if (!RedisClient::parseUrl(parser.value("redis"), &config.redis, &why)) {
-            *error = ServerOptions::tr("invalid value for --redis: '%1' (%2)")
-                         .arg(parser.value("redis"), why);
-            return false;
-        }
-        // Servers sharing a queue share rooms, so they must share the database the rooms and
-        // their ids come from.
-        if (!StorageWriter::isPostgresUrl(parser.value("db"))) {
-            *error = ServerOptions::tr(
-                "--redis needs --db postgresql://... (one database shared by every server)");
-            return false;
-        }
-    }
-    if (!readTls(parser, config, error) || !readModeration(parser, config, error))
+    if (!readRedis(parser, config, error) || !readTls(parser, config, error) ||
+        !readModeration(parser, config, error))
         return false;
     if (parser.isSet("host")) {
         const QHostAddress host(parser.value("host"));
