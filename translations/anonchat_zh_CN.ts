@@ -1144,10 +1144,6 @@
         <source>resumed elsewhere</source>
         <translation>已在别处恢复</translation>
     </message>
-    <message>
-        <source>the report could not be stored</source>
-        <translation>举报无法保存</translation>
-    </message>
 </context>
 <context>
     <name>anonchat::server::ChatServer</name>
@@ -1210,6 +1206,10 @@
     <message>
         <source>the message could not be stored; it was not sent</source>
         <translation>消息无法保存，未发送</translation>
+    </message>
+    <message>
+        <source>the report could not be stored</source>
+        <translation>举报无法保存</translation>
     </message>
 </context>
 <context>

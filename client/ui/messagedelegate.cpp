@@ -329,6 +329,13 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         return;
     }
 
+    paintBubble(painter, g, theme, layout);
+    painter->restore();
+}
+
+void MessageDelegate::paintBubble(QPainter *painter, const Geometry &g, const Theme &theme,
+                                  const QTextLayout &layout) const
+{
     const bool mine = g.kind == Kind::Mine;
     const qreal tail = g.lastOfGroup ? kTailRadius : kRadius;
     const qreal joinTop = g.firstOfGroup ? kRadius : kTailRadius;
@@ -365,7 +372,6 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
     painter->drawText(g.metaOrigin, g.time);
     if (mine)
         drawMark(painter, g.markBox, g.delivery, metaColor, theme.danger);
-    painter->restore();
 }
 
 bool MessageDelegate::helpEvent(QHelpEvent *event, QAbstractItemView *view,

@@ -7,6 +7,8 @@ class QTextLayout;
 
 namespace anonchat::client {
 
+struct Theme;
+
 /**
  * Paints the rows of a MessageListModel in a QListView as chat bubbles: ours on the right in the
  * accent gradient with a delivery mark (pending clock, delivered check, failed alert), the
@@ -45,6 +47,10 @@ private:
     /// A message: a bubble on its side, the time (and delivery mark) inline or below.
     void layoutBubble(Geometry &g, const QStyleOptionViewItem &option, const QString &text,
                       int viewWidth, int top, QTextLayout &layout) const;
+    /// A message's bubble (ours: the accent gradient; the partner's: flat), its text, time and
+    /// delivery mark; `painter` is at the row's top left.
+    void paintBubble(QPainter *painter, const Geometry &g, const Theme &theme,
+                     const QTextLayout &layout) const;
 };
 
 } // namespace anonchat::client

@@ -22,13 +22,6 @@ using namespace protocol;
 
 namespace {
 
-template <typename... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <typename... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
 RateLimiter::Kind limitKind(ClientEvent event)
 {
     switch (event) {
@@ -53,7 +46,8 @@ ChatNode::ChatNode(const ServerConfig &config, NodeShared shared, QObject *paren
     , m_powGate(m_config.powBits)
     , m_matchmaker(m_config.interestWaitMs)
     , m_metrics(*m_shared.metrics)
-    , m_roomService({*this, m_sessions, m_rooms, m_commits, m_matchmaker})
+    , m_roomService(
+          {*this, m_sessions, m_rooms, m_commits, m_matchmaker, m_metrics, m_shared.reportStored})
 {
     m_clock.start();
     m_interestTimer.setSingleShot(true);
@@ -86,9 +80,17 @@ bool ChatNode::start(QString *error)
     // Every node hears every commit and takes the tickets it submitted.
     connect(
         m_shared.storage.get(), &StorageWriter::committed, this,
-        [this](const QVector<quint64> &tickets) { onCommitted(tickets); }, Qt::QueuedConnection);
-    connect(m_shared.storage.get(), &StorageWriter::failed, this, &ChatNode::onFailed,
-            Qt::QueuedConnection);
+        [this](const QVector<quint64> &tickets) {
+            const FrameWriter::FlushAtEnd flushAtEnd{&m_writer};
+            m_roomService.committed(tickets);
+        },
+        Qt::QueuedConnection);
+    connect(
+        m_shared.storage.get(), &StorageWriter::failed, this,
+        [this](const QVector<quint64> &tickets, const QString &reason) {
+            m_roomService.storageFailed(tickets, reason);
+        },
+        Qt::QueuedConnection);
     std::unique_ptr<ClusterLink> link;
     if (!m_config.redis.isEmpty()) {
         RedisLink::Config clusterConfig;
@@ -615,56 +617,6 @@ void ChatNode::onClusterMessage(const NodeMessage &message)
     const FrameWriter::FlushAtEnd flushAtEnd{&m_writer};
     m_coordinator->handle(message, m_stopping);
 }
-// ---- storage results ------------------------------------------------------------------------
-
-void ChatNode::onCommitted(const QVector<quint64> &tickets)
-{
-    const FrameWriter::FlushAtEnd flushAtEnd{&m_writer};
-    for (const CommitGate::Pending &pending : m_commits.take(tickets)) {
-        std::visit(Overloaded{
-                       [this](const PendingMessage &p) {
-                           m_metrics.addStored(1);
-                           m_roomService.deliver(p);
-                       },
-                       [this](const PendingReport &p) {
-                           if (Session *s = sessionFor(p.reporter))
-                               send(*s, Reported{p.roomId});
-                           if (m_shared.reportStored)
-                               m_shared.reportStored(p.reportedHash);
-                       },
-                       [this](const PendingRoom &p) {
-                           if (p.acceptNode && m_cluster)
-                               m_cluster->sendTo(p.acceptNode, p.accept);
-                       },
-                       [this](const PendingRoomEnd &p) { m_roomService.finishRoom(p.roomId); },
-                   },
-                   pending);
-    }
-}
-
-void ChatNode::onFailed(const QVector<quint64> &tickets, const QString &error)
-{
-    qCWarning(lcServer) << "storage failed:" << error;
-    for (const CommitGate::Pending &pending : m_commits.take(tickets)) {
-        std::visit(Overloaded{
-                       [this](const PendingMessage &p) { m_roomService.failed(p); },
-                       [this](const PendingReport &p) {
-                           if (Session *s = sessionFor(p.reporter))
-                               sendError(*s, ErrorCode::Internal,
-                                         tr("the report could not be stored"),
-                                         eventName(ClientEvent::Report));
-                       },
-                       [this](const PendingRoomEnd &p) { m_roomService.finishRoom(p.roomId); },
-                       [this](const PendingRoom &p) {
-                           // Without its row the room cannot hold messages: end it for both.
-                           m_roomService.finishRoom(p.roomId, false);
-                           if (p.acceptNode && m_cluster) // its user goes back to the queue
-                               m_cluster->sendTo(p.acceptNode, node::Requeue{p.accept.to});
-                       },
-                   },
-                   pending);
-    }
-}
 
 // ---- shutdown -------------------------------------------------------------------------------
 
@@ -686,22 +638,7 @@ void ChatNode::deliverCommitted()
 
 void ChatNode::endRoomsForShutdown()
 {
-    for (const Room &room : std::as_const(m_rooms)) {
-        if (room.ending)
-            continue;
-        if (room.remoteMember) {
-            if (!m_shared.hub) {
-                // Its members may resume on another server: the partner's server keeps the
-                // room for the resume window, as if this server had died.
-                m_roomService.tellRemote(room, node::RelayAway{{}, true});
-                continue;
-            }
-            if (!room.owned)
-                continue; // the other thread of this process stores its end
-        }
-        m_commits.storage().submit(
-            RoomEnd{room.id, QDateTime::currentDateTimeUtc(), QStringLiteral("server_shutdown")});
-    }
+    m_roomService.endRoomsForShutdown(m_shared.hub != nullptr);
 }
 
 void ChatNode::closeBanned(const QString &addressHash)

@@ -97,8 +97,6 @@ private:
     void disconnected(ClientSocket *connection) override;
     void onText(Session *session, const QByteArray &utf8);
     void onBinary(Session *session);
-    void onCommitted(const QVector<quint64> &tickets);
-    void onFailed(const QVector<quint64> &tickets, const QString &error);
     void sweep();
 
     // Events

@@ -4,6 +4,7 @@
 
 #include <QLoggingCategory>
 #include <algorithm>
+#include <variant>
 
 Q_DECLARE_LOGGING_CATEGORY(lcServer)
 
@@ -11,12 +12,25 @@ namespace anonchat::server {
 
 using namespace protocol;
 
+namespace {
+
+template <typename... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <typename... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+} // namespace
+
 RoomService::RoomService(Parts parts)
     : m_node(parts.node)
     , m_sessions(parts.sessions)
     , m_rooms(parts.rooms)
     , m_commits(parts.commits)
     , m_matchmaker(parts.matchmaker)
+    , m_metrics(parts.metrics)
+    , m_reportStored(parts.reportStored)
 {}
 
 void RoomService::accept(Session &s, Room &room, const SendMessage &m)
@@ -159,6 +173,26 @@ void RoomService::finishRoom(qint64 roomId, bool roomStored)
     }
 }
 
+void RoomService::endRoomsForShutdown(bool nodesShareProcess)
+{
+    for (const Room &room : std::as_const(m_rooms)) {
+        if (room.ending)
+            continue;
+        if (room.remoteMember) {
+            if (!nodesShareProcess) {
+                // Its members may resume on another server: the partner's server keeps the
+                // room for the resume window, as if this server had died.
+                tellRemote(room, node::RelayAway{{}, true});
+                continue;
+            }
+            if (!room.owned)
+                continue; // the other thread of this process stores its end
+        }
+        m_commits.storage().submit(
+            RoomEnd{room.id, QDateTime::currentDateTimeUtc(), QStringLiteral("server_shutdown")});
+    }
+}
+
 void RoomService::databaseUnavailable(Session &s)
 {
     s.state = Session::State::Idle;
@@ -209,6 +243,54 @@ void RoomService::setTyping(Session &s, bool typing)
         m_node.send(*partner, PartnerTyping{typing});
     else if (const Room *room = m_rooms.find(s.roomId))
         tellRemote(*room, node::RelayTyping{{}, typing});
+}
+
+void RoomService::committed(const QVector<quint64> &tickets)
+{
+    for (const CommitGate::Pending &pending : m_commits.take(tickets)) {
+        std::visit(Overloaded{
+                       [this](const PendingMessage &p) {
+                           m_metrics.addStored(1);
+                           deliver(p);
+                       },
+                       [this](const PendingReport &p) {
+                           if (Session *s = m_sessions.find(p.reporter))
+                               m_node.send(*s, Reported{p.roomId});
+                           if (m_reportStored)
+                               m_reportStored(p.reportedHash);
+                       },
+                       [this](const PendingRoom &p) {
+                           if (p.acceptNode && m_coordinator)
+                               m_coordinator->send(p.acceptNode, p.accept);
+                       },
+                       [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
+                   },
+                   pending);
+    }
+}
+
+void RoomService::storageFailed(const QVector<quint64> &tickets, const QString &error)
+{
+    qCWarning(lcServer) << "storage failed:" << error;
+    for (const CommitGate::Pending &pending : m_commits.take(tickets)) {
+        std::visit(Overloaded{
+                       [this](const PendingMessage &p) { failed(p); },
+                       [this](const PendingReport &p) {
+                           if (Session *s = m_sessions.find(p.reporter))
+                               m_node.sendError(*s, ErrorCode::Internal,
+                                                tr("the report could not be stored"),
+                                                eventName(ClientEvent::Report), -1);
+                       },
+                       [this](const PendingRoomEnd &p) { finishRoom(p.roomId); },
+                       [this](const PendingRoom &p) {
+                           // Without its row the room cannot hold messages: end it for both.
+                           finishRoom(p.roomId, false);
+                           if (p.acceptNode && m_coordinator) // its user goes back to the queue
+                               m_coordinator->send(p.acceptNode, node::Requeue{p.accept.to});
+                       },
+                   },
+                   pending);
+    }
 }
 
 void RoomService::deliver(const PendingMessage &pending)

@@ -83,44 +83,53 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
         timeout = 0;
 
     int handled = 0;
-    if (includeNotifiers) {
-        applyDirtyDescriptors();
-        const int n = ::epoll_wait(m_epollFd, m_events.data(), int(m_events.size()), timeout);
-        if (n < 0 && errno != EINTR)
-            qErrnoWarning("EpollEventDispatcher: epoll_wait failed");
-        for (int i = 0; i < n; ++i) {
-            const int fd = m_events[size_t(i)].data.fd;
-            if (fd == m_wakeFd) {
-                drainWakeUps();
-                continue;
-            }
-            const auto it = m_descriptors.find(fd);
-            if (it != m_descriptors.end())
-                markPending(fd, it->second, m_events[size_t(i)].events);
-        }
-        for (const int fd : m_unpollable) {
-            const auto it = m_descriptors.find(fd);
-            if (it != m_descriptors.end())
-                markPending(fd, it->second, EPOLLIN | EPOLLOUT);
-        }
-        // What was posted while we waited goes before the sockets that woke us with it: a thread
-        // that posts (a message relayed to a user here) and then writes to a socket (the ack to
-        // the sender) must not have the answer to that write (the partner leaving) handled here
-        // before what it posted. Not only when the wake-up descriptor is in this batch: a full
-        // batch may leave it for the next wait.
-        if (n > 0)
-            QCoreApplication::sendPostedEvents();
-        handled += activateSocketNotifiers();
-    } else {
-        // Sockets stay in the epoll set (level-triggered, they would wake it at once): wait for
-        // the wake-up descriptor alone.
-        pollfd wake = {m_wakeFd, POLLIN, 0};
-        if (::poll(&wake, 1, timeout) > 0)
-            drainWakeUps();
-    }
+    if (includeNotifiers)
+        handled += pollSockets(timeout);
+    else
+        waitForWakeUp(timeout);
     if (includeTimers)
         handled += activateTimers();
     return handled > 0;
+}
+
+int EpollEventDispatcher::pollSockets(int timeout)
+{
+    applyDirtyDescriptors();
+    const int n = ::epoll_wait(m_epollFd, m_events.data(), int(m_events.size()), timeout);
+    if (n < 0 && errno != EINTR)
+        qErrnoWarning("EpollEventDispatcher: epoll_wait failed");
+    for (int i = 0; i < n; ++i) {
+        const int fd = m_events[size_t(i)].data.fd;
+        if (fd == m_wakeFd) {
+            drainWakeUps();
+            continue;
+        }
+        const auto it = m_descriptors.find(fd);
+        if (it != m_descriptors.end())
+            markPending(fd, it->second, m_events[size_t(i)].events);
+    }
+    for (const int fd : m_unpollable) {
+        const auto it = m_descriptors.find(fd);
+        if (it != m_descriptors.end())
+            markPending(fd, it->second, EPOLLIN | EPOLLOUT);
+    }
+    // What was posted while we waited goes before the sockets that woke us with it: a thread
+    // that posts (a message relayed to a user here) and then writes to a socket (the ack to
+    // the sender) must not have the answer to that write (the partner leaving) handled here
+    // before what it posted. Not only when the wake-up descriptor is in this batch: a full
+    // batch may leave it for the next wait.
+    if (n > 0)
+        QCoreApplication::sendPostedEvents();
+    return activateSocketNotifiers();
+}
+
+void EpollEventDispatcher::waitForWakeUp(int timeout)
+{
+    // Sockets stay in the epoll set (level-triggered, they would wake it at once): wait for
+    // the wake-up descriptor alone.
+    pollfd wake = {m_wakeFd, POLLIN, 0};
+    if (::poll(&wake, 1, timeout) > 0)
+        drainWakeUps();
 }
 
 void EpollEventDispatcher::drainWakeUps()

@@ -87,6 +87,10 @@ private:
     void watch(int fd, Descriptor &descriptor, uint32_t events);
     void markPending(int fd, Descriptor &descriptor, uint32_t revents);
     int activateSocketNotifiers();
+    /// Waits on the epoll set, then activates the ready notifiers; returns how many.
+    int pollSockets(int timeout);
+    /// Waits on the wake-up descriptor alone (ExcludeSocketNotifiers).
+    void waitForWakeUp(int timeout);
     void drainWakeUps();
 
     int m_epollFd = -1;

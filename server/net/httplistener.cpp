@@ -367,16 +367,8 @@ bool HttpListener::outOfDescriptors(int error)
 void HttpListener::incomingConnection(qintptr descriptor)
 {
     const QHostAddress peer = peerOf(descriptor);
-    if (m_budget) {
-        using Verdict = ConnectionBudget::Verdict;
-        Verdict verdict = m_budget->admitPending(peer);
-        if (verdict == Verdict::ProcessFull && dropOldest())
-            verdict = m_budget->admitPending(peer);
-        if (verdict != Verdict::Admitted) {
-            refuse(descriptor, peer, verdict == Verdict::AddressFull);
-            return;
-        }
-    }
+    if (!admit(descriptor, peer))
+        return;
     QSslSocket *tls = m_tls ? new QSslSocket(this) : nullptr;
     QTcpSocket *socket = tls ? tls : new QTcpSocket(this);
     if (!socket->setSocketDescriptor(descriptor)) {
@@ -405,27 +397,46 @@ void HttpListener::incomingConnection(qintptr descriptor)
         finish(socket);
         socket->deleteLater();
     });
-    if (tls) {
-        // A failed handshake (plain HTTP, TLS older than 1.2, garbage): drop the connection.
-        // Queued: the error may come from inside startServerEncryption().
-        connect(
-            tls, &QSslSocket::errorOccurred, this,
-            [this, guard = QPointer<QSslSocket>(tls)](QAbstractSocket::SocketError error) {
-                if (!guard || !guard->findChild<QTimer *>(QStringLiteral("requestTimer")))
-                    return; // gone, answered or handed on
-                if (error == QAbstractSocket::SslInvalidUserDataError ||
-                    error == QAbstractSocket::SslInternalError) // our certificate or key
-                    qCWarning(lcHttp) << "TLS is not usable:" << guard->errorString();
-                else
-                    qCDebug(lcHttp) << "TLS connection dropped:" << guard->errorString();
-                finish(guard);
-                guard->abort();
-                guard->deleteLater();
-            },
-            Qt::QueuedConnection);
-        tls->setSslConfiguration(m_sslConfiguration);
-        tls->startServerEncryption();
+    if (tls)
+        startHandshake(tls);
+}
+
+bool HttpListener::admit(qintptr descriptor, const QHostAddress &peer)
+{
+    if (!m_budget)
+        return true;
+    using Verdict = ConnectionBudget::Verdict;
+    Verdict verdict = m_budget->admitPending(peer);
+    if (verdict == Verdict::ProcessFull && dropOldest())
+        verdict = m_budget->admitPending(peer);
+    if (verdict != Verdict::Admitted) {
+        refuse(descriptor, peer, verdict == Verdict::AddressFull);
+        return false;
     }
+    return true;
+}
+
+void HttpListener::startHandshake(QSslSocket *tls)
+{
+    // A failed handshake (plain HTTP, TLS older than 1.2, garbage): drop the connection.
+    // Queued: the error may come from inside startServerEncryption().
+    connect(
+        tls, &QSslSocket::errorOccurred, this,
+        [this, guard = QPointer<QSslSocket>(tls)](QAbstractSocket::SocketError error) {
+            if (!guard || !guard->findChild<QTimer *>(QStringLiteral("requestTimer")))
+                return; // gone, answered or handed on
+            if (error == QAbstractSocket::SslInvalidUserDataError ||
+                error == QAbstractSocket::SslInternalError) // our certificate or key
+                qCWarning(lcHttp) << "TLS is not usable:" << guard->errorString();
+            else
+                qCDebug(lcHttp) << "TLS connection dropped:" << guard->errorString();
+            finish(guard);
+            guard->abort();
+            guard->deleteLater();
+        },
+        Qt::QueuedConnection);
+    tls->setSslConfiguration(m_sslConfiguration);
+    tls->startServerEncryption();
 }
 
 void HttpListener::finish(QTcpSocket *socket)

@@ -18,6 +18,7 @@
 #include <vector>
 
 class QSocketNotifier;
+class QSslSocket;
 class QTcpSocket;
 
 namespace anonchat::server {
@@ -145,6 +146,11 @@ protected:
 private:
     /// Refuses a connection before anything is read from it, and logs that (throttled).
     void refuse(qintptr descriptor, const QHostAddress &peer, bool addressFull);
+    /// A place in the budget for a connection from `peer` (the oldest connection holding one may
+    /// be dropped for it), or it is refused: false then.
+    bool admit(qintptr descriptor, const QHostAddress &peer);
+    /// Starts the TLS handshake of a new connection; a failed one drops it.
+    void startHandshake(QSslSocket *tls);
     void takePlace(QTcpSocket *socket, const QHostAddress &peer);
     void releasePlace(QTcpSocket *socket);
     /// Drops the oldest connection holding a place. False when there is none.
@@ -157,13 +163,13 @@ private:
     /// Accepts and closes what waits in the backlog, on the reserve descriptor.
     void refuseBacklog();
     void readRequest(QTcpSocket *socket);
-    /// Answers 403 when HostGuard refuses the request's Host; true then.
     /// A request for /ws: refused with its HTTP answer, or handed on (webSocketRequest).
     void takeWebSocket(QTcpSocket *socket, const HttpRequest &request);
     /// A request for the API: read its body when it is all there, and hand it on.
     void takeApiRequest(QTcpSocket *socket, HttpRequest &request, qint64 headBytes);
     /// Why an upgrade request cannot be taken (its answer), or nothing.
     std::optional<HttpResponse> upgradeRefusal(const HttpRequest &request);
+    /// Answers 403 when HostGuard refuses the request's Host; true then.
     bool refuseHost(QTcpSocket *socket, const HttpRequest &request);
     void finish(QTcpSocket *socket);
     void respond(QTcpSocket *socket, const HttpResponse &response, bool headOnly);
