@@ -263,6 +263,14 @@
         <source>Seconds a user with interests or a language waits for a shared one.</source>
         <translation>有兴趣标签或语言的用户等待共同兴趣或语言匹配的秒数。</translation>
     </message>
+    <message>
+        <source>Microseconds a commit may wait for more messages while others are writing (0 commits at once, at most 5000).</source>
+        <translation>有其他写入时，一次提交为等待更多消息可推迟的微秒数（0 表示立即提交，最多 5000）。</translation>
+    </message>
+    <message>
+        <source>US</source>
+        <translation>微秒</translation>
+    </message>
 </context>
 <context>
     <name>anonchat::client::ChatActions</name>

@@ -280,7 +280,7 @@ void addServerOptions(QCommandLineParser &parser)
         {"commit-delay-us",
          ServerOptions::tr("Microseconds a commit may wait for more messages while others are "
                            "writing (0 commits at once, at most 5000)."),
-         ServerOptions::tr("US"), QStringLiteral("0")},
+         ServerOptions::tr("US"), QStringLiteral("1000")},
         {"admin-token-file",
          ServerOptions::tr("File holding the bearer token of /admin/api (mode 600); without it "
                            "the API is off."),

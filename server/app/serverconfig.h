@@ -32,8 +32,9 @@ struct ServerConfig {
     qint64 resumeWindowMs = 120 * 1000;
     qint64 interestWaitMs = 5 * 1000;
     int retentionDays = 0;
-    /// `--commit-delay-us`: how long a commit may wait for more rows while others are writing.
-    int commitDelayUs = 0;
+    /// `--commit-delay-us`: how long a commit may wait for more rows while others are writing
+    /// (docs/performance.md: 1 ms cut CPU per message by 10-24% at 5,000 messages/s).
+    int commitDelayUs = 1000;
     /// `--admin-token-file`'s token: the bearer token of `/admin/api`; empty: the API is off.
     QByteArray adminToken;
     /// `--auto-ban-reports`: distinct reporter addresses in 24 h that ban for an hour; 0: off.

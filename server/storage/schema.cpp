@@ -14,7 +14,7 @@ namespace {
 
 Q_LOGGING_CATEGORY(lcSchema, "anonchat.storage", QtInfoMsg)
 
-constexpr int kLatestVersion = 3;
+constexpr int kLatestVersion = 4;
 
 QString newerMessage(int version)
 {
@@ -116,6 +116,7 @@ bool Schema::applyStep(int version, QString *error)
     case 1: return upgradeTo1(error);
     case 2: return upgradeTo2(error);
     case 3: return upgradeTo3(error);
+    case 4: return upgradeTo4(error);
     default:
         *error = QStringLiteral("no migration to schema version %1").arg(version);
         return false;
@@ -217,6 +218,19 @@ bool Schema::upgradeTo3(QString *error)
         return false;
     }
     return true;
+}
+
+// One index per message instead of two: (room_id, sender_id, nonce), unique, for every row (a
+// null nonce never conflicts), serves both the nonce dedupe and a room's messages (the moderation
+// transcript, a room's rows for the foreign key), so a stored message dirties one index leaf of
+// its room instead of two.
+bool Schema::upgradeTo4(QString *error)
+{
+    return m_db.exec(QStringLiteral("CREATE UNIQUE INDEX IF NOT EXISTS idx_messages_room "
+                                    "ON messages(room_id, sender_id, nonce)"),
+                     error) &&
+           m_db.exec(QStringLiteral("DROP INDEX IF EXISTS idx_messages_nonce"), error) &&
+           m_db.exec(QStringLiteral("DROP INDEX IF EXISTS idx_messages_room_id"), error);
 }
 
 bool Schema::setVersion(int version, QString *error)

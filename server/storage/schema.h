@@ -35,6 +35,7 @@ private:
     bool upgradeTo1(QString *error);
     bool upgradeTo2(QString *error);
     bool upgradeTo3(QString *error);
+    bool upgradeTo4(QString *error);
     bool setVersion(int version, QString *error);
     bool hasColumn(const QString &table, const QString &column, bool *has, QString *error);
     bool addColumnIfMissing(const QString &table, const QString &column, QString *error);

@@ -639,7 +639,7 @@ void TestCli::postgresql()
     QCOMPARE(room[0][3].toString(), QStringLiteral("server_shutdown"));
     QCOMPARE(
         check.rows(QStringLiteral("SELECT version FROM schema_version")).value(0).value(0).toInt(),
-        3);
+        4);
 }
 
 QTEST_GUILESS_MAIN(TestCli)

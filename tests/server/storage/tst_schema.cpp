@@ -65,10 +65,8 @@ void postgresDetailsAreRight(const Check &check)
     QCOMPARE(indexes,
              (QStringList{"CREATE INDEX idx_chat_rooms_active ON public.chat_rooms USING "
                           "btree (id) WHERE (is_active = 1)",
-                          "CREATE UNIQUE INDEX idx_messages_nonce ON public.messages USING "
-                          "btree (room_id, sender_id, nonce) WHERE (nonce IS NOT NULL)",
-                          "CREATE INDEX idx_messages_room_id ON public.messages USING btree "
-                          "(room_id, id)",
+                          "CREATE UNIQUE INDEX idx_messages_room ON public.messages USING "
+                          "btree (room_id, sender_id, nonce)",
                           "CREATE INDEX idx_reports_reported ON public.reports USING btree "
                           "(reported_hash, created_at)"}));
 }
@@ -81,17 +79,12 @@ void sqliteDetailsAreRight(const Check &check)
                  .toString(),
              QStringLiteral("chat_rooms.id <- room_id"));
 
+    // One index per message: a room's rows and the nonce dedupe (schema version 4).
     const QList<Check::Index> messageIndexes = check.indexes(QStringLiteral("messages"));
-    const auto byRoom = std::find_if(messageIndexes.begin(), messageIndexes.end(), [](auto &i) {
-        return i.columns == QStringList{"room_id", "id"};
-    });
-    QVERIFY2(byRoom != messageIndexes.end(), "no index on messages(room_id, id)");
-    const auto byNonce = std::find_if(messageIndexes.begin(), messageIndexes.end(), [](auto &i) {
-        return i.columns == QStringList{"room_id", "sender_id", "nonce"};
-    });
-    QVERIFY2(byNonce != messageIndexes.end(), "no index on messages(room_id, sender_id, nonce)");
-    QVERIFY(byNonce->unique);
-    QVERIFY(byNonce->partial);
+    QCOMPARE(messageIndexes.size(), 1);
+    QCOMPARE(messageIndexes.first().columns, (QStringList{"room_id", "sender_id", "nonce"}));
+    QVERIFY(messageIndexes.first().unique);
+    QVERIFY(!messageIndexes.first().partial);
 
     const QList<Check::Index> roomIndexes = check.indexes(QStringLiteral("chat_rooms"));
     const auto active =
@@ -142,6 +135,7 @@ private slots:
     void upgradeTo2AddsEndingsNoncesReportsAndIndexes();
     void upgradeTo2KeepsColumnsAddedByHand();
     void upgradeTo3AddsModeration();
+    void upgradeTo4KeepsOneIndexPerMessage();
     void failedStepKeepsThePreviousVersion();
     void latestVersionIsTheLastStep();
 
@@ -156,7 +150,7 @@ void TestSchema::freshDatabaseGetsLatestSchema()
     QString error;
     QVERIFY2(writer.start(&error), qPrintable(error));
     QVERIFY(kPostgres || QFile::exists(file));
-    QCOMPARE(StorageWriter::latestSchemaVersion(), 3);
+    QCOMPARE(StorageWriter::latestSchemaVersion(), 4);
 
     Check check(file);
     QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM schema_version")).toInt(), 1);
@@ -428,6 +422,43 @@ void TestSchema::upgradeTo3AddsModeration()
     QVERIFY(check.exec(QStringLiteral("INSERT INTO bans (address_hash, until, created_at) "
                                       "VALUES ('h', 'u', 'c')")));
     QCOMPARE(check.strings(QStringLiteral("SELECT id FROM bans")), QStringList{"1"});
+}
+
+void TestSchema::upgradeTo4KeepsOneIndexPerMessage()
+{
+    const QString file = m_databases.database(QStringLiteral("step4.db"));
+    Database db(file, QStringLiteral("tst-schema"));
+    QString error;
+    QVERIFY2(db.open(&error), qPrintable(error));
+    Schema schema(db);
+    QVERIFY2(schema.migrate(&error, 3), qPrintable(error));
+    {
+        Check check(file); // rows written at version 3 come through
+        QVERIFY(check.exec(QStringLiteral("INSERT INTO chat_rooms (id, user1_id, user2_id, "
+                                          "created_at) VALUES (1, 'a', 'b', 't0')")));
+        QVERIFY(check.exec(QStringLiteral("INSERT INTO messages (id, room_id, sender_id, "
+                                          "content, timestamp, nonce) VALUES "
+                                          "(1, 1, 'a', 'hi', 't1', 'n1'), "
+                                          "(2, 1, 'a', 'again', 't2', NULL)")));
+    }
+    QVERIFY2(schema.migrate(&error, 4), qPrintable(error));
+    QCOMPARE(versionOf(schema), 4);
+
+    Check check(file);
+    const QStringList indexes = indexNames(check);
+    QVERIFY(indexes.contains(QStringLiteral("idx_messages_room")));
+    QVERIFY(!indexes.contains(QStringLiteral("idx_messages_nonce")));
+    QVERIFY(!indexes.contains(QStringLiteral("idx_messages_room_id")));
+    QCOMPARE(check.strings(QStringLiteral("SELECT content FROM messages ORDER BY id")),
+             (QStringList{"hi", "again"}));
+    // The dedupe holds: a nonce again from the same sender in the same room is refused...
+    QVERIFY(!check.exec(QStringLiteral("INSERT INTO messages (id, room_id, sender_id, content, "
+                                       "timestamp, nonce) VALUES (3, 1, 'a', 'x', 't3', 'n1')")));
+    // ...from the other member, or without a nonce, it is not.
+    QVERIFY(check.exec(QStringLiteral("INSERT INTO messages (id, room_id, sender_id, content, "
+                                      "timestamp, nonce) VALUES (4, 1, 'b', 'y', 't4', 'n1'), "
+                                      "(5, 1, 'a', 'z', 't5', NULL)")));
+    QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM messages")).toInt(), 4);
 }
 
 void TestSchema::failedStepKeepsThePreviousVersion()

@@ -1,4 +1,5 @@
-// The writer: group commits, tickets in order, flush, stop, submit before and after, health.
+// The writer: group commits, the commit delay, tickets in order, flush, stop, submit before and
+// after, health.
 #include "tests/server/storage/storagetest.h"
 
 #include <QElapsedTimer>
@@ -17,6 +18,7 @@ class TestStorageWriter : public StorageSuite
 
 private slots:
     void groupCommit();
+    void commitDelayWaitsOnlyWhileOthersWrite();
     void flushWaitsForEarlierWrites();
     void stopCommitsPendingAndIsIdempotent();
     void submitAfterStopFails();
@@ -69,6 +71,51 @@ void TestStorageWriter::groupCommit()
     QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(DISTINCT content) FROM messages")).toInt(),
              kMessages);
     QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM chat_rooms")).toInt(), 1);
+}
+
+void TestStorageWriter::commitDelayWaitsOnlyWhileOthersWrite()
+{
+    const QString file = m_databases.database(QStringLiteral("chat.db"));
+    StorageConfig config = configFor(file);
+    config.commitDelayUs = 1000 * 1000; // a second: far longer than a commit, even under ASan
+    StorageWriter writer(config);
+    Recorder recorder(&writer);
+    // Submitted before start: one group of three, so the writer has seen others writing.
+    writer.submit(room(1));
+    writer.submit(message(1, 1, QStringLiteral("alice"), QStringLiteral("a")));
+    writer.submit(message(2, 1, QStringLiteral("bob"), QStringLiteral("b")));
+    QString error;
+    QVERIFY2(writer.start(&error), qPrintable(error));
+    settle(writer);
+    QCOMPARE(recorder.reports.size(), size_t(1));
+    QCOMPARE(recorder.reports[0].tickets, range(1, 3));
+
+    // Now a row waits for company, and one submitted meanwhile shares its commit.
+    QElapsedTimer timer;
+    timer.start();
+    writer.submit(message(3, 1, QStringLiteral("alice"), QStringLiteral("c")));
+    QThread::msleep(100);
+    writer.submit(message(4, 1, QStringLiteral("bob"), QStringLiteral("d")));
+    settle(writer);
+    QCOMPARE(recorder.reports.size(), size_t(2));
+    QCOMPARE(recorder.reports[1].tickets, range(4, 5));
+    QVERIFY2(timer.elapsed() >= 900, qPrintable(QString::number(timer.elapsed())));
+
+    // After that group of two a lone row still waits, and is committed alone at the end...
+    writer.submit(message(5, 1, QStringLiteral("alice"), QStringLiteral("e")));
+    settle(writer);
+    QCOMPARE(recorder.reports.size(), size_t(3));
+    QCOMPARE(recorder.reports[2].tickets, range(6, 6));
+    // ...after which nobody else is writing: the next row is committed at once.
+    timer.restart();
+    writer.submit(message(6, 1, QStringLiteral("bob"), QStringLiteral("f")));
+    settle(writer);
+    QVERIFY2(timer.elapsed() < 900, qPrintable(QString::number(timer.elapsed())));
+    QCOMPARE(recorder.reports.size(), size_t(4));
+    QCOMPARE(recorder.reports[3].tickets, range(7, 7));
+    QVERIFY(recorder.failedTickets().isEmpty());
+    Check check(file);
+    QCOMPARE(check.scalar(QStringLiteral("SELECT COUNT(*) FROM messages")).toInt(), 6);
 }
 
 void TestStorageWriter::flushWaitsForEarlierWrites()
