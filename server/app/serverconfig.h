@@ -33,7 +33,7 @@ struct ServerConfig {
     qint64 interestWaitMs = 5 * 1000;
     int retentionDays = 0;
     /// `--commit-delay-us`: how long a commit may wait for more rows while others are writing
-    /// (docs/performance.md: 1 ms cut CPU per message by 10-24% at 5,000 messages/s).
+    /// (docs/performance.md: 1 ms cut CPU per message by 4-17% at 5,000 messages/s).
     int commitDelayUs = 1000;
     /// `--admin-token-file`'s token: the bearer token of `/admin/api`; empty: the API is off.
     QByteArray adminToken;
