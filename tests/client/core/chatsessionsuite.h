@@ -4,6 +4,8 @@
 
 #include "client/core/chatsession.h"
 #include "server/app/chatserver.h"
+#include "tests/client/core/connectedsession.h"
+#include "tests/support/inprocessserver.h"
 
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -128,14 +130,7 @@ protected:
     bool startServer(quint16 port = 0)
     {
         ++m_instances;
-        m_server = std::make_unique<server::ChatServer>(serverConfig(port));
-        QString error;
-        if (!m_server->start(&error)) {
-            qWarning() << "server did not start:" << error;
-            m_server.reset();
-            return false;
-        }
-        return true;
+        return test::startChatServer(m_server, serverConfig(port));
     }
 
     bool stopServer()
@@ -149,16 +144,7 @@ protected:
         return ok;
     }
 
-    std::unique_ptr<ChatSession> connectSession()
-    {
-        auto s = std::make_unique<ChatSession>();
-        s->connection()->setReconnectDelays(50, 400);
-        if (!s->open(m_server->url()))
-            return nullptr;
-        if (!QTest::qWaitFor([&] { return s->state() == State::Idle; }, 5000))
-            return nullptr;
-        return s;
-    }
+    std::unique_ptr<ChatSession> connectSession() { return connectedSession(m_server->url()); }
 
     bool pair(ChatSession &a, ChatSession &b, const QStringList &ia = {},
               const QStringList &ib = {})

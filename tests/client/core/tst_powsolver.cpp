@@ -7,6 +7,8 @@
 #include "client/core/powsolver.h"
 #include "server/app/chatserver.h"
 #include "shared/proofofwork.h"
+#include "tests/client/core/connectedsession.h"
+#include "tests/support/inprocessserver.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
@@ -92,25 +94,12 @@ bool TestPowSolver::startServer(int powBits)
     config.resumeWindowMs = 5000;
     config.powBits = powBits;
     config.instanceName = QStringLiteral("tst-powsolver-%1").arg(++m_instances);
-    m_server = std::make_unique<server::ChatServer>(config);
-    QString error;
-    if (!m_server->start(&error)) {
-        qWarning() << "server did not start:" << error;
-        m_server.reset();
-        return false;
-    }
-    return true;
+    return test::startChatServer(m_server, config);
 }
 
 std::unique_ptr<ChatSession> TestPowSolver::connectSession()
 {
-    auto s = std::make_unique<ChatSession>();
-    s->connection()->setReconnectDelays(50, 400);
-    if (!s->open(m_server->url()))
-        return nullptr;
-    if (!QTest::qWaitFor([&] { return s->state() == State::Idle; }, 5000))
-        return nullptr;
-    return s;
+    return test::connectedSession(m_server->url());
 }
 
 void TestPowSolver::solvesOffTheCallingThread()
