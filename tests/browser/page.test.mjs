@@ -193,6 +193,10 @@ async function main() {
 
   await check('static assets are served with their types; unknown paths 404', async () => {
     const want = { 'static/app.js': /javascript/, 'static/style.css': /text\/css/, 'static/favicon.svg': /image\/svg\+xml/ };
+    // app.js's modules, as the page names them (modulepreload).
+    const html = await (await fetch(base)).text();
+    for (const [, p] of html.matchAll(/"\/(static\/[^"]+\.js)"/g)) want[p] = /^text\/javascript/;
+    assert.ok(Object.keys(want).length > 4, 'the page names no modules');
     for (const [p, type] of Object.entries(want)) {
       const r = await fetch(base + p);
       assert.equal(r.status, 200, p);

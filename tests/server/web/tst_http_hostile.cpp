@@ -448,8 +448,11 @@ void TestHttpHostile::browserPageLoadWithinLimit()
 {
     const QHostAddress from(QStringLiteral("127.0.0.43"));
     std::vector<std::unique_ptr<RawHttpClient>> clients;
-    for (const char *path : {"/", "/static/app.js", "/static/style.css", "/static/favicon.svg",
-                             "/favicon.ico", "/healthz"}) {
+    for (const char *path :
+         {"/", "/static/app.js", "/static/i18n.js", "/static/state.js", "/static/connection.js",
+          "/static/events.js", "/static/queue.js", "/static/screens.js", "/static/messages.js",
+          "/static/outbox.js", "/static/composer.js", "/static/interests.js", "/static/style.css",
+          "/static/favicon.svg", "/favicon.ico", "/healthz"}) {
         auto client = std::make_unique<RawHttpClient>(m_port, from);
         RawHttpClient *raw = client.get();
         const QByteArray request =
