@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <utility>
 
 Q_LOGGING_CATEGORY(lcHttp, "anonchat.http", QtInfoMsg)
 
@@ -170,44 +171,45 @@ QByteArray serialiseHttpResponse(const HttpResponse &response, bool headOnly)
     return out;
 }
 
+/// The resource behind a page path: `/` and `/index.html` the page, `/favicon.ico` its icon,
+/// `/static/NAME` any file embedded under resources/web/static whose type is known. Empty: none.
+std::pair<QString, const char *> staticFileOf(const QByteArray &path)
+{
+    static const QByteArray prefix("/static/");
+    static const struct {
+        const char *extension;
+        const char *type;
+    } types[] = {
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+    };
+    if (path == "/" || path == "/index.html")
+        return {QStringLiteral(":/web/index.html"), "text/html; charset=utf-8"};
+    if (path == "/favicon.ico")
+        return {QStringLiteral(":/web/static/favicon.svg"), "image/svg+xml"};
+    const QByteArray name = path.startsWith(prefix) ? path.mid(prefix.size()) : QByteArray();
+    // One plain file name: no directories, no dot files.
+    if (name.isEmpty() || name.startsWith('.') || name.contains('/') || name.contains('\\'))
+        return {};
+    for (const auto &t : types) {
+        if (name.endsWith(t.extension))
+            return {QStringLiteral(":/web/static/") + QString::fromLatin1(name), t.type};
+    }
+    return {};
+}
+
 HttpResponse staticResource(const QByteArray &path)
 {
-    static const struct {
-        const char *path;
-        const char *file;
-        const char *type;
-    } files[] = {
-        {"/", ":/web/index.html", "text/html; charset=utf-8"},
-        {"/index.html", ":/web/index.html", "text/html; charset=utf-8"},
-        {"/static/app.js", ":/web/static/app.js", "text/javascript; charset=utf-8"},
-        {"/static/i18n.js", ":/web/static/i18n.js", "text/javascript; charset=utf-8"},
-        {"/static/state.js", ":/web/static/state.js", "text/javascript; charset=utf-8"},
-        {"/static/connection.js", ":/web/static/connection.js", "text/javascript; charset=utf-8"},
-        {"/static/events.js", ":/web/static/events.js", "text/javascript; charset=utf-8"},
-        {"/static/queue.js", ":/web/static/queue.js", "text/javascript; charset=utf-8"},
-        {"/static/screens.js", ":/web/static/screens.js", "text/javascript; charset=utf-8"},
-        {"/static/messages.js", ":/web/static/messages.js", "text/javascript; charset=utf-8"},
-        {"/static/outbox.js", ":/web/static/outbox.js", "text/javascript; charset=utf-8"},
-        {"/static/composer.js", ":/web/static/composer.js", "text/javascript; charset=utf-8"},
-        {"/static/interests.js", ":/web/static/interests.js", "text/javascript; charset=utf-8"},
-        {"/static/pow.js", ":/web/static/pow.js", "text/javascript; charset=utf-8"},
-        {"/static/style.css", ":/web/static/style.css", "text/css; charset=utf-8"},
-        {"/static/favicon.svg", ":/web/static/favicon.svg", "image/svg+xml"},
-        {"/favicon.ico", ":/web/static/favicon.svg", "image/svg+xml"},
-    };
-    for (const auto &f : files) {
-        if (path == f.path) {
-            QFile file(QLatin1String(f.file));
-            if (!file.open(QIODevice::ReadOnly))
-                break;
-            HttpResponse r;
-            r.contentType = f.type;
-            r.body = file.readAll();
-            r.headers.emplace_back("Cache-Control", "no-cache");
-            return r;
-        }
-    }
-    return plain(404, "not found");
+    const auto [resource, type] = staticFileOf(path);
+    QFile file(resource);
+    if (resource.isEmpty() || !file.open(QIODevice::ReadOnly))
+        return plain(404, "not found");
+    HttpResponse r;
+    r.contentType = type;
+    r.body = file.readAll();
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    return r;
 }
 
 HttpListener::HttpListener(Limits limits, QObject *parent)

@@ -27,10 +27,10 @@ namespace anonchat::server {
  * synchronous=FULL, or PostgreSQL through QPSQL), prepared statements only, commits in groups.
  * Writes submitted while a commit is running form the next group (at most maxBatchRows rows), so
  * durability costs one commit per group; when the previous group held two rows or more, the next
- * one waits up to commitDelayUs for more before it commits. Each submit() returns a ticket; `committed` or `failed`
- * reports every ticket exactly once, in submission order, emitted from the writer thread (connect
- * with a queued connection). A group that fails is retried row by row, so one bad row fails only
- * itself.
+ * one waits up to commitDelayUs for more before it commits. Each submit() returns a ticket;
+ * `committed` or `failed` reports every ticket exactly once, in submission order, emitted from the
+ * writer thread (connect with a queued connection). A group that fails is retried row by row, so
+ * one bad row fails only itself.
  */
 class StorageWriter : public QObject
 {

@@ -7,11 +7,6 @@ namespace anonchat::bench {
 
 namespace {
 
-double seconds(qint64 ns)
-{
-    return double(ns) / 1e9;
-}
-
 double percentile(const std::vector<qint64> &sorted, double p)
 {
     if (sorted.empty())

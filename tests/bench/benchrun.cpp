@@ -9,11 +9,6 @@ namespace anonchat::bench {
 
 namespace {
 
-double seconds(qint64 ns)
-{
-    return double(ns) / 1e9;
-}
-
 template <typename F>
 void runOn(LoadWorker *worker, F &&f, Qt::ConnectionType type = Qt::QueuedConnection)
 {

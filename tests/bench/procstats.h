@@ -23,6 +23,12 @@ double selfCpuSeconds();
 /// A monotonic clock shared by every thread of this process, in nanoseconds.
 qint64 nowNs();
 
+/// `ns` nanoseconds in seconds.
+inline double seconds(qint64 ns)
+{
+    return double(ns) / 1e9;
+}
+
 /// Raises RLIMIT_NOFILE to its hard limit; returns the soft limit in force afterwards.
 qint64 raiseFileLimit();
 
