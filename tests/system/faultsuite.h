@@ -119,6 +119,33 @@ inline QString idList(const QSet<qint64> &ids)
     return out.isEmpty() ? QStringLiteral("-1") : out.join(QLatin1Char(','));
 }
 
+/// `count` clients of the server on `port`, connecting.
+inline std::vector<std::unique_ptr<Client>> newClients(quint16 port, int count)
+{
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < count; ++i)
+        clients.push_back(std::make_unique<Client>(port));
+    return clients;
+}
+
+inline bool allDisconnected(const std::vector<std::unique_ptr<Client>> &clients)
+{
+    for (const auto &c : clients) {
+        if (!c->isDisconnected())
+            return false;
+    }
+    return true;
+}
+
+/// SIGTERM; the server must exit 0 without a sanitizer report (its stderr as the message).
+inline void expectCleanStop(ServerProcess &server, int timeoutMs = kWaitMs)
+{
+    server.signal(SIGTERM);
+    QVERIFY(server.waitFinished(timeoutMs));
+    CHECK_NO_SANITIZER_REPORT(server);
+    QVERIFY2(server.process().exitCode() == 0, server.standardError().constData());
+}
+
 /// Joins every client to the queue and waits until all of them are matched in pairs.
 inline bool matchAll(const std::vector<std::unique_ptr<Client>> &clients)
 {
