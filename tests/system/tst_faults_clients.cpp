@@ -7,6 +7,101 @@
 using namespace anonchat::test;
 using namespace anonchat::test::faults;
 
+namespace {
+
+/// The start of a member whose value is an object: 3,000 of them, never closed, below.
+constexpr char kObjectMember[] = R"({"a":)";
+constexpr char kObjectsCaseName[] = R"(3,000 levels of {"a":)";
+
+/// `count` members with short unique keys, each with `value`.
+QByteArray keys(int count, const QByteArray &value)
+{
+    // Short unique keys: a minimal member ("k":0,) is 5+ bytes, so 16 KiB holds at most
+    // ~3,200 of them (5,000 keys cannot fit in one frame; that frame gets 1009 below).
+    static const QByteArray alphabet =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    QByteArray out;
+    for (int i = 0; i < count; ++i) {
+        if (i)
+            out += ',';
+        out += '"';
+        out += alphabet[i % alphabet.size()];
+        if (i >= alphabet.size())
+            out += alphabet[i / alphabet.size() % alphabet.size()];
+        out += "\":" + value;
+    }
+    return out;
+}
+
+struct HostileCase {
+    const char *name;
+    QByteArray frame;
+    std::optional<protocol::ErrorCode> error; ///< none: the event is answered
+};
+
+/// JSON built to hurt a parser, each within the 16 KiB frame limit, and the answer it gets.
+std::vector<HostileCase> hostileCases()
+{
+    const QByteArray deepOpen(10000, '[');
+    const QByteArray deep8k = QByteArray(8000, '[') + QByteArray(8000, ']');
+    const QByteArray deepObjects = QByteArray(kObjectMember).repeated(3000);
+    QByteArray sameKey = "\"\":0";
+    for (int i = 1; i < 3200; ++i)
+        sameKey += ",\"\":0";
+    return {
+        {"10,000 levels of [ (unterminated)", deepOpen, protocol::ErrorCode::BadJson},
+        {"10,000 levels of [ in data", R"({"event":"get_stats","data":{"x":)" + deepOpen + "}}",
+         protocol::ErrorCode::BadJson},
+        {"8,000 levels of [[...]] (well formed)",
+         R"({"event":"get_stats","data":{"x":)" + deep8k + "}}", protocol::ErrorCode::BadJson},
+        {kObjectsCaseName, deepObjects, protocol::ErrorCode::BadJson},
+        {"2,300 keys in send_message data",
+         R"({"event":"send_message","data":{)" + keys(2300, "0") + "}}",
+         protocol::ErrorCode::InvalidData},
+        {"2,300 keys at the top, no event", "{" + keys(2300, "0") + "}",
+         protocol::ErrorCode::UnknownEvent},
+        {"1,700 unknown keys in get_stats data (ignored)",
+         R"({"event":"get_stats","data":{)" + keys(1700, "[]") + "}}", std::nullopt},
+        {"3,200 identical keys in get_stats data (ignored)",
+         R"({"event":"get_stats","data":{)" + sameKey + "}}", std::nullopt},
+    };
+}
+
+/// Sends the case's frame: its answer (the error expected, or stats) comes, the connection stays.
+void expectAnswered(Client &a, const HostileCase &c)
+{
+    QVERIFY2(c.frame.size() <= 16 * 1024, c.name);
+    const int before = int(a.frames().size());
+    QElapsedTimer timer;
+    timer.start();
+    a.sendRaw(QString::fromUtf8(c.frame));
+    QVERIFY2(waitUntil([&] { return a.frames().size() > before; }), c.name);
+    const protocol::ServerMessage &answer = a.frames().at(before);
+    if (c.error) {
+        const auto *e = std::get_if<protocol::Error>(&answer);
+        QVERIFY2(e && e->code == *c.error,
+                 qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(c.name),
+                                                         e ? protocol::errorCodeName(e->code)
+                                                           : QStringLiteral("not an error"))));
+    } else {
+        QVERIFY2(std::holds_alternative<protocol::Stats>(answer), c.name);
+    }
+    qInfo("%s (%lld bytes): answered in %lld ms", c.name, qint64(c.frame.size()), timer.elapsed());
+    QVERIFY2(!a.isDisconnected(), c.name);
+}
+
+/// 5,000 keys do not fit in 16 KiB: that frame closes the connection with 1009, nothing more.
+void expectTooBigClosed(quint16 port)
+{
+    Client big(port);
+    QVERIFY(big.waitFor<protocol::Welcome>());
+    big.sendRaw(QString::fromUtf8(R"({"event":"get_stats","data":{)" + keys(5000, "0") + "}}"));
+    QVERIFY(big.waitDisconnected());
+    QCOMPARE(int(big.socket().closeCode()), 1009);
+}
+
+} // namespace
+
 class TestFaultsClients : public FaultSuite
 {
     Q_OBJECT
@@ -27,91 +122,19 @@ void TestFaultsClients::hostileJson()
     QVERIFY2(server.start({"--port", "0", "--db", freshDbPath()}, &why), qPrintable(why));
     Client a(server.port());
     QVERIFY(a.waitFor<protocol::Welcome>());
-
-    const auto keys = [](int count, const QByteArray &value) {
-        // Short unique keys: a minimal member ("k":0,) is 5+ bytes, so 16 KiB holds at most
-        // ~3,200 of them (5,000 keys cannot fit in one frame; that frame gets 1009 below).
-        static const QByteArray alphabet =
-            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        QByteArray out;
-        for (int i = 0; i < count; ++i) {
-            if (i)
-                out += ',';
-            out += '"';
-            out += alphabet[i % alphabet.size()];
-            if (i >= alphabet.size())
-                out += alphabet[i / alphabet.size() % alphabet.size()];
-            out += "\":" + value;
-        }
-        return out;
-    };
-    struct Case {
-        const char *name;
-        QByteArray frame;
-        std::optional<protocol::ErrorCode> error; ///< none: the event is answered
-    };
-    const QByteArray deepOpen(10000, '[');
-    const QByteArray deep8k = QByteArray(8000, '[') + QByteArray(8000, ']');
-    QByteArray deepObjects;
-    for (int i = 0; i < 3000; ++i)
-        deepObjects += "{\"a\":";
-    QByteArray sameKey = "\"\":0";
-    for (int i = 1; i < 3200; ++i)
-        sameKey += ",\"\":0";
-    const std::vector<Case> cases = {
-        {"10,000 levels of [ (unterminated)", deepOpen, protocol::ErrorCode::BadJson},
-        {"10,000 levels of [ in data", R"({"event":"get_stats","data":{"x":)" + deepOpen + "}}",
-         protocol::ErrorCode::BadJson},
-        {"8,000 levels of [[...]] (well formed)",
-         R"({"event":"get_stats","data":{"x":)" + deep8k + "}}", protocol::ErrorCode::BadJson},
-        {"3,000 levels of {\"a\":", deepObjects, protocol::ErrorCode::BadJson},
-        {"2,300 keys in send_message data",
-         R"({"event":"send_message","data":{)" + keys(2300, "0") + "}}",
-         protocol::ErrorCode::InvalidData},
-        {"2,300 keys at the top, no event", "{" + keys(2300, "0") + "}",
-         protocol::ErrorCode::UnknownEvent},
-        {"1,700 unknown keys in get_stats data (ignored)",
-         R"({"event":"get_stats","data":{)" + keys(1700, "[]") + "}}", std::nullopt},
-        {"3,200 identical keys in get_stats data (ignored)",
-         R"({"event":"get_stats","data":{)" + sameKey + "}}", std::nullopt},
-    };
-    for (const Case &c : cases) {
-        QVERIFY2(c.frame.size() <= 16 * 1024, c.name);
-        const int before = int(a.frames().size());
-        QElapsedTimer timer;
-        timer.start();
-        a.sendRaw(QString::fromUtf8(c.frame));
-        QVERIFY2(waitUntil([&] { return a.frames().size() > before; }), c.name);
-        const protocol::ServerMessage &answer = a.frames().at(before);
-        if (c.error) {
-            const auto *e = std::get_if<protocol::Error>(&answer);
-            QVERIFY2(e && e->code == *c.error,
-                     qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(c.name),
-                                                             e ? protocol::errorCodeName(e->code)
-                                                               : QStringLiteral("not an error"))));
-        } else {
-            QVERIFY2(std::holds_alternative<protocol::Stats>(answer), c.name);
-        }
-        qInfo("%s (%lld bytes): answered in %lld ms", c.name, qint64(c.frame.size()),
-              timer.elapsed());
-        QVERIFY2(!a.isDisconnected(), c.name);
+    for (const HostileCase &c : hostileCases()) {
+        expectAnswered(a, c);
+        if (QTest::currentTestFailed())
+            return;
     }
-    // 5,000 keys do not fit in 16 KiB: that frame closes the connection with 1009, nothing more.
-    {
-        Client big(server.port());
-        QVERIFY(big.waitFor<protocol::Welcome>());
-        big.sendRaw(QString::fromUtf8(R"({"event":"get_stats","data":{)" + keys(5000, "0") + "}}"));
-        QVERIFY(big.waitDisconnected());
-        QCOMPARE(int(big.socket().closeCode()), 1009);
-    }
+    expectTooBigClosed(server.port());
+    if (QTest::currentTestFailed())
+        return;
     a.send(protocol::GetStats{});
     QVERIFY(a.waitFor<protocol::Stats>());
     QCOMPARE(httpGet(server.port(), "/healthz").status, 200);
     QVERIFY(server.running());
-    server.signal(SIGTERM);
-    QVERIFY(server.waitFinished());
-    CHECK_NO_SANITIZER_REPORT(server);
-    QVERIFY2(server.process().exitCode() == 0, server.standardError().constData());
+    expectCleanStop(server);
 }
 
 // --max-connections-per-address 3: the 4th WebSocket from 127.0.0.1 gets server_busy and close
