@@ -229,16 +229,18 @@ bool settled(quint16 port, QHash<QString, double> *last)
         15000);
 }
 
-} // namespace
-
-// 2,000 connect-and-go cycles in batches (half handshakes, after welcome, after join_queue,
-// after matching and a message); then the gauges are back at 0 (after the 1 s resume window)
-// and the server's RSS is back near its level after a warm-up round.
-void TestFaultsChurn::churnLeavesNothingBehind()
+/// The gauges of settled(), in `format` (%1 connections, %2 queued, %3 rooms, %4 away).
+QString gaugeText(const QString &format, const QHash<QString, double> &gauges)
 {
-    constexpr int kWarmupBatches = 2;
-    constexpr int kBatches = 20; // 100 cycles each
-    ServerProcess server;
+    return format.arg(gauges.value(QStringLiteral("anonchat_connections")))
+        .arg(gauges.value(QStringLiteral("anonchat_queued_users")))
+        .arg(gauges.value(QStringLiteral("anonchat_active_rooms")))
+        .arg(gauges.value(QStringLiteral("anonchat_away_users")));
+}
+
+/// How much the server's RSS may grow over the churn; sets up `server` (not started yet) for it.
+qint64 churnRssBoundKiB(ServerProcess &server)
+{
     // The bound is for real leaks: the server's own heap does not grow with churn (measured with
     // heaptrack: what stays is SQLite's page cache, at most 2 MiB by default, as the file grows).
     qint64 boundKiB = 8 * 1024;
@@ -253,7 +255,23 @@ void TestFaultsChurn::churnLeavesNothingBehind()
         asan += QLatin1Char(':');
     env.insert(QStringLiteral("ASAN_OPTIONS"), asan + QStringLiteral("quarantine_size_mb=8"));
     server.setEnvironment(env);
+#else
+    Q_UNUSED(server);
 #endif
+    return boundKiB;
+}
+
+} // namespace
+
+// 2,000 connect-and-go cycles in batches (half handshakes, after welcome, after join_queue,
+// after matching and a message); then the gauges are back at 0 (after the 1 s resume window)
+// and the server's RSS is back near its level after a warm-up round.
+void TestFaultsChurn::churnLeavesNothingBehind()
+{
+    constexpr int kWarmupBatches = 2;
+    constexpr int kBatches = 20; // 100 cycles each
+    ServerProcess server;
+    const qint64 boundKiB = churnRssBoundKiB(server);
     QString why;
     // Per-address limit off: a batch holds up to 70 connections from 127.0.0.1 at once.
     QVERIFY2(server.start({"--port", "0", "--db", freshDbPath(), "--resume-window", "1",
@@ -267,12 +285,9 @@ void TestFaultsChurn::churnLeavesNothingBehind()
         QVERIFY(churnBatch(port, serial, warmup));
     QHash<QString, double> gauges;
     QVERIFY2(settled(port, &gauges),
-             qPrintable(QStringLiteral("the warm-up left something behind: connections %1, "
-                                       "queued %2, rooms %3, away %4")
-                            .arg(gauges.value(QStringLiteral("anonchat_connections")))
-                            .arg(gauges.value(QStringLiteral("anonchat_queued_users")))
-                            .arg(gauges.value(QStringLiteral("anonchat_active_rooms")))
-                            .arg(gauges.value(QStringLiteral("anonchat_away_users")))));
+             qPrintable(gaugeText(QStringLiteral("the warm-up left something behind: connections "
+                                                 "%1, queued %2, rooms %3, away %4"),
+                                  gauges)));
     const qint64 rssBefore = server.rssKiB();
     QVERIFY(rssBefore > 0);
 
@@ -282,12 +297,9 @@ void TestFaultsChurn::churnLeavesNothingBehind()
     for (int i = 0; i < kBatches; ++i)
         QVERIFY2(churnBatch(port, serial, totals), qPrintable(QStringLiteral("batch %1").arg(i)));
     const qint64 churnMs = timer.elapsed();
-    QVERIFY2(settled(port, &gauges),
-             qPrintable(QStringLiteral("connections %1 queued %2 rooms %3 away %4")
-                            .arg(gauges.value(QStringLiteral("anonchat_connections")))
-                            .arg(gauges.value(QStringLiteral("anonchat_queued_users")))
-                            .arg(gauges.value(QStringLiteral("anonchat_active_rooms")))
-                            .arg(gauges.value(QStringLiteral("anonchat_away_users")))));
+    QVERIFY2(
+        settled(port, &gauges),
+        qPrintable(gaugeText(QStringLiteral("connections %1 queued %2 rooms %3 away %4"), gauges)));
     const qint64 rssAfter = server.rssKiB();
     QCOMPARE(totals.cycles, kBatches * 100);
     QCOMPARE(totals.failed, 0);
@@ -301,14 +313,9 @@ void TestFaultsChurn::churnLeavesNothingBehind()
              qPrintable(QStringLiteral("RSS grew from %1 to %2 KiB").arg(rssBefore).arg(rssAfter)));
 
     // Still serving, and it stops cleanly (LeakSanitizer checks at exit in sanitizer builds).
-    std::vector<std::unique_ptr<Client>> pair;
-    pair.push_back(std::make_unique<Client>(port));
-    pair.push_back(std::make_unique<Client>(port));
+    const auto pair = newClients(port, 2);
     QVERIFY(matchAll(pair));
-    server.signal(SIGTERM);
-    QVERIFY(server.waitFinished(20000));
-    CHECK_NO_SANITIZER_REPORT(server);
-    QVERIFY2(server.process().exitCode() == 0, server.standardError().constData());
+    expectCleanStop(server, 20000);
 }
 
 QTEST_GUILESS_MAIN(TestFaultsChurn)
