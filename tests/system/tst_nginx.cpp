@@ -99,8 +99,18 @@ private slots:
     void chatThroughNginxAndSurviveAKilledServer();
 
 private:
+    /// A and B through nginx, on two different servers.
+    struct Chat {
+        std::unique_ptr<Client> a, b;
+        QString aId, aToken, bId, bToken;
+        qint64 roomId = 0;
+    };
     bool writeConfig(QString *why);
     std::unique_ptr<Client> welcomed(QString *userId, QString *token);
+    void matchOnTwoServers(Chat *chat);
+    void killBsServerAndResume(const Chat &chat, qint64 lastB, std::unique_ptr<Client> *b2);
+    void expectChatGoesOn(Client &a, Client &b2, qint64 roomId);
+    void expectServingWithOneDown();
 
     QString m_redisUrl;
     QString m_pgUrl;
@@ -286,34 +296,14 @@ void TestNginx::originCheckedAgainstTheForwardedHost()
 
 void TestNginx::chatThroughNginxAndSurviveAKilledServer()
 {
-    // A and B through nginx, on two different servers (round robin spreads them; a few tries).
-    QString aId, aToken, bId, bToken;
-    auto a = welcomed(&aId, &aToken);
-    QVERIFY(a);
-    std::unique_ptr<Client> b;
-    for (int i = 0; i < 6 && (!b || nodeOf(bId) == nodeOf(aId)); ++i) {
-        b = welcomed(&bId, &bToken);
-        QVERIFY(b);
-    }
-    QVERIFY2(nodeOf(aId) != nodeOf(bId), "nginx put every connection on one server");
-    QVERIFY(nodeOf(aId) >= 1 && nodeOf(aId) <= kServers);
-    QVERIFY(nodeOf(bId) >= 1 && nodeOf(bId) <= kServers);
-
-    a->send(protocol::JoinQueue{});
-    QVERIFY(a->waitFor<protocol::Waiting>());
-    b->send(protocol::JoinQueue{});
-    const auto ma = a->waitFor<protocol::Matched>();
-    const auto mb = b->waitFor<protocol::Matched>();
-    QVERIFY(ma && mb);
-    QCOMPARE(ma->roomId, mb->roomId);
-    QCOMPARE(ma->partnerId, bId);
-    QCOMPARE(mb->partnerId, aId);
-    const qint64 roomId = ma->roomId;
-
+    Chat chat;
+    matchOnTwoServers(&chat);
+    if (QTest::currentTestFailed())
+        return;
     qint64 lastB = 0;
     for (int i = 0; i < 6; ++i) {
-        Client &from = i % 2 ? *b : *a;
-        Client &to = i % 2 ? *a : *b;
+        Client &from = i % 2 ? *chat.b : *chat.a;
+        Client &to = i % 2 ? *chat.a : *chat.b;
         const auto ack = sendAcked(from, QStringLiteral("through nginx %1 ✓").arg(i));
         QVERIFY(ack);
         const auto got = to.waitFor<protocol::NewMessage>(
@@ -323,44 +313,88 @@ void TestNginx::chatThroughNginxAndSurviveAKilledServer()
         lastB = std::max(lastB, ack->id);
     }
 
-    // B's server dies. nginx drops B's connection with it; B comes back at once, as the page
-    // does, through nginx, which skips the dead server.
-    ServerProcess &dead = *m_servers[size_t(nodeOf(bId) - 1)];
+    std::unique_ptr<Client> b2;
+    killBsServerAndResume(chat, lastB, &b2);
+    if (QTest::currentTestFailed())
+        return;
+    expectChatGoesOn(*chat.a, *b2, chat.roomId);
+    if (QTest::currentTestFailed())
+        return;
+    expectServingWithOneDown();
+}
+
+// A and B through nginx, on two different servers (round robin spreads them; a few tries),
+// matched in one room.
+void TestNginx::matchOnTwoServers(Chat *chat)
+{
+    chat->a = welcomed(&chat->aId, &chat->aToken);
+    QVERIFY(chat->a);
+    for (int i = 0; i < 6 && (!chat->b || nodeOf(chat->bId) == nodeOf(chat->aId)); ++i) {
+        chat->b = welcomed(&chat->bId, &chat->bToken);
+        QVERIFY(chat->b);
+    }
+    QVERIFY2(nodeOf(chat->aId) != nodeOf(chat->bId), "nginx put every connection on one server");
+    QVERIFY(nodeOf(chat->aId) >= 1 && nodeOf(chat->aId) <= kServers);
+    QVERIFY(nodeOf(chat->bId) >= 1 && nodeOf(chat->bId) <= kServers);
+
+    chat->a->send(protocol::JoinQueue{});
+    QVERIFY(chat->a->waitFor<protocol::Waiting>());
+    chat->b->send(protocol::JoinQueue{});
+    const auto ma = chat->a->waitFor<protocol::Matched>();
+    const auto mb = chat->b->waitFor<protocol::Matched>();
+    QVERIFY(ma && mb);
+    QCOMPARE(ma->roomId, mb->roomId);
+    QCOMPARE(ma->partnerId, chat->bId);
+    QCOMPARE(mb->partnerId, chat->aId);
+    chat->roomId = ma->roomId;
+}
+
+// B's server dies. nginx drops B's connection with it; B comes back at once, as the page does,
+// through nginx, which skips the dead server, and resumes (as `b2`) with its room.
+void TestNginx::killBsServerAndResume(const Chat &chat, qint64 lastB, std::unique_ptr<Client> *b2)
+{
+    ServerProcess &dead = *m_servers[size_t(nodeOf(chat.bId) - 1)];
     dead.signal(SIGKILL);
     QVERIFY(dead.waitFinished());
-    QVERIFY(b->waitDisconnected());
-    auto b2 = std::make_unique<Client>(m_port, m_origin);
-    QVERIFY(b2->waitFor<protocol::Welcome>());
-    b2->send(protocol::Resume{bToken, lastB});
-    const auto resumed = b2->waitFor<protocol::Resumed>();
+    QVERIFY(chat.b->waitDisconnected());
+    *b2 = std::make_unique<Client>(m_port, m_origin);
+    QVERIFY((*b2)->waitFor<protocol::Welcome>());
+    (*b2)->send(protocol::Resume{chat.bToken, lastB});
+    const auto resumed = (*b2)->waitFor<protocol::Resumed>();
     QVERIFY(resumed);
-    QCOMPARE(resumed->userId, bId);
+    QCOMPARE(resumed->userId, chat.bId);
     QVERIFY(resumed->room);
-    QCOMPARE(resumed->room->roomId, roomId);
-    QCOMPARE(resumed->room->partnerId, aId);
-    QVERIFY(a->waitFor<protocol::PartnerBack>());
+    QCOMPARE(resumed->room->roomId, chat.roomId);
+    QCOMPARE(resumed->room->partnerId, chat.aId);
+    QVERIFY(chat.a->waitFor<protocol::PartnerBack>());
+}
 
-    // The chat goes on, both ways.
-    const auto fromB = sendAcked(*b2, QStringLiteral("back through nginx"));
+// The chat goes on, both ways, and past the resume window once the dead server's death is noticed.
+void TestNginx::expectChatGoesOn(Client &a, Client &b2, qint64 roomId)
+{
+    const auto fromB = sendAcked(b2, QStringLiteral("back through nginx"));
     QVERIFY(fromB);
     QCOMPARE(fromB->roomId, roomId);
-    QVERIFY(a->waitFor<protocol::NewMessage>(
+    QVERIFY(a.waitFor<protocol::NewMessage>(
         [&](const protocol::NewMessage &m) { return m.id == fromB->id; }));
-    const auto fromA = sendAcked(*a, QStringLiteral("welcome back"));
+    const auto fromA = sendAcked(a, QStringLiteral("welcome back"));
     QVERIFY(fromA);
-    QVERIFY(b2->waitFor<protocol::NewMessage>(
+    QVERIFY(b2.waitFor<protocol::NewMessage>(
         [&](const protocol::NewMessage &m) { return m.id == fromA->id; }));
 
     // The dead server's death is noticed and its resume window passes: the room lives on.
     QTest::qWait(kDeathMs + kResumeWindowS * 1000);
-    QVERIFY(a->all<protocol::PartnerLeft>().isEmpty());
-    QVERIFY(b2->all<protocol::PartnerLeft>().isEmpty());
-    const auto late = sendAcked(*b2, QStringLiteral("still here"));
+    QVERIFY(a.all<protocol::PartnerLeft>().isEmpty());
+    QVERIFY(b2.all<protocol::PartnerLeft>().isEmpty());
+    const auto late = sendAcked(b2, QStringLiteral("still here"));
     QVERIFY(late);
-    QVERIFY(a->waitFor<protocol::NewMessage>(
+    QVERIFY(a.waitFor<protocol::NewMessage>(
         [&](const protocol::NewMessage &m) { return m.id == late->id; }));
+}
 
-    // nginx keeps serving with one server down: every request lands on a live one.
+// nginx keeps serving with one server down: every request lands on a live one.
+void TestNginx::expectServingWithOneDown()
+{
     for (int i = 0; i < 2 * kServers; ++i) {
         QCOMPARE(httpGet(m_port, QStringLiteral("/healthz")).status, 200);
         Client c(m_port, m_origin);
