@@ -77,6 +77,11 @@ private:
         qint64 roomId = 0;
     };
     std::optional<Room> pair(int a, int b);
+    void chatBothWays(const Room &r, int messages);
+    void expectServingWithoutRedis(QProcess &redis, Client &c, const Room &r, qint64 *duringId);
+    void expectRoomBackWithRedis(QProcess &redis, const QStringList &redisArgs, const Room &r,
+                                 qint64 duringId);
+    void expectQueueingAgain(Client &c, const QString &cId);
 
     QString m_redisUrl;
     QString m_pgUrl;
@@ -160,24 +165,9 @@ void TestCluster::matchAndChatAcrossServers()
     QVERIFY(r->a->waitFor<protocol::Matched>()->commonInterests.isEmpty());
 
     // Both ways, with acks carrying the nonce and the partner's copy without it.
-    for (int i = 0; i < 20; ++i) {
-        Client &from = i % 2 ? *r->b : *r->a;
-        Client &to = i % 2 ? *r->a : *r->b;
-        const QString nonce = QUuid::createUuid().toString(QUuid::WithoutBraces);
-        const QString text = QStringLiteral("hello %1 ✓").arg(i);
-        from.send(protocol::SendMessage{text, nonce});
-        const auto ack = from.waitFor<protocol::NewMessage>(
-            [&](const protocol::NewMessage &m) { return m.nonce == nonce; });
-        QVERIFY(ack);
-        QCOMPARE(ack->roomId, r->roomId);
-        const auto got = to.waitFor<protocol::NewMessage>(
-            [&](const protocol::NewMessage &m) { return m.id == ack->id; });
-        QVERIFY(got);
-        QCOMPARE(got->content, text);
-        QVERIFY(got->nonce.isEmpty());
-        QCOMPARE(got->senderId, i % 2 ? r->bId : r->aId);
-        m_nonces.append(nonce);
-    }
+    chatBothWays(*r, 20);
+    if (QTest::currentTestFailed())
+        return;
     // Typing crosses too.
     r->a->send(protocol::Typing{true});
     QVERIFY(r->b->waitFor<protocol::PartnerTyping>(
@@ -213,6 +203,29 @@ void TestCluster::matchAndChatAcrossServers()
     r->b->send(protocol::SendMessage{QStringLiteral("anyone?"), {}});
     QVERIFY(r->b->waitFor<protocol::Error>(
         [](const protocol::Error &e) { return e.code == protocol::ErrorCode::NotInRoom; }));
+}
+
+// `messages` messages, A and B in turn: acks carry the nonce, the partner's copy does not.
+void TestCluster::chatBothWays(const Room &r, int messages)
+{
+    for (int i = 0; i < messages; ++i) {
+        Client &from = i % 2 ? *r.b : *r.a;
+        Client &to = i % 2 ? *r.a : *r.b;
+        const QString nonce = QUuid::createUuid().toString(QUuid::WithoutBraces);
+        const QString text = QStringLiteral("hello %1 ✓").arg(i);
+        from.send(protocol::SendMessage{text, nonce});
+        const auto ack = from.waitFor<protocol::NewMessage>(
+            [&](const protocol::NewMessage &m) { return m.nonce == nonce; });
+        QVERIFY(ack);
+        QCOMPARE(ack->roomId, r.roomId);
+        const auto got = to.waitFor<protocol::NewMessage>(
+            [&](const protocol::NewMessage &m) { return m.id == ack->id; });
+        QVERIFY(got);
+        QCOMPARE(got->content, text);
+        QVERIFY(got->nonce.isEmpty());
+        QCOMPARE(got->senderId, i % 2 ? r.bId : r.aId);
+        m_nonces.append(nonce);
+    }
 }
 
 void TestCluster::manyUsersPairedOnce()
@@ -614,41 +627,65 @@ void TestCluster::redisAway()
     auto c = welcomed(port(0), &cId);
     QVERIFY(c);
 
+    qint64 duringId = 0;
+    expectServingWithoutRedis(redis, *c, *r, &duringId);
+    if (QTest::currentTestFailed())
+        return;
+    expectRoomBackWithRedis(redis, redisArgs, *r, duringId);
+    if (QTest::currentTestFailed())
+        return;
+    expectQueueingAgain(*c, cId);
+    redis.kill();
+    redis.waitForFinished();
+}
+
+// Redis killed: queueing (it needs Redis) gets a clear error; a message in the room is stored and
+// acknowledged (its relay waits for Redis); the servers are still there after a heartbeat lapse.
+void TestCluster::expectServingWithoutRedis(QProcess &redis, Client &c, const Room &r,
+                                            qint64 *duringId)
+{
     redis.kill();
     redis.waitForFinished();
     QTest::qWait(300);
-    // Queueing needs Redis: a clear error, and the servers are still there.
-    c->send(protocol::JoinQueue{});
-    const auto error = c->waitFor<protocol::Error>();
+    c.send(protocol::JoinQueue{});
+    const auto error = c.waitFor<protocol::Error>();
     QVERIFY(error);
     QCOMPARE(error->code, protocol::ErrorCode::Internal);
-    // A message in the room is stored and acknowledged; its relay waits for Redis.
-    const auto during = sendAcked(*r->a, QStringLiteral("while redis is away"));
+    const auto during = sendAcked(*r.a, QStringLiteral("while redis is away"));
     QVERIFY(during);
+    *duringId = during->id;
     QTest::qWait(kDeathMs + 500); // longer than a heartbeat lapse
     QCOMPARE(server(0).process().state(), QProcess::Running);
     QCOMPARE(server(1).process().state(), QProcess::Running);
+}
 
-    // Redis is back, empty: the relay arrives, the room goes on both ways, nobody has left.
+// Redis is back, empty: the relay arrives, the room goes on both ways, nobody has left.
+void TestCluster::expectRoomBackWithRedis(QProcess &redis, const QStringList &redisArgs,
+                                          const Room &r, qint64 duringId)
+{
     redis.start(QStringLiteral("redis-server"), redisArgs);
     QVERIFY(redis.waitForStarted());
-    const auto relayed = r->b->waitFor<protocol::NewMessage>(
-        [&](const protocol::NewMessage &m) { return m.id == during->id; }, 15000);
+    const auto relayed = r.b->waitFor<protocol::NewMessage>(
+        [&](const protocol::NewMessage &m) { return m.id == duringId; }, 15000);
     QVERIFY(relayed);
     QCOMPARE(relayed->content, QStringLiteral("while redis is away"));
     QTest::qWait(2000); // heartbeats again
-    const auto fromB = sendAcked(*r->b, QStringLiteral("and back"));
+    const auto fromB = sendAcked(*r.b, QStringLiteral("and back"));
     QVERIFY(fromB);
-    QVERIFY(r->a->waitFor<protocol::NewMessage>(
+    QVERIFY(r.a->waitFor<protocol::NewMessage>(
         [&](const protocol::NewMessage &m) { return m.id == fromB->id; }));
     QTest::qWait(kResumeWindowS * 1000 + 500);
-    QVERIFY(r->a->all<protocol::PartnerLeft>().isEmpty());
-    QVERIFY(r->b->all<protocol::PartnerLeft>().isEmpty());
-    // Queueing works again, across the servers.
+    QVERIFY(r.a->all<protocol::PartnerLeft>().isEmpty());
+    QVERIFY(r.b->all<protocol::PartnerLeft>().isEmpty());
+}
+
+// Queueing works again, across the servers: C (on server 0) is paired with D (on server 1).
+void TestCluster::expectQueueingAgain(Client &c, const QString &cId)
+{
     QVERIFY(QTest::qWaitFor(
         [&] {
-            c->send(protocol::JoinQueue{});
-            return bool(c->waitFor<protocol::Waiting>({}, 500));
+            c.send(protocol::JoinQueue{});
+            return bool(c.waitFor<protocol::Waiting>({}, 500));
         },
         15000));
     QString dId;
@@ -658,8 +695,6 @@ void TestCluster::redisAway()
     const auto md = d->waitFor<protocol::Matched>();
     QVERIFY(md);
     QCOMPARE(md->partnerId, cId);
-    redis.kill();
-    redis.waitForFinished();
 }
 
 QTEST_GUILESS_MAIN(TestCluster)
