@@ -141,6 +141,15 @@ private slots:
     void postgresql();
 
 private:
+    void crashMidChat(const QString &path, QHash<qint64, QString> *acked, qint64 *roomId,
+                      qint64 *lastId);
+    void restartAndChat(const QString &path, qint64 oldRoomId, qint64 lastId,
+                        QHash<qint64, QString> *acked);
+    void createPostgresDatabase(QUrl *url);
+    void chatThroughPostgres(const Pair &pair, const QString &db, const QString &content,
+                             qint64 *firstId, qint64 *replyId);
+    void expectStoredInPostgres(const QString &db, const Pair &pair, const QString &content,
+                                qint64 firstId, qint64 replyId);
     QString dbPath() const { return m_dir->filePath(QStringLiteral("chat.db")); }
     /// A token file `name` holding `token`, with `permissions`.
     QString tokenFile(const QString &name, const QByteArray &token,
@@ -452,48 +461,12 @@ void TestCli::sigkillThenRestart()
     QHash<qint64, QString> acked;
     qint64 roomId = 0;
     qint64 lastId = 0;
-    {
-        ServerProcess server;
-        QString why;
-        QVERIFY2(server.start({"--port", "0", "--db", path, "--rate-limit", "0"}, &why),
-                 qPrintable(why));
-        std::optional<Pair> pair = matchedPair(server.port());
-        QVERIFY(pair);
-        roomId = pair->roomId;
-        for (int i = 0; i < 30; ++i) {
-            Client &sender = i % 3 == 2 ? *pair->b : *pair->a;
-            const QString content = QStringLiteral("before the crash %1").arg(i);
-            const auto ack = sendAcked(sender, content, QStringLiteral("k-%1").arg(i));
-            QVERIFY(ack);
-            acked.insert(ack->id, content);
-            lastId = std::max(lastId, ack->id);
-        }
-        // A few more in flight at the moment of the kill: stored or not, never half.
-        for (int i = 0; i < 20; ++i)
-            pair->a->send(protocol::SendMessage{QStringLiteral("in flight %1").arg(i),
-                                                QStringLiteral("f-%1").arg(i)});
-        server.signal(SIGKILL);
-        QVERIFY(server.waitFinished());
-        QCOMPARE(server.process().exitStatus(), QProcess::CrashExit);
-    }
-    {
-        ServerProcess server;
-        QString why;
-        QVERIFY2(server.start({"--port", "0", "--db", path}, &why), qPrintable(why));
-        qInfo("restart after SIGKILL: %lld ms to the URL", server.startupMs());
-        // New rooms and messages get fresh ids.
-        std::optional<Pair> pair = matchedPair(server.port());
-        QVERIFY(pair);
-        QVERIFY(pair->roomId != roomId);
-        const auto ack =
-            sendAcked(*pair->a, QStringLiteral("after the restart"), QStringLiteral("r-1"));
-        QVERIFY(ack);
-        QVERIFY2(ack->id > lastId, qPrintable(QStringLiteral("%1 <= %2").arg(ack->id).arg(lastId)));
-        acked.insert(ack->id, ack->content);
-        server.signal(SIGTERM);
-        QVERIFY(server.waitFinished());
-        QVERIFY2(server.process().exitCode() == 0, server.standardError().constData());
-    }
+    crashMidChat(path, &acked, &roomId, &lastId);
+    if (QTest::currentTestFailed())
+        return;
+    restartAndChat(path, roomId, lastId, &acked);
+    if (QTest::currentTestFailed())
+        return;
     Database db(path);
     QVERIFY(db.isOpen());
     const auto room = db.rows(
@@ -512,6 +485,56 @@ void TestCli::sigkillThenRestart()
         "SELECT content, COUNT(*) FROM messages GROUP BY room_id, sender_id, content "
         "HAVING COUNT(*) > 1"));
     QVERIFY2(duplicates.isEmpty(), qPrintable(duplicates.value(0).value(0).toString()));
+}
+
+// A pair chats (30 acked messages: `acked`, the last id `lastId`, in room `roomId`), 20 more are
+// in flight, and the server is SIGKILLed.
+void TestCli::crashMidChat(const QString &path, QHash<qint64, QString> *acked, qint64 *roomId,
+                           qint64 *lastId)
+{
+    ServerProcess server;
+    QString why;
+    QVERIFY2(server.start({"--port", "0", "--db", path, "--rate-limit", "0"}, &why),
+             qPrintable(why));
+    std::optional<Pair> pair = matchedPair(server.port());
+    QVERIFY(pair);
+    *roomId = pair->roomId;
+    for (int i = 0; i < 30; ++i) {
+        Client &sender = i % 3 == 2 ? *pair->b : *pair->a;
+        const QString content = QStringLiteral("before the crash %1").arg(i);
+        const auto ack = sendAcked(sender, content, QStringLiteral("k-%1").arg(i));
+        QVERIFY(ack);
+        acked->insert(ack->id, content);
+        *lastId = std::max(*lastId, ack->id);
+    }
+    // A few more in flight at the moment of the kill: stored or not, never half.
+    for (int i = 0; i < 20; ++i)
+        pair->a->send(protocol::SendMessage{QStringLiteral("in flight %1").arg(i),
+                                            QStringLiteral("f-%1").arg(i)});
+    server.signal(SIGKILL);
+    QVERIFY(server.waitFinished());
+    QCOMPARE(server.process().exitStatus(), QProcess::CrashExit);
+}
+
+// The restarted server serves; new rooms and messages get fresh ids (the message joins `acked`).
+void TestCli::restartAndChat(const QString &path, qint64 oldRoomId, qint64 lastId,
+                             QHash<qint64, QString> *acked)
+{
+    ServerProcess server;
+    QString why;
+    QVERIFY2(server.start({"--port", "0", "--db", path}, &why), qPrintable(why));
+    qInfo("restart after SIGKILL: %lld ms to the URL", server.startupMs());
+    std::optional<Pair> pair = matchedPair(server.port());
+    QVERIFY(pair);
+    QVERIFY(pair->roomId != oldRoomId);
+    const auto ack =
+        sendAcked(*pair->a, QStringLiteral("after the restart"), QStringLiteral("r-1"));
+    QVERIFY(ack);
+    QVERIFY2(ack->id > lastId, qPrintable(QStringLiteral("%1 <= %2").arg(ack->id).arg(lastId)));
+    acked->insert(ack->id, ack->content);
+    server.signal(SIGTERM);
+    QVERIFY(server.waitFinished());
+    QVERIFY2(server.process().exitCode() == 0, server.standardError().constData());
 }
 
 void TestCli::retention()
@@ -569,24 +592,10 @@ void TestCli::retention()
 // PostgreSQL, the room ended by the shutdown.
 void TestCli::postgresql()
 {
-    const QString urlFile = qEnvironmentVariable("ANONCHAT_PG_URL_FILE");
-    QFile file(urlFile);
-    QVERIFY2(!urlFile.isEmpty() && file.open(QIODevice::ReadOnly),
-             qPrintable(QStringLiteral("no PostgreSQL URL: ANONCHAT_PG_URL_FILE='%1' (ctest's "
-                                       "postgres_start fixture writes it: scripts/pg.sh)")
-                            .arg(urlFile)));
-    QVERIFY(QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL")));
-    QUrl url(QString::fromUtf8(file.readAll()).trimmed());
-    {
-        Database admin(url.toString()); // a fresh database of our own for this case
-        QVERIFY(admin.isOpen());
-        QSqlQuery query(admin.db()); // not prepared: PostgreSQL cannot PREPARE these
-        QVERIFY2(query.exec(QStringLiteral("DROP DATABASE IF EXISTS tst_cli WITH (FORCE)")),
-                 qPrintable(query.lastError().text()));
-        QVERIFY2(query.exec(QStringLiteral("CREATE DATABASE tst_cli")),
-                 qPrintable(query.lastError().text()));
-    }
-    url.setPath(QStringLiteral("/tst_cli"));
+    QUrl url;
+    createPostgresDatabase(&url);
+    if (QTest::currentTestFailed())
+        return;
     const QString db = url.toString();
 
     ServerProcess server;
@@ -596,45 +605,85 @@ void TestCli::postgresql()
     QVERIFY(pair);
     QVERIFY(pair->roomId > 0);
     const QString content = QStringLiteral("via PostgreSQL ✓ 你好");
-    const auto first = sendAcked(*pair->a, content, QStringLiteral("n-1"));
-    QVERIFY(first);
-    const auto reply = sendAcked(*pair->b, QStringLiteral("reply"), QStringLiteral("n-2"));
-    QVERIFY(reply);
-    QVERIFY(reply->id > first->id);
-    QVERIFY(pair->b->waitFor<protocol::NewMessage>(
-        [&](const protocol::NewMessage &m) { return m.id == first->id; }));
-    QVERIFY(pair->a->waitFor<protocol::NewMessage>(
-        [&](const protocol::NewMessage &m) { return m.id == reply->id; }));
-    {
-        Database live(db); // committed before it was relayed: visible while the server runs
-        QVERIFY(live.isOpen());
-        QCOMPARE(
-            live.rows(QStringLiteral("SELECT COUNT(*) FROM messages")).value(0).value(0).toInt(),
-            2);
-    }
+    qint64 firstId = 0;
+    qint64 replyId = 0;
+    chatThroughPostgres(*pair, db, content, &firstId, &replyId);
+    if (QTest::currentTestFailed())
+        return;
     server.signal(SIGTERM);
     QVERIFY(server.waitFinished());
     QVERIFY2(server.process().exitCode() == 0, server.standardError().constData());
     QVERIFY2(!server.standardError().contains(url.password().toUtf8()),
              "the password reached the log");
+    expectStoredInPostgres(db, *pair, content, firstId, replyId);
+}
 
+// A fresh database of this case's own (tst_cli) on the fixture's server; `url` names it.
+void TestCli::createPostgresDatabase(QUrl *url)
+{
+    const QString urlFile = qEnvironmentVariable("ANONCHAT_PG_URL_FILE");
+    QFile file(urlFile);
+    QVERIFY2(!urlFile.isEmpty() && file.open(QIODevice::ReadOnly),
+             qPrintable(QStringLiteral("no PostgreSQL URL: ANONCHAT_PG_URL_FILE='%1' (ctest's "
+                                       "postgres_start fixture writes it: scripts/pg.sh)")
+                            .arg(urlFile)));
+    QVERIFY(QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL")));
+    *url = QUrl(QString::fromUtf8(file.readAll()).trimmed());
+    {
+        Database admin(url->toString()); // a fresh database of our own for this case
+        QVERIFY(admin.isOpen());
+        QSqlQuery query(admin.db()); // not prepared: PostgreSQL cannot PREPARE these
+        QVERIFY2(query.exec(QStringLiteral("DROP DATABASE IF EXISTS tst_cli WITH (FORCE)")),
+                 qPrintable(query.lastError().text()));
+        QVERIFY2(query.exec(QStringLiteral("CREATE DATABASE tst_cli")),
+                 qPrintable(query.lastError().text()));
+    }
+    url->setPath(QStringLiteral("/tst_cli"));
+}
+
+// A message and a reply, both relayed; committed before they were relayed, so visible while the
+// server runs.
+void TestCli::chatThroughPostgres(const Pair &pair, const QString &db, const QString &content,
+                                  qint64 *firstId, qint64 *replyId)
+{
+    const auto first = sendAcked(*pair.a, content, QStringLiteral("n-1"));
+    QVERIFY(first);
+    const auto reply = sendAcked(*pair.b, QStringLiteral("reply"), QStringLiteral("n-2"));
+    QVERIFY(reply);
+    QVERIFY(reply->id > first->id);
+    QVERIFY(pair.b->waitFor<protocol::NewMessage>(
+        [&](const protocol::NewMessage &m) { return m.id == first->id; }));
+    QVERIFY(pair.a->waitFor<protocol::NewMessage>(
+        [&](const protocol::NewMessage &m) { return m.id == reply->id; }));
+    *firstId = first->id;
+    *replyId = reply->id;
+    Database live(db);
+    QVERIFY(live.isOpen());
+    QCOMPARE(live.rows(QStringLiteral("SELECT COUNT(*) FROM messages")).value(0).value(0).toInt(),
+             2);
+}
+
+// The rows are in PostgreSQL, the room ended by the shutdown, the schema at its version.
+void TestCli::expectStoredInPostgres(const QString &db, const Pair &pair, const QString &content,
+                                     qint64 firstId, qint64 replyId)
+{
     Database check(db);
     QVERIFY(check.isOpen());
     const auto rows = check.rows(QStringLiteral("SELECT id, room_id, sender_id, content, nonce "
                                                 "FROM messages ORDER BY id"));
     QCOMPARE(rows.size(), 2);
-    QCOMPARE(rows[0][0].toLongLong(), first->id);
-    QCOMPARE(rows[0][1].toLongLong(), pair->roomId);
-    QCOMPARE(rows[0][2].toString(), pair->aId);
+    QCOMPARE(rows[0][0].toLongLong(), firstId);
+    QCOMPARE(rows[0][1].toLongLong(), pair.roomId);
+    QCOMPARE(rows[0][2].toString(), pair.aId);
     QCOMPARE(rows[0][3].toString(), content);
     QCOMPARE(rows[0][4].toString(), QStringLiteral("n-1"));
-    QCOMPARE(rows[1][0].toLongLong(), reply->id);
-    QCOMPARE(rows[1][2].toString(), pair->bId);
+    QCOMPARE(rows[1][0].toLongLong(), replyId);
+    QCOMPARE(rows[1][2].toString(), pair.bId);
     const auto room = check.rows(QStringLiteral("SELECT user1_id, user2_id, is_active, "
                                                 "end_reason FROM chat_rooms WHERE id = ?"),
-                                 {pair->roomId});
+                                 {pair.roomId});
     QCOMPARE(room.size(), 1);
-    QVERIFY(QStringList({room[0][0].toString(), room[0][1].toString()}).contains(pair->aId));
+    QVERIFY(QStringList({room[0][0].toString(), room[0][1].toString()}).contains(pair.aId));
     QCOMPARE(room[0][2].toInt(), 0);
     QCOMPARE(room[0][3].toString(), QStringLiteral("server_shutdown"));
     QCOMPARE(
