@@ -43,6 +43,25 @@ bool isLoopback(const QString &host)
     return address.setAddress(host) && address.isLoopback();
 }
 
+QList<QUrl> loopbackUrls(const QCommandLineParser &parser)
+{
+    QList<QUrl> urls;
+    for (const QString &value : parser.values(QStringLiteral("url"))) {
+        for (const QString &text : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            const QUrl url(text.trimmed());
+            if (!url.isValid() || (url.scheme() != QLatin1String("ws")) || url.host().isEmpty())
+                fail(QStringLiteral("--url must be ws://HOST:PORT/ws"));
+            if (!isLoopback(url.host()))
+                fail(QStringLiteral("--url must be on loopback (127.0.0.0/8, ::1, localhost): "
+                                    "this tool loads only servers on this machine"));
+            urls.append(url);
+        }
+    }
+    if (urls.isEmpty() || urls.size() > 16)
+        fail(QStringLiteral("--url: from 1 to 16 servers"));
+    return urls;
+}
+
 QWebSocket *newClientSocket(QObject *owner)
 {
     auto *socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, owner);

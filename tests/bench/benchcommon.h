@@ -1,8 +1,10 @@
 #pragma once
 
+#include <QList>
 #include <QObject>
 #include <QString>
 #include <QThread>
+#include <QUrl>
 #include <memory>
 
 class QCommandLineParser;
@@ -24,6 +26,10 @@ double numberOption(const QCommandLineParser &parser, const char *name, double l
 
 /// localhost, 127.0.0.0/8 or ::1: these tools load only servers on this machine.
 bool isLoopback(const QString &host);
+
+/// The servers of option --url (repeated, or a comma list): ws://HOST:PORT/ws on loopback, from 1
+/// to 16 of them; fail() otherwise.
+QList<QUrl> loopbackUrls(const QCommandLineParser &parser);
 
 /// A client QWebSocket owned by `owner`, never through a proxy.
 QWebSocket *newClientSocket(QObject *owner);

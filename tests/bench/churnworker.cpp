@@ -142,7 +142,7 @@ void ChurnWorker::connectUser(int index)
             [this, index, socket] { onGone(index, socket); });
     connect(socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this,
             [this, index, socket](QAbstractSocket::SocketError) { onGone(index, socket); });
-    socket->open(m_config.url);
+    socket->open(m_config.urls.at((index + m_index) % m_config.urls.size()));
     schedule(index, kConnectTimeoutS);
 }
 

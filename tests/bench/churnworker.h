@@ -3,6 +3,7 @@
 #include "shared/messages.h"
 
 #include <QHash>
+#include <QList>
 #include <QMap>
 #include <QObject>
 #include <QRandomGenerator>
@@ -31,7 +32,7 @@ struct Range {
 
 /// How the simulated users behave; the same for every worker.
 struct ChurnConfig {
-    QUrl url;
+    QList<QUrl> urls;            ///< user i of worker w keeps to urls[(i + w) % size]
     Range messageInterval{1, 3}; ///< seconds between two messages of a user
     Range messages{2, 8};        ///< messages a user sends in a room before it moves on
     Range reconnect{1, 5};       ///< seconds a dropped user stays away before it resumes

@@ -66,19 +66,7 @@ Options parseOptions(const QCoreApplication &app)
         return numberOption(parser, name, low, high);
     };
     Options o;
-    for (const QString &value : parser.values(QStringLiteral("url"))) {
-        for (const QString &text : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
-            const QUrl url(text.trimmed());
-            if (!url.isValid() || (url.scheme() != QLatin1String("ws")) || url.host().isEmpty())
-                fail(QStringLiteral("--url must be ws://HOST:PORT/ws"));
-            if (!isLoopback(url.host()))
-                fail(QStringLiteral("--url must be on loopback (127.0.0.0/8, ::1, localhost): "
-                                    "this tool loads only servers on this machine"));
-            o.urls.append(url);
-        }
-    }
-    if (o.urls.isEmpty() || o.urls.size() > 16)
-        fail(QStringLiteral("--url: from 1 to 16 servers"));
+    o.urls = loopbackUrls(parser);
     for (const QString &value : parser.values(QStringLiteral("server-pid"))) {
         for (const QString &text : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
             bool ok = false;

@@ -64,8 +64,11 @@ void addOptions(QCommandLineParser &parser)
         "drop and resume, or go for good, on loopback, for a given time."));
     parser.addHelpOption();
     parser.addOptions({
-        {"url", "WebSocket URL on loopback (default ws://127.0.0.1:5000/ws).", "URL",
-         "ws://127.0.0.1:5000/ws"},
+        {"url",
+         "WebSocket URL on loopback (default ws://127.0.0.1:5000/ws). Several servers of one "
+         "cluster: repeat --url or give a comma list; each user keeps to one of them (its "
+         "resumes too), and rooms cross servers.",
+         "URL", "ws://127.0.0.1:5000/ws"},
         {"users", "Simulated users at any time (default 1000, max 20000).", "N", "1000"},
         {"duration", "Seconds of churn (default 60).", "S", "60"},
         {"ramp", "Seconds over which the first connections are spread (default 10).", "S", "10"},
@@ -92,10 +95,7 @@ Options parseOptions(const QCoreApplication &app)
     if (!parser.positionalArguments().isEmpty())
         fail(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
     Options o;
-    o.churn.url = QUrl(parser.value(QStringLiteral("url")));
-    if (!o.churn.url.isValid() || o.churn.url.scheme() != QLatin1String("ws") ||
-        !isLoopback(o.churn.url.host()))
-        fail(QStringLiteral("--url must be ws://HOST:PORT/ws on loopback"));
+    o.churn.urls = loopbackUrls(parser);
     o.users = int(numberOption(parser, "users", 2, 20000));
     o.duration = numberOption(parser, "duration", 1, 7 * 86400);
     o.ramp = numberOption(parser, "ramp", 0, 600);
