@@ -154,7 +154,8 @@ void ChatNode::removeRoom(qint64 id)
 
 Room *ChatNode::roomOf(const Session &s)
 {
-    return s.state == Session::State::InRoom ? m_rooms.find(s.roomId) : nullptr;
+    // A user whose leave is held is out as far as its own events go.
+    return s.state == Session::State::InRoom && !s.pendingLeave ? m_rooms.find(s.roomId) : nullptr;
 }
 
 void ChatNode::adoptSocket(QTcpSocket *socket)
@@ -460,6 +461,8 @@ void ChatNode::handle(Session &s, const JoinQueue &m)
 {
     if (!admit(s, m.powNonce, ClientEvent::JoinQueue))
         return;
+    if (joinAfterLeave(s, m.interests, m.lang))
+        return;
     if (s.state == Session::State::InRoom) {
         sendError(s, ErrorCode::AlreadyInRoom, tr("already in a room: use next"),
                   eventName(ClientEvent::JoinQueue));
@@ -532,20 +535,57 @@ void ChatNode::handle(Session &s, const Typing &m)
 
 void ChatNode::handle(Session &s, const LeaveRoom &)
 {
-    if (s.state != Session::State::InRoom) {
+    if (s.state != Session::State::InRoom || s.pendingLeave) {
         sendError(s, ErrorCode::NotInRoom, tr("not in a room"), eventName(ClientEvent::LeaveRoom));
         return;
     }
-    m_roomService.endRoom(s.roomId, s.key, LeaveReason::Left, QStringLiteral("left"));
+    leaveRoom(s, PendingLeave{s.roomId, LeaveReason::Left, QStringLiteral("left")});
 }
 
 void ChatNode::handle(Session &s, const Next &m)
 {
-    if (!admit(s, m.powNonce, ClientEvent::Next))
+    if (!admit(s, m.powNonce, ClientEvent::Next) || joinAfterLeave(s, m.interests, m.lang))
         return;
-    if (s.state == Session::State::InRoom)
-        m_roomService.endRoom(s.roomId, s.key, LeaveReason::Next, QStringLiteral("next"));
+    if (s.state == Session::State::InRoom &&
+        leaveRoom(s, PendingLeave{s.roomId, LeaveReason::Next, QStringLiteral("next"), true,
+                                  m.interests, m.lang}))
+        return;
     joinQueue(s, m.interests, m.lang);
+}
+
+bool ChatNode::leaveRoom(Session &s, const PendingLeave &leave)
+{
+    // A partner on another node may have relayed messages that are still on their way: the
+    // user leaves once that node answers, so it gets every message acknowledged before it left.
+    if (m_coordinator && m_coordinator->askLeave(s)) {
+        s.pendingLeave = leave;
+        return true;
+    }
+    m_roomService.endRoom(leave.roomId, s.key, leave.reason, leave.storedReason);
+    return false;
+}
+
+bool ChatNode::joinAfterLeave(Session &s, const QStringList &interests, const QString &lang)
+{
+    if (!s.pendingLeave)
+        return false;
+    s.pendingLeave->thenJoin = true;
+    s.pendingLeave->interests = interests;
+    s.pendingLeave->lang = lang;
+    return true;
+}
+
+void ChatNode::leaveSeen(UserKey key, qint64 roomId)
+{
+    Session *s = sessionFor(key);
+    if (!s || !s->pendingLeave || s->pendingLeave->roomId != roomId)
+        return;
+    const PendingLeave leave = *std::exchange(s->pendingLeave, std::nullopt);
+    // The partner may have left meanwhile (partner_left was the answer), or the room ended.
+    if (s->state == Session::State::InRoom && s->roomId == roomId)
+        m_roomService.endRoom(roomId, key, leave.reason, leave.storedReason);
+    if (leave.thenJoin)
+        joinQueue(*s, leave.interests, leave.lang);
 }
 
 void ChatNode::handle(Session &s, const Report &m)

@@ -111,6 +111,11 @@ private:
     void handle(Session &s, const protocol::GetStats &m);
 
     void joinQueue(Session &s, const QStringList &interests, const QString &lang);
+    /// Ends `s`'s room now (false), or once its partner's node answers (true; leaveSeen()).
+    bool leaveRoom(Session &s, const PendingLeave &leave);
+    /// A join_queue or next while a leave is held: it follows the leave (true).
+    bool joinAfterLeave(Session &s, const QStringList &interests, const QString &lang);
+    void leaveSeen(UserKey key, qint64 roomId) override;
     /// PowGate::admit(), with its error sent; false: refused.
     bool admit(Session &s, const QString &powNonce, protocol::ClientEvent event);
     // NodeActions: what RoomService does.
@@ -138,7 +143,7 @@ private:
     void publishCounts() override;
     Room &addRoom(const Room &room) override;
     void removeRoom(qint64 id) override;
-    /// The room `s` is in (null: none).
+    /// The room `s` is in (null: none, or its leave is held: see leaveRoom()).
     Room *roomOf(const Session &s);
 
     Session *createSession(ClientSocket *socket);

@@ -18,6 +18,9 @@ namespace {
 constexpr qint64 kProposalTimeoutMs = 30000;
 /// The partner's node did not answer a resume (clients wait 10 s for `resumed`).
 constexpr qint64 kResumeTimeoutMs = 8000;
+/// The partner's node did not answer a leave (Redis away, or a server that does not know
+/// `leaving`): the user leaves anyway.
+constexpr int kLeaveAskTimeoutMs = 1000;
 
 QString userIdOf(UserKey key)
 {
@@ -397,6 +400,30 @@ void ClusterCoordinator::on(const node::RelayLeft &m)
         return;
     }
     remoteLeft(*room, m.reason);
+}
+
+bool ClusterCoordinator::askLeave(const Session &s)
+{
+    const Room *room = m_rooms.find(s.roomId);
+    if (!room || room->ending || !room->remoteMember || !m_link->isNodeAlive(room->remoteNode))
+        return false;
+    send(room->remoteNode, node::LeaveAsk{addressOf(*room)});
+    QTimer::singleShot(kLeaveAskTimeoutMs, this,
+                       [this, key = s.key, roomId = room->id] { m_node.leaveSeen(key, roomId); });
+    return true;
+}
+
+void ClusterCoordinator::on(const node::LeaveAsk &m)
+{
+    // Everything this node sent the asker before is ahead of the answer: the asker's user leaves
+    // after the messages it was owed.
+    send(m.at.node, node::LeaveSeen{{m.at.from, m.at.to, m.at.room, m_link->nodeId()}});
+}
+
+void ClusterCoordinator::on(const node::LeaveSeen &m)
+{
+    if (const Session *s = m_sessions.find(m.at.to))
+        m_node.leaveSeen(s->key, m.at.room);
 }
 
 void ClusterCoordinator::remoteLeft(Room &room, LeaveReason reason)

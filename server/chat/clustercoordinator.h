@@ -39,6 +39,8 @@ public:
     virtual void sendResumed(Session &user, const Room *room, qint64 lastId, bool wasAway) = 0;
     virtual void destroySession(UserKey key, bool forgetInCluster) = 0;
     virtual void publishCounts() = 0;
+    /// The partner's node answered `s`'s leave of `roomId` (or did not in time): it goes ahead.
+    virtual void leaveSeen(UserKey key, qint64 roomId) = 0;
 };
 
 /**
@@ -75,6 +77,10 @@ public:
     template <typename Event>
     void tell(const Room &room, Event event);
     void send(int node, const NodeMessage &message) { m_link->sendTo(node, message); }
+    /// `s` leaves a room whose partner is on another live node: true when that node was asked to
+    /// answer once what it relayed to `s` is on its way (NodeActions::leaveSeen() follows, at the
+    /// latest after kLeaveAskTimeoutMs); false: `s` can leave at once.
+    bool askLeave(const Session &s);
     /// The member elsewhere left: the one here hears partner_left, once its messages are stored.
     void remoteLeft(Room &room, protocol::LeaveReason reason);
     /// A `resume` whose token this node does not know: a user of another node, or of one gone.
@@ -114,6 +120,8 @@ private:
     void on(const node::RelayAway &m);
     void on(const node::RelayBack &m);
     void on(const node::RelayLeft &m);
+    void on(const node::LeaveAsk &m);
+    void on(const node::LeaveSeen &m);
 
     NodeActions &m_node;
     SessionTable &m_sessions;

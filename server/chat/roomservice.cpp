@@ -203,7 +203,8 @@ void RoomService::databaseUnavailable(Session &s)
 
 bool RoomService::report(const Session &s, const QString &reason)
 {
-    const Room *room = s.state == Session::State::InRoom ? m_rooms.find(s.roomId) : nullptr;
+    const Room *room =
+        s.state == Session::State::InRoom && !s.pendingLeave ? m_rooms.find(s.roomId) : nullptr;
     if (!room)
         return false;
     const UserKey partnerKey = room->partnerOf(s.key);

@@ -11,10 +11,22 @@
 #include <QPointer>
 #include <QString>
 #include <QStringList>
+#include <optional>
 
 namespace anonchat::server {
 
 class ClientSocket;
+
+/// A leave (leave_room_event or next) held until the partner's node has sent on every message it
+/// relayed before (ClusterCoordinator::askLeave()), and the queue join that follows it, if any.
+struct PendingLeave {
+    qint64 roomId = 0;
+    protocol::LeaveReason reason = protocol::LeaveReason::Left;
+    QString storedReason;
+    bool thenJoin = false; ///< next, or a join_queue sent meanwhile
+    QStringList interests;
+    QString lang;
+};
 
 /// One user: its identity, its state in the queue or a room, and its socket while connected.
 /// A dropped user keeps its Session (socket null, `awaySinceMs` set) for the resume window.
@@ -48,6 +60,7 @@ struct Session {
     qint64 proposedAtMs = -1; ///< paired with a user elsewhere, waiting for its server's answer
     int proposedNode = 0;     ///< that server
     bool resuming = false;    ///< a `resume` naming another server's user is under way
+    std::optional<PendingLeave> pendingLeave; ///< set: in its room until the partner's node answers
 
     bool connected() const { return !socket.isNull(); }
 };

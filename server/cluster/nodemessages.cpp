@@ -123,6 +123,14 @@ void write(QJsonObject &j, const node::RelayBack &m)
 {
     writeAddress(j, m.at);
 }
+void write(QJsonObject &j, const node::LeaveAsk &m)
+{
+    writeAddress(j, m.at);
+}
+void write(QJsonObject &j, const node::LeaveSeen &m)
+{
+    writeAddress(j, m.at);
+}
 void write(QJsonObject &j, const node::RelayLeft &m)
 {
     writeAddress(j, m.at);
@@ -209,6 +217,14 @@ Read read(const QJsonObject &j, node::RelayAway *)
 Read read(const QJsonObject &j, node::RelayBack *)
 {
     return node::RelayBack{readAddress(j)};
+}
+Read read(const QJsonObject &j, node::LeaveAsk *)
+{
+    return node::LeaveAsk{readAddress(j)};
+}
+Read read(const QJsonObject &j, node::LeaveSeen *)
+{
+    return node::LeaveSeen{readAddress(j)};
 }
 Read read(const QJsonObject &j, node::RelayLeft *)
 {

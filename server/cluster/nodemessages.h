@@ -29,7 +29,9 @@ namespace anonchat::server {
     X(RelayTyping, "typing")                                                                       \
     X(RelayAway, "away")                                                                           \
     X(RelayBack, "back")                                                                           \
-    X(RelayLeft, "left")
+    X(RelayLeft, "left")                                                                           \
+    X(LeaveAsk, "leaving")                                                                         \
+    X(LeaveSeen, "leave_seen")
 
 namespace node {
 
@@ -117,6 +119,14 @@ struct RelayLeft {
     RoomAddress at;
     protocol::LeaveReason reason = protocol::LeaveReason::Left;
     bool store = false; ///< the partner never entered it: this node stores the end
+};
+/// The member on the asking node is leaving: answer LeaveSeen. Messages between two nodes arrive
+/// in the order they were sent, so the answer comes after every relay sent before it.
+struct LeaveAsk {
+    RoomAddress at;
+};
+struct LeaveSeen {
+    RoomAddress at;
 };
 
 } // namespace node

@@ -9,15 +9,13 @@
 #include "server/cluster/redisclient.h"
 #include "shared/proofofwork.h"
 #include "tests/support/engines.h"
-#include "tests/support/serverprocess.h"
+#include "tests/system/clustersuite.h"
 
 #include <QElapsedTimer>
 #include <QFile>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
-#include <QTcpServer>
-#include <QTemporaryDir>
 #include <QUuid>
 #include <memory>
 
@@ -29,18 +27,6 @@ namespace {
 
 constexpr int kResumeWindowS = 4;
 constexpr int kDeathMs = 5000 + 1000; // node timeout + heartbeat period
-
-std::unique_ptr<Client> welcomed(quint16 port, QString *userId, QString *token = nullptr)
-{
-    auto client = std::make_unique<Client>(port);
-    const auto welcome = client->waitFor<protocol::Welcome>();
-    if (!welcome)
-        return nullptr;
-    *userId = welcome->userId;
-    if (token)
-        *token = welcome->resumeToken;
-    return client;
-}
 
 } // namespace
 
@@ -70,17 +56,12 @@ private:
     bool startServers(int count, const QStringList &extra = {});
     ServerProcess &server(int i) { return *m_servers[size_t(i)]; }
     quint16 port(int i) { return m_servers[size_t(i)]->port(); }
+    using Room = ClusterRoom;
     /// A on server a and B on server b, in one room.
-    struct Room {
-        std::unique_ptr<Client> a, b;
-        QString aId, bId, aToken, bToken;
-        qint64 roomId = 0;
-    };
-    std::optional<Room> pair(int a, int b);
+    std::optional<Room> pair(int a, int b) { return pairAcross(port(a), port(b)); }
     void chatBothWays(const Room &r, int messages);
-    void expectServingWithoutRedis(QProcess &redis, Client &c, const Room &r, qint64 *duringId);
-    void expectRoomBackWithRedis(QProcess &redis, const QStringList &redisArgs, const Room &r,
-                                 qint64 duringId);
+    void expectServingWithoutRedis(OwnRedis &redis, Client &c, const Room &r, qint64 *duringId);
+    void expectRoomBackWithRedis(OwnRedis &redis, const Room &r, qint64 duringId);
     void expectQueueingAgain(Client &c, const QString &cId);
 
     QString m_redisUrl;
@@ -136,25 +117,6 @@ bool TestCluster::startServers(int count, const QStringList &extra)
         m_servers.push_back(std::move(s));
     }
     return true;
-}
-
-std::optional<TestCluster::Room> TestCluster::pair(int a, int b)
-{
-    Room r;
-    r.a = welcomed(port(a), &r.aId, &r.aToken);
-    r.b = welcomed(port(b), &r.bId, &r.bToken);
-    if (!r.a || !r.b)
-        return std::nullopt;
-    r.a->send(protocol::JoinQueue{});
-    if (!r.a->waitFor<protocol::Waiting>())
-        return std::nullopt;
-    r.b->send(protocol::JoinQueue{});
-    const auto ma = r.a->waitFor<protocol::Matched>();
-    const auto mb = r.b->waitFor<protocol::Matched>();
-    if (!ma || !mb || ma->roomId != mb->roomId || ma->partnerId != r.bId || mb->partnerId != r.aId)
-        return std::nullopt;
-    r.roomId = ma->roomId;
-    return r;
 }
 
 void TestCluster::matchAndChatAcrossServers()
@@ -595,22 +557,9 @@ void TestCluster::redisAway()
 {
     // A Redis of the test's own, killed (its data gone) and restarted on the same port, under
     // two servers with a room across them.
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    QTcpServer probe;
-    QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-    const quint16 redisPort = probe.serverPort();
-    probe.close();
-    const QStringList redisArgs{"--port",       QString::number(redisPort),
-                                "--bind",       "127.0.0.1",
-                                "--save",       "",
-                                "--appendonly", "no",
-                                "--dir",        dir.path()};
-    QProcess redis;
-    redis.start(QStringLiteral("redis-server"), redisArgs);
-    QVERIFY(redis.waitForStarted());
-    QTest::qWait(300);
-    const QString url = QStringLiteral("redis://127.0.0.1:%1").arg(redisPort);
+    OwnRedis redis;
+    QVERIFY(redis.start());
+    const QString url = redis.url();
     for (int i = 0; i < 2; ++i) {
         auto s = std::make_unique<ServerProcess>();
         QString why;
@@ -631,21 +580,18 @@ void TestCluster::redisAway()
     expectServingWithoutRedis(redis, *c, *r, &duringId);
     if (QTest::currentTestFailed())
         return;
-    expectRoomBackWithRedis(redis, redisArgs, *r, duringId);
+    expectRoomBackWithRedis(redis, *r, duringId);
     if (QTest::currentTestFailed())
         return;
     expectQueueingAgain(*c, cId);
-    redis.kill();
-    redis.waitForFinished();
 }
 
 // Redis killed: queueing (it needs Redis) gets a clear error; a message in the room is stored and
 // acknowledged (its relay waits for Redis); the servers are still there after a heartbeat lapse.
-void TestCluster::expectServingWithoutRedis(QProcess &redis, Client &c, const Room &r,
+void TestCluster::expectServingWithoutRedis(OwnRedis &redis, Client &c, const Room &r,
                                             qint64 *duringId)
 {
     redis.kill();
-    redis.waitForFinished();
     QTest::qWait(300);
     c.send(protocol::JoinQueue{});
     const auto error = c.waitFor<protocol::Error>();
@@ -660,11 +606,9 @@ void TestCluster::expectServingWithoutRedis(QProcess &redis, Client &c, const Ro
 }
 
 // Redis is back, empty: the relay arrives, the room goes on both ways, nobody has left.
-void TestCluster::expectRoomBackWithRedis(QProcess &redis, const QStringList &redisArgs,
-                                          const Room &r, qint64 duringId)
+void TestCluster::expectRoomBackWithRedis(OwnRedis &redis, const Room &r, qint64 duringId)
 {
-    redis.start(QStringLiteral("redis-server"), redisArgs);
-    QVERIFY(redis.waitForStarted());
+    QVERIFY(redis.start());
     const auto relayed = r.b->waitFor<protocol::NewMessage>(
         [&](const protocol::NewMessage &m) { return m.id == duringId; }, 15000);
     QVERIFY(relayed);
