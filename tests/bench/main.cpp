@@ -24,9 +24,9 @@ constexpr double kMaxDuration = 600;
 constexpr double kMaxWarmup = 120;
 constexpr double kMaxRate = 1000;
 
-Options parseOptions(const QCoreApplication &app)
+/// The command line: the description, --help and every option.
+void addOptions(QCommandLineParser &parser)
 {
-    QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Load generator for anonchat (PROTOCOL.md): idle connections, matching, ping-pong or "
         "fixed-rate chat; reports throughput, latency and the server's RSS and CPU per message."));
@@ -58,6 +58,29 @@ Options parseOptions(const QCoreApplication &app)
         {"idle-measure",
          "Seconds of server CPU measured with only the idle connections (default 0).", "S", "0"},
     });
+}
+
+/// --server-pid, repeated or a comma list; 0 (the default) is none.
+QList<qint64> serverPids(const QCommandLineParser &parser)
+{
+    QList<qint64> pids;
+    for (const QString &value : parser.values(QStringLiteral("server-pid"))) {
+        for (const QString &text : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            bool ok = false;
+            const qint64 pid = text.trimmed().toLongLong(&ok);
+            if (!ok || pid < 0 || pid > (1 << 30))
+                fail(QStringLiteral("--server-pid must be a number from 0 to %1").arg(1 << 30));
+            if (pid > 0)
+                pids.append(pid);
+        }
+    }
+    return pids;
+}
+
+Options parseOptions(const QCoreApplication &app)
+{
+    QCommandLineParser parser;
+    addOptions(parser);
     parser.process(app);
     if (!parser.positionalArguments().isEmpty())
         fail(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
@@ -67,16 +90,7 @@ Options parseOptions(const QCoreApplication &app)
     };
     Options o;
     o.urls = loopbackUrls(parser);
-    for (const QString &value : parser.values(QStringLiteral("server-pid"))) {
-        for (const QString &text : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
-            bool ok = false;
-            const qint64 pid = text.trimmed().toLongLong(&ok);
-            if (!ok || pid < 0 || pid > (1 << 30))
-                fail(QStringLiteral("--server-pid must be a number from 0 to %1").arg(1 << 30));
-            if (pid > 0)
-                o.serverPids.append(pid);
-        }
-    }
+    o.serverPids = serverPids(parser);
     o.idle = int(number("idle", 0, kMaxIdle));
     o.pairs = int(number("pairs", 0, kMaxPairs));
     o.duration = number("duration", 0, kMaxDuration);

@@ -33,6 +33,11 @@ private:
         return config;
     }
 
+    /// Started on every interface, `other` gives a LAN URL (when there is a LAN address).
+    void sharedOnTheLan(LocalServerHost &other, server::ServerConfig config);
+    /// An unusable database is an error, not a wander through 20 ports.
+    void unusableDatabaseFails();
+
     QTemporaryDir m_dir;
 };
 
@@ -79,6 +84,15 @@ void TestLocalServerHost::startStopAndShare()
     QVERIFY(!host.isRunning());
 
     // Shared on the LAN: the URL others can open.
+    sharedOnTheLan(other, config);
+    if (QTest::currentTestFailed())
+        return;
+    unusableDatabaseFails();
+}
+
+void TestLocalServerHost::sharedOnTheLan(LocalServerHost &other, server::ServerConfig config)
+{
+    QString error;
     config.host = QHostAddress(QHostAddress::AnyIPv4);
     config.port = 0;
     config.adminToken = "configured-token-0123456789abcdef";
@@ -92,8 +106,11 @@ void TestLocalServerHost::startStopAndShare()
         QCOMPARE(other.lanUrl().port(), int(other.port()));
     }
     QCOMPARE(other.url().host(), QStringLiteral("127.0.0.1"));
+}
 
-    // An unusable database is an error, not a wander through 20 ports.
+void TestLocalServerHost::unusableDatabaseFails()
+{
+    QString error;
     LocalServerHost broken;
     server::ServerConfig bad = serverConfig(0);
     bad.database = m_dir.filePath(QStringLiteral("no/such/dir/chat.db"));

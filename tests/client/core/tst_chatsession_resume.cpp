@@ -16,6 +16,12 @@ private slots:
     void ownDropResendsOutboxOnce();
     void searchingSurvivesDrop();
     void serverGoneAndBack();
+
+private:
+    /// Resending an acked nonce (what an outbox does after a lost ack) is answered with the
+    /// stored message: no new row at `a`, nothing new for the partner `b` (`arrivedB` so far: 2).
+    void resentNonceGetsTheStoredMessage(ChatSession &a, ChatSession &b,
+                                         const QSignalSpy &arrivedB);
 };
 
 void TestChatSessionResume::partnerAwayAndBack()
@@ -117,18 +123,22 @@ void TestChatSessionResume::ownDropResendsOutboxOnce()
     QCOMPARE(countRows(a->model(), Kind::Theirs, QStringLiteral("from b")), 1);
     QCOMPARE(countDelivery(a->model(), Delivery::Failed), 0);
 
-    // Resending an acked nonce (what an outbox does after a lost ack) is answered with the
-    // stored message: no new row here, nothing new for the partner.
+    resentNonceGetsTheStoredMessage(*a, *b, arrivedB);
+}
+
+void TestChatSessionResume::resentNonceGetsTheStoredMessage(ChatSession &a, ChatSession &b,
+                                                            const QSignalSpy &arrivedB)
+{
     int mineRow = -1;
-    for (int r = 0; r < a->model()->count() && mineRow < 0; ++r) {
-        if (a->model()->entry(r).kind == Kind::Mine)
+    for (int r = 0; r < a.model()->count() && mineRow < 0; ++r) {
+        if (a.model()->entry(r).kind == Kind::Mine)
             mineRow = r;
     }
     QVERIFY(mineRow >= 0);
-    const MessageListModel::Entry first = a->model()->entry(mineRow);
-    QSignalSpy framesA(a->connection(), &Connection::received);
-    const int rowsA = a->model()->count();
-    QVERIFY(a->connection()->send(protocol::SendMessage{first.text, first.nonce}));
+    const MessageListModel::Entry first = a.model()->entry(mineRow);
+    QSignalSpy framesA(a.connection(), &Connection::received);
+    const int rowsA = a.model()->count();
+    QVERIFY(a.connection()->send(protocol::SendMessage{first.text, first.nonce}));
     const auto reacked = [&] {
         const QList<protocol::NewMessage> frames = framesOf<protocol::NewMessage>(framesA);
         return std::any_of(frames.cbegin(), frames.cend(), [&](const protocol::NewMessage &m) {
@@ -136,10 +146,10 @@ void TestChatSessionResume::ownDropResendsOutboxOnce()
         });
     };
     QTRY_VERIFY(reacked());
-    QCOMPARE(a->model()->count(), rowsA);
-    QCOMPARE(a->sendMessage(QStringLiteral("after")), ChatSession::SendResult::Accepted);
-    QTRY_COMPARE(countRows(b->model(), Kind::Theirs, QStringLiteral("after")), 1);
-    QCOMPARE(countRows(b->model(), Kind::Theirs, first.text), 1);
+    QCOMPARE(a.model()->count(), rowsA);
+    QCOMPARE(a.sendMessage(QStringLiteral("after")), ChatSession::SendResult::Accepted);
+    QTRY_COMPARE(countRows(b.model(), Kind::Theirs, QStringLiteral("after")), 1);
+    QCOMPARE(countRows(b.model(), Kind::Theirs, first.text), 1);
     QCOMPARE(arrivedB.count(), 3);
 }
 

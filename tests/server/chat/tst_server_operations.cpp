@@ -13,7 +13,21 @@ private slots:
     void storageFailure();
     void shutdown();
     void metrics();
+
+private:
+    /// The server's own QWebSocket for `client`, if it is one of the server's children (a
+    /// connection on the first node).
+    QWebSocket *serverSideOf(const TestClient &client) const;
 };
+
+QWebSocket *TstServerOperations::serverSideOf(const TestClient &client) const
+{
+    for (QWebSocket *ws : m_server->findChildren<QWebSocket *>()) {
+        if (ws->peerPort() == client.localPort())
+            return ws;
+    }
+    return nullptr;
+}
 
 void TstServerOperations::storageFailure()
 {
@@ -74,11 +88,7 @@ void TstServerOperations::shutdown()
     // connection: on the first node, whose objects are the server's children) reports the frame
     // to the server first, then to this slot, connected after it.
     bool hooked = false;
-    QWebSocket *serverSide = nullptr;
-    for (QWebSocket *ws : m_server->findChildren<QWebSocket *>()) {
-        if (ws->peerPort() == a.localPort())
-            serverSide = ws;
-    }
+    QWebSocket *serverSide = serverSideOf(a);
     QVERIFY(serverSide);
     connect(serverSide, &QWebSocket::textMessageReceived, m_server.get(),
             [server = m_server.get(), &hooked](const QString &text) {

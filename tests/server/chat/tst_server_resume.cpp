@@ -19,6 +19,21 @@ private slots:
     void resumeReplaysEveryMissedMessage();
     void awaySessionsCappedPerAddress_data();
     void awaySessionsCappedPerAddress();
+
+private:
+    // The steps of resume().
+    void exchangeTwoMessages(TestClient &a, TestClient &b);
+    /// A drops; B sends two messages while A is away.
+    void dropAndMissTwo(TestClient &a, TestClient &b, qint64 room, QJsonObject *missed1,
+                        QJsonObject *missed2);
+    /// A2 resumes as A and is given the two missed messages, and a fresh token.
+    void resumeWithTheMissedTwo(TestClient &a, TestClient &a2, TestClient &b, qint64 room,
+                                const QJsonObject &missed1, const QJsonObject &missed2,
+                                QString *newToken);
+    /// The conversation goes on, as A.
+    void conversationGoesOn(TestClient &a, TestClient &a2, TestClient &b);
+    /// A3 offers A's used token: refused, and it is matched with C as itself.
+    void usedTokenRefused(TestClient &a, TestClient &a3, TestClient &c);
 };
 
 void TstServerResume::resume()
@@ -27,39 +42,88 @@ void TstServerResume::resume()
     TestClient a(QStringLiteral("A")), b(QStringLiteral("B"));
     qint64 room = 0;
     PAIR(a, b, room);
+    exchangeTwoMessages(a, b);
+    RETURN_IF_FAILED();
+    QJsonObject missed1, missed2;
+    dropAndMissTwo(a, b, room, &missed1, &missed2);
+    RETURN_IF_FAILED();
+
+    TestClient a2(QStringLiteral("A2"));
+    QString newToken;
+    resumeWithTheMissedTwo(a, a2, b, room, missed1, missed2, &newToken);
+    RETURN_IF_FAILED();
+    conversationGoesOn(a, a2, b);
+    RETURN_IF_FAILED();
+
+    // The old token was used up; that connection keeps the identity of its welcome.
+    TestClient a3(QStringLiteral("A3")), c(QStringLiteral("C"));
+    usedTokenRefused(a, a3, c);
+    RETURN_IF_FAILED();
+
+    // The new token works, once more: after a second drop, nothing was missed.
+    a2.drop();
+    TAKE_NEXT(b, "partner_away", nullptr);
+    TestClient a4(QStringLiteral("A4"));
+    OPEN(a4);
+    a4.send(proto::Resume{newToken});
+    QJsonObject resumed;
+    TAKE_NEXT(a4, "resumed", &resumed);
+    QCOMPARE(str(resumed, "user_id"), a.userId());
+    QCOMPARE(roomIdOf(resumed.value(QLatin1String("room")).toObject()), room);
+    QCOMPARE(resumed.value(QLatin1String("room"))
+                 .toObject()
+                 .value(QLatin1String("messages"))
+                 .toArray()
+                 .size(),
+             0);
+    TAKE_NEXT(b, "partner_back", nullptr);
+    QUIET(a4);
+    QUIET(b);
+    QUIET(a3);
+    QUIET(c);
+}
+
+void TstServerResume::exchangeTwoMessages(TestClient &a, TestClient &b)
+{
     a.sendText(QStringLiteral("before 1"));
     TAKE(a, "new_message", nullptr);
     TAKE(b, "new_message", nullptr);
     b.sendText(QStringLiteral("before 2"));
     TAKE(a, "new_message", nullptr);
     TAKE(b, "new_message", nullptr);
+}
 
+void TstServerResume::dropAndMissTwo(TestClient &a, TestClient &b, qint64 room,
+                                     QJsonObject *missed1, QJsonObject *missed2)
+{
     a.drop();
     QJsonObject d;
     TAKE_NEXT(b, "partner_away", &d);
     QCOMPARE(roomIdOf(d), room);
     b.sendText(QStringLiteral("missed 1"), QStringLiteral("b-nonce-1"));
-    QJsonObject missed1;
-    TAKE_NEXT(b, "new_message", &missed1);
+    TAKE_NEXT(b, "new_message", missed1);
     b.sendText(QStringLiteral("missed 2"));
-    QJsonObject missed2;
-    TAKE_NEXT(b, "new_message", &missed2);
+    TAKE_NEXT(b, "new_message", missed2);
     QJsonObject s;
     STATS(b, &s);
     QCOMPARE(s.value(QLatin1String("online")).toInt(), 1);
     QCOMPARE(s.value(QLatin1String("active_rooms")).toInt(), 1);
+}
 
-    TestClient a2(QStringLiteral("A2"));
+void TstServerResume::resumeWithTheMissedTwo(TestClient &a, TestClient &a2, TestClient &b,
+                                             qint64 room, const QJsonObject &missed1,
+                                             const QJsonObject &missed2, QString *newToken)
+{
     OPEN(a2);
     QVERIFY(a2.userId() != a.userId());
     a2.send(proto::Resume{a.token()});
     QJsonObject resumed;
     TAKE_NEXT(a2, "resumed", &resumed);
     QCOMPARE(str(resumed, "user_id"), a.userId());
-    const QString newToken = str(resumed, "resume_token");
-    QVERIFY2(kTokenPattern.match(newToken).hasMatch(), qPrintable(newToken));
-    QVERIFY(newToken != a.token());
-    QVERIFY(newToken != a2.token());
+    *newToken = str(resumed, "resume_token");
+    QVERIFY2(kTokenPattern.match(*newToken).hasMatch(), qPrintable(*newToken));
+    QVERIFY(*newToken != a.token());
+    QVERIFY(*newToken != a2.token());
     const QJsonObject r = resumed.value(QLatin1String("room")).toObject();
     QCOMPARE(roomIdOf(r), room);
     QCOMPARE(str(r, "partner_id"), b.userId());
@@ -75,10 +139,13 @@ void TstServerResume::resume()
     QVERIFY2(!m1.contains(QLatin1String("nonce")), "the partner's nonce is not for A");
     QCOMPARE(m2.value(QLatin1String("id")), missed2.value(QLatin1String("id")));
     QCOMPARE(str(m2, "content"), QStringLiteral("missed 2"));
+    QJsonObject d;
     TAKE_NEXT(b, "partner_back", &d);
     QCOMPARE(roomIdOf(d), room);
+}
 
-    // The conversation goes on, as A.
+void TstServerResume::conversationGoesOn(TestClient &a, TestClient &a2, TestClient &b)
+{
     a2.sendText(QStringLiteral("back"));
     QJsonObject m;
     TAKE_NEXT(b, "new_message", &m);
@@ -88,9 +155,10 @@ void TstServerResume::resume()
     TAKE_NEXT(a2, "new_message", &m);
     QCOMPARE(str(m, "content"), QStringLiteral("welcome back"));
     TAKE_NEXT(b, "new_message", nullptr);
+}
 
-    // The old token was used up; that connection keeps the identity of its welcome.
-    TestClient a3(QStringLiteral("A3"));
+void TstServerResume::usedTokenRefused(TestClient &a, TestClient &a3, TestClient &c)
+{
     OPEN(a3);
     a3.send(proto::Resume{a.token()});
     QJsonObject e;
@@ -98,34 +166,12 @@ void TstServerResume::resume()
     QCOMPARE(str(e, "event"), QStringLiteral("resume"));
     a3.send(proto::JoinQueue{});
     TAKE_NEXT(a3, "waiting", nullptr);
-    TestClient c(QStringLiteral("C"));
     OPEN(c);
     c.send(proto::JoinQueue{});
     QJsonObject mc;
     TAKE_NEXT(c, "matched", &mc);
     QCOMPARE(str(mc, "partner_id"), a3.userId());
     TAKE_NEXT(a3, "matched", nullptr);
-
-    // The new token works, once more: after a second drop, nothing was missed.
-    a2.drop();
-    TAKE_NEXT(b, "partner_away", nullptr);
-    TestClient a4(QStringLiteral("A4"));
-    OPEN(a4);
-    a4.send(proto::Resume{newToken});
-    TAKE_NEXT(a4, "resumed", &resumed);
-    QCOMPARE(str(resumed, "user_id"), a.userId());
-    QCOMPARE(roomIdOf(resumed.value(QLatin1String("room")).toObject()), room);
-    QCOMPARE(resumed.value(QLatin1String("room"))
-                 .toObject()
-                 .value(QLatin1String("messages"))
-                 .toArray()
-                 .size(),
-             0);
-    TAKE_NEXT(b, "partner_back", nullptr);
-    QUIET(a4);
-    QUIET(b);
-    QUIET(a3);
-    QUIET(c);
 }
 
 void TstServerResume::resumeNotFirstEvent()

@@ -1,5 +1,6 @@
 #include "server/cluster/redisclient.h"
 #include "tests/support/dispatcher.h"
+#include "tests/support/freeport.h"
 
 #include <QCoreApplication>
 #include <QCryptographicHash>
@@ -15,18 +16,11 @@
 #include <memory>
 
 using namespace anonchat::server;
+using anonchat::test::freePort;
 
 namespace {
 
 constexpr int kTimeoutMs = 10000;
-
-quint16 freePort()
-{
-    QTcpServer server;
-    if (!server.listen(QHostAddress::LocalHost, 0))
-        return 0;
-    return server.serverPort();
-}
 
 /// Sends one command and waits for its callback (or a test timeout, as an Error reply).
 RedisReply call(RedisClient &client, const QList<QByteArray> &args, int timeoutMs = kTimeoutMs)
@@ -52,6 +46,25 @@ RedisReply callEval(RedisClient &client, const QByteArray &script, const QList<Q
     if (!QTest::qWaitFor([&] { return state->first; }, kTimeoutMs))
         return RedisReply::error("test: no callback within the timeout");
     return state->second;
+}
+
+/// While its server is away, a client is not connected and a command fails at once.
+bool unavailableAtOnce(RedisClient &client)
+{
+    QElapsedTimer timer;
+    timer.start();
+    return !client.isConnected() && call(client, {"PING"}).string == "redis unavailable" &&
+           timer.elapsed() < 1000;
+}
+
+/// Has `client` deleted, and the pointer cleared, from within its own `signal`.
+template <typename Signal>
+void deleteFrom(RedisClient *&client, Signal signal, QObject *context)
+{
+    QObject::connect(client, signal, context, [&client] {
+        delete client;
+        client = nullptr;
+    });
 }
 
 QUrl localUrl(quint16 port, const QString &userInfo = {}, const QString &path = {})
@@ -552,12 +565,7 @@ void TestRedisClient::reconnect()
     QVERIFY(blocked->at(0).isError());
     QVERIFY2(blocked->at(0).string.startsWith("redis connection lost"),
              blocked->at(0).string.constData());
-    QVERIFY(!client.isConnected());
-    QElapsedTimer timer;
-    timer.start();
-    RedisReply r = call(client, {"PING"});
-    QCOMPARE(r.string, QByteArray("redis unavailable"));
-    QVERIFY(timer.elapsed() < 1000);
+    QVERIFY(unavailableAtOnce(client));
     // Keeps retrying (with backoff) while the server is away, without reporting each attempt.
     QTest::qWait(700);
     QCOMPARE(disconnectedSpy.size(), 1);
@@ -652,10 +660,7 @@ void TestRedisClient::destroyInsideCallbacks()
             a = nullptr;
         });
     }
-    connect(b, &RedisClient::disconnected, this, [&b] {
-        delete b;
-        b = nullptr;
-    });
+    deleteFrom(b, &RedisClient::disconnected, this);
     QTest::qWait(50);
     redis.kill();
     QTRY_VERIFY(!a);
@@ -667,10 +672,7 @@ void TestRedisClient::destroyInsideCallbacks()
     QVERIFY(redis.start(port));
     auto *sub = new RedisClient(localUrl(port));
     sub->subscribe("x");
-    connect(sub, &RedisClient::message, this, [&sub] {
-        delete sub;
-        sub = nullptr;
-    });
+    deleteFrom(sub, &RedisClient::message, this);
     QVERIFY(sub->waitConnected(kTimeoutMs));
     RedisClient publisher(localUrl(port));
     QVERIFY(publisher.waitConnected(kTimeoutMs));
@@ -678,10 +680,7 @@ void TestRedisClient::destroyInsideCallbacks()
         publisher.command({"PUBLISH", "x", "1"});
     QTRY_VERIFY(!sub);
     auto *c = new RedisClient(localUrl(port));
-    connect(c, &RedisClient::connected, this, [&c] {
-        delete c;
-        c = nullptr;
-    });
+    deleteFrom(c, &RedisClient::connected, this);
     c->open();
     QTRY_VERIFY(!c);
     QCOMPARE(call(publisher, {"PING"}).string, QByteArray("PONG"));

@@ -185,6 +185,252 @@ private:
     QHash<UserKey, UserKey> m_previous;
 };
 
+/// One randomized run: the Matchmaker and the model driven by the same random operations, and
+/// what the run exercised.
+class RandomRun
+{
+public:
+    struct Counts {
+        int enqueueMatches = 0;
+        int expireMatches = 0;
+        int previousRematches = 0;
+        /// Tier 2 matches: the same language, no interest and not both open.
+        int languageOnly = 0;
+        /// A shared interest, other languages: not paired at once.
+        int crossLanguageWaits = 0;
+    };
+
+    RandomRun(quint32 seed, qint64 wait, UserKey users)
+        : m_rng(seed)
+        , m_mm(wait)
+        , m_model(wait)
+        , m_users(users)
+    {}
+
+    /// Advances the clock, applies one random operation, then checks the Matchmaker against the
+    /// model. A failure is left in QTest::currentTestFailed().
+    void step(int step);
+    const Counts &counts() const { return m_counts; }
+
+private:
+    UserKey randomUser() { return UserKey(1 + m_rng.bounded(m_users)); }
+    QStringList randomInterests();
+    /// Applies the operation `op` (0 to 99) to both.
+    void apply(quint32 op);
+    void enqueue();
+    void enqueueNewcomer(UserKey user, const QStringList &interests, const QString &language);
+    /// After an enqueue without a match: nobody queued could be paired with the newcomer now.
+    void checkNobodyFits(UserKey user, const Model::Queued &queued);
+    void expire();
+    /// A match as the server would record it: previous partners, sometimes a report.
+    void afterMatch(const Match &match);
+    /// Checks one match against the model and takes both users out of it.
+    void checkMatch(const Match &match, int queuedWithBoth);
+    /// The queue and the blocks agree with the model.
+    void checkQueue();
+    /// Stable after expire(); otherwise nextDeadline() asks for an expire() now.
+    void checkDeadlines(int step, bool expired);
+
+    const QStringList m_pool{"a", "b", "c", "d", "e"};
+    const QStringList m_languages{"", "", "en", "zh", "zh"};
+    QRandomGenerator m_rng;
+    Matchmaker m_mm;
+    Model m_model;
+    const UserKey m_users;
+    qint64 m_now = 0;
+    Counts m_counts;
+};
+
+void RandomRun::step(int step)
+{
+    const quint32 jump = m_rng.bounded(100);
+    m_now += jump < 30 ? 0 : jump < 90 ? qint64(m_rng.bounded(300)) : qint64(m_rng.bounded(6000));
+    const quint32 op = m_rng.bounded(100);
+    apply(op);
+    if (QTest::currentTestFailed())
+        return;
+    checkQueue();
+    if (QTest::currentTestFailed())
+        return;
+    checkDeadlines(step, op >= 63);
+}
+
+QStringList RandomRun::randomInterests()
+{
+    QStringList interests;
+    const int count = m_rng.bounded(10) < 4 ? 0 : int(m_rng.bounded(1, 4));
+    for (int i = 0; i < count; ++i) {
+        interests.append(m_pool.at(int(m_rng.bounded(m_pool.size()))));
+    }
+    return interests;
+}
+
+void RandomRun::apply(quint32 op)
+{
+    if (op < 40) {
+        enqueue();
+    } else if (op < 50) {
+        const UserKey user = randomUser();
+        QCOMPARE(m_mm.remove(user), m_model.m_queue.contains(user));
+        m_model.m_queue.remove(user);
+    } else if (op < 55) {
+        const UserKey a = randomUser();
+        const UserKey b = m_rng.bounded(10) == 0 ? a : randomUser();
+        m_mm.block(a, b);
+        m_model.block(a, b);
+    } else if (op < 60) {
+        const UserKey user = randomUser();
+        m_mm.forget(user);
+        m_model.forget(user);
+    } else if (op < 63) {
+        const UserKey a = randomUser();
+        const UserKey b = randomUser();
+        m_mm.setPreviousPartners(a, b);
+        m_model.setPrevious(a, b);
+    } else {
+        expire();
+    }
+}
+
+void RandomRun::enqueue()
+{
+    const UserKey user = randomUser();
+    const QStringList interests = randomInterests();
+    const QString language = m_languages.at(int(m_rng.bounded(m_languages.size())));
+    if (m_model.m_queue.contains(user)) {
+        const int before = m_mm.queuedCount();
+        QVERIFY2(!m_mm.enqueue(user, interests, language, m_now), "queued twice gave a match");
+        QCOMPARE(m_mm.queuedCount(), before);
+    } else {
+        enqueueNewcomer(user, interests, language);
+    }
+}
+
+void RandomRun::enqueueNewcomer(UserKey user, const QStringList &interests, const QString &language)
+{
+    Model::Queued queued;
+    for (const QString &interest : interests) {
+        if (!queued.interests.contains(interest)) {
+            queued.interests.append(interest);
+        }
+    }
+    queued.language = language;
+    queued.atMs = m_now;
+    queued.sequence = m_model.m_nextSequence++;
+    const auto expected = m_model.expectedPartner(user, queued, m_now);
+    const int withBoth = int(m_model.m_queue.size()) + 1;
+    m_model.m_queue.insert(user, queued);
+    const auto match = m_mm.enqueue(user, interests, language, m_now);
+    QCOMPARE(bool(match), bool(expected));
+    if (match) {
+        QCOMPARE(match->first, *expected);
+        QCOMPARE(match->second, user);
+        checkMatch(*match, withBoth);
+        ++m_counts.enqueueMatches;
+        afterMatch(*match);
+    } else {
+        checkNobodyFits(user, queued);
+    }
+}
+
+void RandomRun::checkNobodyFits(UserKey user, const Model::Queued &queued)
+{
+    const QMap<UserKey, Model::Queued> &queue = m_model.m_queue;
+    for (auto it = queue.cbegin(); it != queue.cend(); ++it) {
+        if (it.key() != user && Model::shares(queued, it.value()) &&
+            !Model::tierOne(queued, it.value())) {
+            ++m_counts.crossLanguageWaits;
+        }
+        QVERIFY(it.key() == user ||
+                !m_model.compatible(user, queued, it.key(), it.value(), m_now, int(queue.size())));
+    }
+}
+
+void RandomRun::expire()
+{
+    const std::vector<Match> matches = m_mm.expire(m_now);
+    QSet<UserKey> seen;
+    for (const Match &match : matches) {
+        QVERIFY2(!seen.contains(match.first) && !seen.contains(match.second),
+                 "user in two matches");
+        seen.insert(match.first);
+        seen.insert(match.second);
+        checkMatch(match, int(m_model.m_queue.size()));
+        ++m_counts.expireMatches;
+    }
+    for (const Match &match : matches) {
+        afterMatch(match);
+    }
+}
+
+void RandomRun::afterMatch(const Match &match)
+{
+    if (m_rng.bounded(10) < 7) {
+        m_mm.setPreviousPartners(match.first, match.second);
+        m_model.setPrevious(match.first, match.second);
+    }
+    if (m_rng.bounded(10) == 0) {
+        m_mm.block(match.first, match.second);
+        m_model.block(match.first, match.second);
+    }
+}
+
+void RandomRun::checkMatch(const Match &match, int queuedWithBoth)
+{
+    QVERIFY2(match.first != match.second, "self match");
+    QVERIFY2(!m_model.blocked(match.first, match.second), "blocked pair matched");
+    QVERIFY2(m_model.m_queue.contains(match.first), "first was not queued");
+    QVERIFY2(m_model.m_queue.contains(match.second), "second was not queued");
+    const Model::Queued &first = m_model.m_queue[match.first];
+    const Model::Queued &second = m_model.m_queue[match.second];
+    QVERIFY2(first.sequence < second.sequence, "first did not wait longer");
+    QVERIFY2(m_model.compatible(match.first, first, match.second, second, m_now, queuedWithBoth),
+             "pair not allowed by the rules");
+    QCOMPARE(match.commonInterests, Model::common(first, second));
+    QCOMPARE(match.commonLanguage, first.language == second.language ? first.language : "");
+    if (!Model::tierOne(first, second) &&
+        !(m_model.open(first, m_now) && m_model.open(second, m_now))) {
+        ++m_counts.languageOnly;
+    }
+    if (m_model.previous(match.first, match.second)) {
+        ++m_counts.previousRematches;
+    }
+    m_model.m_queue.remove(match.first);
+    m_model.m_queue.remove(match.second);
+    QVERIFY(!m_mm.contains(match.first));
+    QVERIFY(!m_mm.contains(match.second));
+}
+
+void RandomRun::checkQueue()
+{
+    QCOMPARE(m_mm.queuedCount(), int(m_model.m_queue.size()));
+    for (UserKey user = 1; user <= m_users; ++user) {
+        QCOMPARE(m_mm.contains(user), m_model.m_queue.contains(user));
+        for (UserKey other = 1; other <= m_users; ++other) {
+            QCOMPARE(m_mm.isBlocked(user, other), m_model.blocked(user, other));
+        }
+    }
+}
+
+void RandomRun::checkDeadlines(int step, bool expired)
+{
+    const auto pair = m_model.matchablePair(m_now);
+    const auto deadline = m_mm.nextDeadline();
+    if (expired) {
+        QVERIFY2(!pair, qPrintable(QStringLiteral("step %1: %2 and %3 left unmatched")
+                                       .arg(step)
+                                       .arg(pair ? pair->first : 0)
+                                       .arg(pair ? pair->second : 0)));
+        QCOMPARE(deadline, m_model.futureDeadline(m_now));
+    } else if (pair) {
+        QVERIFY2(deadline && *deadline <= m_now,
+                 qPrintable(QStringLiteral("step %1: matchable pair, no deadline").arg(step)));
+    }
+    if (const auto future = m_model.futureDeadline(m_now)) {
+        QVERIFY2(deadline && *deadline <= *future, "a wait end is not reported");
+    }
+}
+
 } // namespace
 
 class TestMatchmakerRandom : public QObject
@@ -220,174 +466,9 @@ void TestMatchmakerRandom::randomizedInvariants()
     QFETCH(UserKey, users);
 
     constexpr int Steps = 5000;
-    const UserKey Users = users;
-    const QStringList pool{"a", "b", "c", "d", "e"};
-    const QStringList languages{"", "", "en", "zh", "zh"};
-
-    QRandomGenerator rng(seed);
-    Matchmaker mm(wait);
-    Model model(wait);
-    qint64 now = 0;
-    int enqueueMatches = 0;
-    int expireMatches = 0;
-    int previousRematches = 0;
-    int languageOnly = 0;       // tier 2 matches: the same language, no interest and not both open
-    int crossLanguageWaits = 0; // a shared interest, other languages: not paired at once
-
-    const auto randomUser = [&] { return UserKey(1 + rng.bounded(Users)); };
-    const auto randomInterests = [&] {
-        QStringList interests;
-        const int count = rng.bounded(10) < 4 ? 0 : int(rng.bounded(1, 4));
-        for (int i = 0; i < count; ++i) {
-            interests.append(pool.at(int(rng.bounded(pool.size()))));
-        }
-        return interests;
-    };
-    // A match as the server would record it: previous partners, sometimes a report.
-    const auto afterMatch = [&](const Match &match) {
-        if (rng.bounded(10) < 7) {
-            mm.setPreviousPartners(match.first, match.second);
-            model.setPrevious(match.first, match.second);
-        }
-        if (rng.bounded(10) == 0) {
-            mm.block(match.first, match.second);
-            model.block(match.first, match.second);
-        }
-    };
-    // Checks one match against the model and takes both users out of it.
-    const auto checkMatch = [&](const Match &match, int queuedWithBoth) {
-        QVERIFY2(match.first != match.second, "self match");
-        QVERIFY2(!model.blocked(match.first, match.second), "blocked pair matched");
-        QVERIFY2(model.m_queue.contains(match.first), "first was not queued");
-        QVERIFY2(model.m_queue.contains(match.second), "second was not queued");
-        const Model::Queued &first = model.m_queue[match.first];
-        const Model::Queued &second = model.m_queue[match.second];
-        QVERIFY2(first.sequence < second.sequence, "first did not wait longer");
-        QVERIFY2(model.compatible(match.first, first, match.second, second, now, queuedWithBoth),
-                 "pair not allowed by the rules");
-        QCOMPARE(match.commonInterests, Model::common(first, second));
-        QCOMPARE(match.commonLanguage, first.language == second.language ? first.language : "");
-        if (!Model::tierOne(first, second) &&
-            !(model.open(first, now) && model.open(second, now))) {
-            ++languageOnly;
-        }
-        if (model.previous(match.first, match.second)) {
-            ++previousRematches;
-        }
-        model.m_queue.remove(match.first);
-        model.m_queue.remove(match.second);
-        QVERIFY(!mm.contains(match.first));
-        QVERIFY(!mm.contains(match.second));
-    };
-
+    RandomRun run(seed, wait, users);
     for (int step = 0; step < Steps; ++step) {
-        const quint32 jump = rng.bounded(100);
-        now += jump < 30 ? 0 : jump < 90 ? qint64(rng.bounded(300)) : qint64(rng.bounded(6000));
-        const quint32 op = rng.bounded(100);
-        bool expired = false;
-
-        if (op < 40) {
-            const UserKey user = randomUser();
-            const QStringList interests = randomInterests();
-            const QString language = languages.at(int(rng.bounded(languages.size())));
-            const int before = mm.queuedCount();
-            if (model.m_queue.contains(user)) {
-                QVERIFY2(!mm.enqueue(user, interests, language, now), "queued twice gave a match");
-                QCOMPARE(mm.queuedCount(), before);
-            } else {
-                Model::Queued queued;
-                for (const QString &interest : interests) {
-                    if (!queued.interests.contains(interest)) {
-                        queued.interests.append(interest);
-                    }
-                }
-                queued.language = language;
-                queued.atMs = now;
-                queued.sequence = model.m_nextSequence++;
-                const auto expected = model.expectedPartner(user, queued, now);
-                const int withBoth = int(model.m_queue.size()) + 1;
-                model.m_queue.insert(user, queued);
-                const auto match = mm.enqueue(user, interests, language, now);
-                QCOMPARE(bool(match), bool(expected));
-                if (match) {
-                    QCOMPARE(match->first, *expected);
-                    QCOMPARE(match->second, user);
-                    checkMatch(*match, withBoth);
-                    ++enqueueMatches;
-                    afterMatch(*match);
-                } else {
-                    // Nobody it could be paired with now.
-                    for (auto it = model.m_queue.cbegin(); it != model.m_queue.cend(); ++it) {
-                        if (it.key() != user && Model::shares(queued, it.value()) &&
-                            !Model::tierOne(queued, it.value())) {
-                            ++crossLanguageWaits;
-                        }
-                        QVERIFY(it.key() == user ||
-                                !model.compatible(user, queued, it.key(), it.value(), now,
-                                                  int(model.m_queue.size())));
-                    }
-                }
-            }
-        } else if (op < 50) {
-            const UserKey user = randomUser();
-            QCOMPARE(mm.remove(user), model.m_queue.contains(user));
-            model.m_queue.remove(user);
-        } else if (op < 55) {
-            const UserKey a = randomUser();
-            const UserKey b = rng.bounded(10) == 0 ? a : randomUser();
-            mm.block(a, b);
-            model.block(a, b);
-        } else if (op < 60) {
-            const UserKey user = randomUser();
-            mm.forget(user);
-            model.forget(user);
-        } else if (op < 63) {
-            const UserKey a = randomUser();
-            const UserKey b = randomUser();
-            mm.setPreviousPartners(a, b);
-            model.setPrevious(a, b);
-        } else {
-            const std::vector<Match> matches = mm.expire(now);
-            expired = true;
-            QSet<UserKey> seen;
-            for (const Match &match : matches) {
-                QVERIFY2(!seen.contains(match.first) && !seen.contains(match.second),
-                         "user in two matches");
-                seen.insert(match.first);
-                seen.insert(match.second);
-                checkMatch(match, int(model.m_queue.size()));
-                ++expireMatches;
-            }
-            for (const Match &match : matches) {
-                afterMatch(match);
-            }
-        }
-
-        // The queue agrees with the model.
-        QCOMPARE(mm.queuedCount(), int(model.m_queue.size()));
-        for (UserKey user = 1; user <= Users; ++user) {
-            QCOMPARE(mm.contains(user), model.m_queue.contains(user));
-            for (UserKey other = 1; other <= Users; ++other) {
-                QCOMPARE(mm.isBlocked(user, other), model.blocked(user, other));
-            }
-        }
-
-        // Stable after expire(); otherwise nextDeadline() asks for an expire() now.
-        const auto pair = model.matchablePair(now);
-        const auto deadline = mm.nextDeadline();
-        if (expired) {
-            QVERIFY2(!pair, qPrintable(QStringLiteral("step %1: %2 and %3 left unmatched")
-                                           .arg(step)
-                                           .arg(pair ? pair->first : 0)
-                                           .arg(pair ? pair->second : 0)));
-            QCOMPARE(deadline, model.futureDeadline(now));
-        } else if (pair) {
-            QVERIFY2(deadline && *deadline <= now,
-                     qPrintable(QStringLiteral("step %1: matchable pair, no deadline").arg(step)));
-        }
-        if (const auto future = model.futureDeadline(now)) {
-            QVERIFY2(deadline && *deadline <= *future, "a wait end is not reported");
-        }
+        run.step(step);
         if (QTest::currentTestFailed()) {
             qWarning("failed at step %d", step);
             return;
@@ -395,16 +476,18 @@ void TestMatchmakerRandom::randomizedInvariants()
     }
 
     // The run exercised what it claims to.
+    const RandomRun::Counts &counts = run.counts();
     qInfo("%d matches by enqueue, %d by expire, %d previous partners re-paired, %d by language "
           "alone, %d waits beside a sharer of another language",
-          enqueueMatches, expireMatches, previousRematches, languageOnly, crossLanguageWaits);
-    QVERIFY(enqueueMatches > 200);
+          counts.enqueueMatches, counts.expireMatches, counts.previousRematches,
+          counts.languageOnly, counts.crossLanguageWaits);
+    QVERIFY(counts.enqueueMatches > 200);
     if (wait > 0) {
-        QVERIFY(expireMatches > 50);
-        QVERIFY(languageOnly > 20);
-        QVERIFY(crossLanguageWaits > 0);
+        QVERIFY(counts.expireMatches > 50);
+        QVERIFY(counts.languageOnly > 20);
+        QVERIFY(counts.crossLanguageWaits > 0);
     }
-    QVERIFY(previousRematches > 0);
+    QVERIFY(counts.previousRematches > 0);
 }
 
 void TestMatchmakerRandom::burstWithoutInterests()

@@ -35,6 +35,11 @@ private slots:
     void acceptFailureDoesNotStopServing();
     void manyParallelConnections();
     void noPendingRequestsLeft(); // last: after everything above
+
+private:
+    /// Three WebSockets from one address (its WebSocket limit) and still its page loads; a fourth
+    /// WebSocket is told server_busy, as before.
+    void webSocketsCountedApart(quint16 port, const QByteArray &healthz);
 };
 
 void TestHttpHostile::garbage_data()
@@ -421,8 +426,11 @@ void TestHttpHostile::pendingConnectionsPerAddress()
     QTRY_COMPARE_WITH_TIMEOUT(listener->pendingRequests(), 2, kWaitMs);
     QCOMPARE(exchange(port, a, healthz).status, 200);
 
-    // Three WebSockets from `c` (its WebSocket limit) and still its page loads; a fourth
-    // WebSocket is told server_busy, as before.
+    webSocketsCountedApart(port, healthz);
+}
+
+void TestHttpHostile::webSocketsCountedApart(quint16 port, const QByteArray &healthz)
+{
     const QHostAddress c(QStringLiteral("127.0.0.42"));
     const QByteArray upgrade = upgradeRequestFor("127.0.0.1:" + QByteArray::number(port), {});
     std::vector<std::unique_ptr<RawHttpClient>> sockets;
