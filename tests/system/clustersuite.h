@@ -3,11 +3,10 @@
 #pragma once
 
 #include "tests/support/engines.h"
+#include "tests/support/freeport.h"
 #include "tests/support/serverprocess.h"
 
-#include <QHostAddress>
 #include <QProcess>
-#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
 #include <csignal>
@@ -65,11 +64,9 @@ public:
     bool start()
     {
         if (m_args.isEmpty()) {
-            QTcpServer probe;
-            if (!m_dir.isValid() || !probe.listen(QHostAddress::LocalHost, 0))
+            m_port = freePort();
+            if (!m_dir.isValid() || m_port == 0)
                 return false;
-            m_port = probe.serverPort();
-            probe.close();
             m_args =
                 QStringList{"--port", QString::number(m_port), "--bind", "127.0.0.1", "--save",
                             "",       "--appendonly",          "no",     "--dir",     m_dir.path()};

@@ -7,6 +7,7 @@
 
 #include "server/cluster/redisclient.h"
 #include "tests/support/engines.h"
+#include "tests/support/freeport.h"
 #include "tests/support/serverprocess.h"
 
 #include <QDir>
@@ -30,14 +31,6 @@ namespace {
 constexpr int kServers = 3;
 constexpr int kResumeWindowS = 6;
 constexpr int kDeathMs = 5000 + 1000; // node timeout + heartbeat period
-
-quint16 freePort()
-{
-    QTcpServer probe;
-    if (!probe.listen(QHostAddress::LocalHost, 0))
-        return 0;
-    return probe.serverPort();
-}
 
 struct HttpResult {
     int status = 0;
