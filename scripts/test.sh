@@ -26,6 +26,7 @@ echo "== benchmark smoke test =="
 "$root/scripts/bench.sh" --quick
 "$root/scripts/bench-cluster.sh" --quick
 "$root/scripts/soak.sh" --smoke
+"$root/scripts/soak-cluster.sh" --duration 30
 
 # One closing line for CI: suites run in both builds (any failure above has already stopped us).
 total=0
