@@ -27,6 +27,23 @@ private slots:
     void commandLine()
     {
         LaunchOptions options;
+        AppSettings settings(m_dir.filePath(QStringLiteral("cli.ini")));
+        defaultsFollowTheSettings(options, settings);
+        if (QTest::currentTestFailed())
+            return;
+        serverFlagsMeanHosting(options, settings);
+        if (QTest::currentTestFailed())
+            return;
+        connectAndLanguage(options, settings);
+        if (QTest::currentTestFailed())
+            return;
+        badArgumentsAndHelp(options);
+    }
+
+private:
+    /// No flags: the app hosts on the data folder's database, where and how the settings say.
+    static void defaultsFollowTheSettings(LaunchOptions &options, AppSettings &settings)
+    {
         QString message;
         QCOMPARE(parseCommandLine({QStringLiteral("anonchat")}, options, &message),
                  ParseOutcome::Run);
@@ -36,7 +53,6 @@ private slots:
         QVERIFY(!options.serverFlagGiven);
         QVERIFY(!options.connectUrl.isValid());
 
-        AppSettings settings(m_dir.filePath(QStringLiteral("cli.ini")));
         ServerBackend::Target target = startTarget(options, settings);
         QVERIFY(target.host);
         QCOMPARE(target.config.port, quint16(5000));
@@ -53,8 +69,12 @@ private slots:
         target = startTarget(options, settings);
         QVERIFY(!target.host);
         QCOMPARE(target.remoteUrl, QUrl(QStringLiteral("https://chat.example.org/")));
+    }
 
-        // Server flags mean hosting, whatever the settings say.
+    /// Server flags mean hosting, whatever the settings say.
+    static void serverFlagsMeanHosting(LaunchOptions &options, AppSettings &settings)
+    {
+        QString message;
         QCOMPARE(parseCommandLine({"anonchat", "--port", "0", "--db", "/tmp/x.db", "--host",
                                    "0.0.0.0", "--rate-limit", "0"},
                                   options, &message),
@@ -62,11 +82,16 @@ private slots:
         QVERIFY(options.serverFlagGiven && options.portGiven && options.hostGiven);
         QCOMPARE(options.serverConfig.database, QStringLiteral("/tmp/x.db"));
         QCOMPARE(options.serverConfig.rateLimit, 0);
-        target = startTarget(options, settings);
+        const ServerBackend::Target target = startTarget(options, settings);
         QVERIFY(target.host);
         QCOMPARE(target.config.port, quint16(0));
         QCOMPARE(target.config.host, QHostAddress(QHostAddress::AnyIPv4));
+    }
 
+    /// --connect means a remote server, whatever the settings say; --lang picks the language.
+    static void connectAndLanguage(LaunchOptions &options, AppSettings &settings)
+    {
+        QString message;
         for (const char *url : {"http://127.0.0.1:5000/", "https://chat.example.org",
                                 "ws://10.0.0.2:5000/ws", "wss://chat.example.org/ws"}) {
             QCOMPARE(parseCommandLine({"anonchat", "--connect", url}, options, &message),
@@ -80,7 +105,12 @@ private slots:
         QCOMPARE(options.language, QStringLiteral("zh_CN"));
         QCOMPARE(languageArgument({"anonchat", "--lang", "en"}), QStringLiteral("en"));
         QCOMPARE(languageArgument({"anonchat", "--lang=zh_CN"}), QStringLiteral("zh_CN"));
+    }
 
+    /// Bad arguments get a one-line message; --help and --help-all print the same help and exit.
+    static void badArgumentsAndHelp(LaunchOptions &options)
+    {
+        QString message;
         for (const QStringList &bad :
              {QStringList{"anonchat", "--connect", "ftp://example.org/"},
               QStringList{"anonchat", "--lang", "fr"}, QStringList{"anonchat", "--port", "x"},
@@ -99,7 +129,6 @@ private slots:
         QCOMPARE(helpAll, message);
     }
 
-private:
     QTemporaryDir m_dir;
 };
 

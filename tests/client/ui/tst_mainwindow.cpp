@@ -136,6 +136,111 @@ private:
         QTRY_VERIFY(w->isActiveWindow());
     }
 
+    /// Typing shows on the other side; Shift+Enter breaks the line, Enter sends; the ack marks it
+    /// sent.
+    static void typeAndSend(MainWindow &a, MainWindow &b)
+    {
+        QCOMPARE(b.typingLabel()->text(), QString());
+        QTest::keyClicks(a.input(), QStringLiteral("Hello there"));
+        QCOMPARE(a.counterLabel()->text(), QStringLiteral("11/500"));
+        QVERIFY(a.sendButton()->isEnabled());
+        QTRY_COMPARE_WITH_TIMEOUT(b.typingLabel()->text(), QStringLiteral("Stranger is typing…"),
+                                  kWait);
+
+        // Shift+Enter breaks the line; Enter sends.
+        QTest::keyClick(a.input(), Qt::Key_Return, Qt::ShiftModifier);
+        QTest::keyClicks(a.input(), QStringLiteral("second line"));
+        QCOMPARE(a.input()->text(), QStringLiteral("Hello there\nsecond line"));
+        QCOMPARE(a.session()->model()->count(Kind::Mine), 0);
+        QTest::keyClick(a.input(), Qt::Key_Return);
+        QCOMPARE(a.input()->text(), QString());
+        QCOMPARE(a.counterLabel()->text(), QStringLiteral("0/500"));
+        QCOMPARE(lastOf(a.session()->model(), Kind::Mine),
+                 QStringLiteral("Hello there\nsecond line"));
+        QTRY_COMPARE_WITH_TIMEOUT(lastOf(b.session()->model(), Kind::Theirs),
+                                  QStringLiteral("Hello there\nsecond line"), kWait);
+        // Delivered: the ack turned the pending bubble into a sent one.
+        const MessageListModel *am = a.session()->model();
+        QTRY_COMPARE(am->entry(am->count() - 1).delivery, Delivery::Sent);
+        QTRY_COMPARE(b.typingLabel()->text(), QString());
+    }
+
+    /// CJK and emoji through the input method, sent with the Send button.
+    static void sendCjkWithTheButton(MainWindow &a, MainWindow &b)
+    {
+        const QString cjk = QStringLiteral("你好，世界 👋🏽 こんにちは");
+        commitText(b.input(), cjk);
+        QCOMPARE(b.counterLabel()->text(), QStringLiteral("%1/500").arg(cjk.toUcs4().size()));
+        QTest::mouseClick(b.sendButton(), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(lastOf(a.session()->model(), Kind::Theirs), cjk, kWait);
+    }
+
+    /// The bubbles are painted inside the view.
+    static void expectBubblesInside(MainWindow &a, MainWindow &b)
+    {
+        for (MainWindow *w : {&a, &b}) {
+            QCoreApplication::processEvents();
+            const QImage image = w->view()->viewport()->grab().toImage();
+            QVERIFY(!image.isNull());
+            const auto *model = w->session()->model();
+            for (int row = 0; row < model->count(); ++row) {
+                const QRect rect = w->view()->visualRect(model->index(row));
+                QVERIFY2(rect.height() > 10, qPrintable(QString::number(rect.height())));
+                QVERIFY(rect.width() <= w->view()->viewport()->width());
+            }
+        }
+    }
+
+    /// Leaving a chat with messages asks first; Cancel keeps the chat, Leave ends it for both.
+    static void leaveAfterConfirming(MainWindow &a, MainWindow &b)
+    {
+        QTest::mouseClick(a.leaveButton(), Qt::LeftButton);
+        QTRY_VERIFY(a.confirmation() && a.confirmation()->isVisible());
+        a.confirmation()->button(QMessageBox::Cancel)->click();
+        QTRY_VERIFY(!a.confirmation());
+        QCOMPARE(a.session()->state(), State::Chatting);
+
+        QTest::mouseClick(a.leaveButton(), Qt::LeftButton);
+        QTRY_VERIFY(a.confirmation() && a.confirmation()->isVisible());
+        auto *leave = a.confirmation()->findChild<QPushButton *>(QStringLiteral("confirmLeave"));
+        QVERIFY(leave);
+        QTest::mouseClick(leave, Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(a.session()->state(), State::Ended, kWait);
+        QCOMPARE(lastOf(a.session()->model(), Kind::System), QStringLiteral("You left the chat."));
+        QTRY_COMPARE_WITH_TIMEOUT(b.session()->state(), State::Ended, kWait);
+        QCOMPARE(lastOf(b.session()->model(), Kind::System),
+                 QStringLiteral("The stranger left the chat."));
+        QVERIFY(b.stateLabel()->text().contains(QStringLiteral("Chat ended")));
+        QVERIFY(b.startButton()->isEnabled());
+        QVERIFY(!b.sendButton()->isEnabled());
+    }
+
+    /// In a view: taller rows for longer text, every row inside the viewport.
+    static void expectRowsInAView(const QString &cjk, const QString &emoji, int viewWidth)
+    {
+        MessageListModel model;
+        model.appendSystem(QStringLiteral("You're now chatting with a random stranger."));
+        model.appendPending(QStringLiteral("short"), QStringLiteral("n1"));
+        model.appendPending(cjk, QStringLiteral("n2"));
+        model.appendPending(emoji + QStringLiteral(" العربية"), QStringLiteral("n3"));
+        MessageView view;
+        view.setItemDelegate(new MessageDelegate(&view));
+        view.setModel(&model);
+        view.resize(viewWidth, 600);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        const QRect shortRow = view.visualRect(model.index(1));
+        const QRect longRow = view.visualRect(model.index(2));
+        QVERIFY2(longRow.height() > shortRow.height() * 2,
+                 qPrintable(QStringLiteral("a 120-character Chinese row is %1 px high, a short one "
+                                           "%2 px (fonts: fonts-noto-cjk, fonts-noto-color-emoji)")
+                                .arg(longRow.height())
+                                .arg(shortRow.height())));
+        for (int row = 0; row < model.count(); ++row)
+            QVERIFY(view.visualRect(model.index(row)).width() <= view.viewport()->width());
+        QVERIFY(!view.viewport()->grab().toImage().isNull());
+    }
+
     QTemporaryDir m_dir;
     int m_counter = 0;
 
@@ -171,71 +276,16 @@ private slots:
         QVERIFY(a.leaveButton()->isEnabled());
         QVERIFY(a.stateLabel()->text().contains(QStringLiteral("Chatting with a stranger")));
 
-        // Typing shows on the other side.
-        QCOMPARE(b.typingLabel()->text(), QString());
-        QTest::keyClicks(a.input(), QStringLiteral("Hello there"));
-        QCOMPARE(a.counterLabel()->text(), QStringLiteral("11/500"));
-        QVERIFY(a.sendButton()->isEnabled());
-        QTRY_COMPARE_WITH_TIMEOUT(b.typingLabel()->text(), QStringLiteral("Stranger is typing…"),
-                                  kWait);
-
-        // Shift+Enter breaks the line; Enter sends.
-        QTest::keyClick(a.input(), Qt::Key_Return, Qt::ShiftModifier);
-        QTest::keyClicks(a.input(), QStringLiteral("second line"));
-        QCOMPARE(a.input()->text(), QStringLiteral("Hello there\nsecond line"));
-        QCOMPARE(a.session()->model()->count(Kind::Mine), 0);
-        QTest::keyClick(a.input(), Qt::Key_Return);
-        QCOMPARE(a.input()->text(), QString());
-        QCOMPARE(a.counterLabel()->text(), QStringLiteral("0/500"));
-        QCOMPARE(lastOf(a.session()->model(), Kind::Mine),
-                 QStringLiteral("Hello there\nsecond line"));
-        QTRY_COMPARE_WITH_TIMEOUT(lastOf(b.session()->model(), Kind::Theirs),
-                                  QStringLiteral("Hello there\nsecond line"), kWait);
-        // Delivered: the ack turned the pending bubble into a sent one.
-        const MessageListModel *am = a.session()->model();
-        QTRY_COMPARE(am->entry(am->count() - 1).delivery, Delivery::Sent);
-        QTRY_COMPARE(b.typingLabel()->text(), QString());
-
-        // CJK and emoji through the input method, sent with the Send button.
-        const QString cjk = QStringLiteral("你好，世界 👋🏽 こんにちは");
-        commitText(b.input(), cjk);
-        QCOMPARE(b.counterLabel()->text(), QStringLiteral("%1/500").arg(cjk.toUcs4().size()));
-        QTest::mouseClick(b.sendButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(lastOf(am, Kind::Theirs), cjk, kWait);
-
-        // The bubbles are painted inside the view.
-        for (MainWindow *w : {&a, &b}) {
-            QCoreApplication::processEvents();
-            const QImage image = w->view()->viewport()->grab().toImage();
-            QVERIFY(!image.isNull());
-            const auto *model = w->session()->model();
-            for (int row = 0; row < model->count(); ++row) {
-                const QRect rect = w->view()->visualRect(model->index(row));
-                QVERIFY2(rect.height() > 10, qPrintable(QString::number(rect.height())));
-                QVERIFY(rect.width() <= w->view()->viewport()->width());
-            }
-        }
-
-        // Leaving a chat with messages asks first; Cancel keeps the chat.
-        QTest::mouseClick(a.leaveButton(), Qt::LeftButton);
-        QTRY_VERIFY(a.confirmation() && a.confirmation()->isVisible());
-        a.confirmation()->button(QMessageBox::Cancel)->click();
-        QTRY_VERIFY(!a.confirmation());
-        QCOMPARE(a.session()->state(), State::Chatting);
-
-        QTest::mouseClick(a.leaveButton(), Qt::LeftButton);
-        QTRY_VERIFY(a.confirmation() && a.confirmation()->isVisible());
-        auto *leave = a.confirmation()->findChild<QPushButton *>(QStringLiteral("confirmLeave"));
-        QVERIFY(leave);
-        QTest::mouseClick(leave, Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(a.session()->state(), State::Ended, kWait);
-        QCOMPARE(lastOf(am, Kind::System), QStringLiteral("You left the chat."));
-        QTRY_COMPARE_WITH_TIMEOUT(b.session()->state(), State::Ended, kWait);
-        QCOMPARE(lastOf(b.session()->model(), Kind::System),
-                 QStringLiteral("The stranger left the chat."));
-        QVERIFY(b.stateLabel()->text().contains(QStringLiteral("Chat ended")));
-        QVERIFY(b.startButton()->isEnabled());
-        QVERIFY(!b.sendButton()->isEnabled());
+        typeAndSend(a, b);
+        if (QTest::currentTestFailed())
+            return;
+        sendCjkWithTheButton(a, b);
+        if (QTest::currentTestFailed())
+            return;
+        expectBubblesInside(a, b);
+        if (QTest::currentTestFailed())
+            return;
+        leaveAfterConfirming(a, b);
     }
 
     void keyboardShortcuts()
@@ -592,28 +642,7 @@ private slots:
         // A newline is a line break.
         QCOMPARE(MessageDelegate::wrappedLines(QStringLiteral("a\nb"), font, viewWidth).size(), 2);
 
-        // In a view: taller rows for longer text, every row inside the viewport.
-        MessageListModel model;
-        model.appendSystem(QStringLiteral("You're now chatting with a random stranger."));
-        model.appendPending(QStringLiteral("short"), QStringLiteral("n1"));
-        model.appendPending(cjk, QStringLiteral("n2"));
-        model.appendPending(emoji + QStringLiteral(" العربية"), QStringLiteral("n3"));
-        MessageView view;
-        view.setItemDelegate(new MessageDelegate(&view));
-        view.setModel(&model);
-        view.resize(viewWidth, 600);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
-        const QRect shortRow = view.visualRect(model.index(1));
-        const QRect longRow = view.visualRect(model.index(2));
-        QVERIFY2(longRow.height() > shortRow.height() * 2,
-                 qPrintable(QStringLiteral("a 120-character Chinese row is %1 px high, a short one "
-                                           "%2 px (fonts: fonts-noto-cjk, fonts-noto-color-emoji)")
-                                .arg(longRow.height())
-                                .arg(shortRow.height())));
-        for (int row = 0; row < model.count(); ++row)
-            QVERIFY(view.visualRect(model.index(row)).width() <= view.viewport()->width());
-        QVERIFY(!view.viewport()->grab().toImage().isNull());
+        expectRowsInAView(cjk, emoji, viewWidth);
     }
 
     void closingStopsTheLocalServer()
