@@ -36,16 +36,12 @@ cleanup() {
     for pid in "${pids[@]}"; do
         kill -KILL "$pid" 2>/dev/null || true
     done
-    "$root/scripts/redis.sh" stop "$tmp/redis" >/dev/null 2>&1 || true
-    "$root/scripts/pg.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
+    cluster_services_stop "$tmp"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-"$root/scripts/redis.sh" start "$tmp/redis" >/dev/null
-"$root/scripts/pg.sh" start "$tmp/pg" >/dev/null
-redis_url=$(<"$tmp/redis/url")
-pg_url=$(<"$tmp/pg/url")
+cluster_services_start "$tmp"
 
 # A fresh PostgreSQL database per run, so that no run writes into another's tables.
 psql_bin=$(command -v psql || true)

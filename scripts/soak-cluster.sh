@@ -45,18 +45,16 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
-    "$root/scripts/redis.sh" stop "$tmp/redis" >/dev/null 2>&1 || true
-    "$root/scripts/pg.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
+    cluster_services_stop "$tmp"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-"$root/scripts/redis.sh" start "$tmp/redis" >/dev/null
-"$root/scripts/pg.sh" start "$tmp/pg" >/dev/null
+cluster_services_start "$tmp"
 urls=()
 for i in 1 2; do
     mkfifo "$tmp/stdout$i"
-    "$server_bin" --port 0 --db "$(<"$tmp/pg/url")" --redis "$(<"$tmp/redis/url")" \
+    "$server_bin" --port 0 --db "$pg_url" --redis "$redis_url" \
         --rate-limit 0 --max-connections-per-address 0 --interest-wait 1 \
         >"$tmp/stdout$i" 2>"$results/server$i.log" &
     pids+=($!)

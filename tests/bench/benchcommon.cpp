@@ -23,6 +23,13 @@ void fail(const QString &message)
     std::exit(2);
 }
 
+void processCommandLine(QCommandLineParser &parser, const QCoreApplication &app)
+{
+    parser.process(app);
+    if (!parser.positionalArguments().isEmpty())
+        fail(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+}
+
 double numberOption(const QCommandLineParser &parser, const char *name, double low, double high)
 {
     bool ok = false;

@@ -8,6 +8,7 @@
 #include <memory>
 
 class QCommandLineParser;
+class QCoreApplication;
 class QWebSocket;
 
 namespace anonchat::bench {
@@ -20,6 +21,10 @@ void preferQtEventDispatcher();
 
 /// Prints "<application name>: message" to stderr and exits with 2 (a bad command line).
 [[noreturn]] void fail(const QString &message);
+
+/// Processes the command line with `parser`'s options (--help included); fail() on a positional
+/// argument.
+void processCommandLine(QCommandLineParser &parser, const QCoreApplication &app);
 
 /// The value of option --name as a number within [low, high]; fail() otherwise.
 double numberOption(const QCommandLineParser &parser, const char *name, double low, double high);

@@ -81,9 +81,7 @@ Options parseOptions(const QCoreApplication &app)
 {
     QCommandLineParser parser;
     addOptions(parser);
-    parser.process(app);
-    if (!parser.positionalArguments().isEmpty())
-        fail(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    processCommandLine(parser, app);
 
     const auto number = [&](const char *name, double low, double high) {
         return numberOption(parser, name, low, high);

@@ -91,9 +91,7 @@ Options parseOptions(const QCoreApplication &app)
 {
     QCommandLineParser parser;
     addOptions(parser);
-    parser.process(app);
-    if (!parser.positionalArguments().isEmpty())
-        fail(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    processCommandLine(parser, app);
     Options o;
     o.churn.urls = loopbackUrls(parser);
     o.users = int(numberOption(parser, "users", 2, 20000));
