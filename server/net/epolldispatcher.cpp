@@ -141,8 +141,7 @@ void EpollEventDispatcher::drainWakeUps()
     // one that sees the flag still set posted its event before we look at the posted events.
     eventfd_t value = 0;
     [[maybe_unused]] const int r = ::eventfd_read(m_wakeFd, &value);
-    if (m_raceHook)
-        m_raceHook();
+    wakeUpsTaken();
     m_wakeUpPending.store(false, std::memory_order_release);
 }
 

@@ -4,7 +4,6 @@
 
 #include <array>
 #include <atomic>
-#include <functional>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -53,12 +52,12 @@ public:
     void wakeUp() override;
     void interrupt() override;
 
-    /// Tests only: runs in the middle of taking the wake-ups (on the dispatcher's thread), where
-    /// another thread's wakeUp() may land.
-    void setWakeUpRaceHookForTesting(std::function<void()> hook) { m_raceHook = std::move(hook); }
+protected:
+    /// Runs in the middle of taking the wake-ups (on the dispatcher's thread), where another
+    /// thread's wakeUp() may land: tst_epolldispatcher races one there.
+    virtual void wakeUpsTaken() {}
 
 private:
-    std::function<void()> m_raceHook;
     struct Timer {
         QObject *object = nullptr;
         qint64 interval = 0; // milliseconds; whole seconds for VeryCoarseTimer

@@ -430,14 +430,17 @@ void TestEpollDispatcher::dispatcherInWorkerThread()
 void TestEpollDispatcher::wakeUpRacingTheDrain()
 {
     QThread thread;
-    auto *dispatcher = new EpollEventDispatcher;
-    bool raced = false;
-    dispatcher->setWakeUpRaceHookForTesting([dispatcher, &raced] {
-        if (raced)
-            return;
-        raced = true;
-        dispatcher->wakeUp(); // as if from another thread, right here
-    });
+    // Another thread's wakeUp(), as if right between taking the wake-ups and clearing their flag.
+    struct RacingDispatcher : EpollEventDispatcher {
+        std::atomic<bool> raced{false};
+        void wakeUpsTaken() override
+        {
+            if (!raced.exchange(true))
+                wakeUp();
+        }
+    };
+    auto *dispatcher = new RacingDispatcher;
+    const std::atomic<bool> &raced = dispatcher->raced;
     thread.setEventDispatcher(dispatcher);
     thread.start();
     QObject worker;
