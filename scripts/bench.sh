@@ -44,7 +44,7 @@ if ((quick)); then
         "rate|100 clients × 5 msg/s|--pairs 50 --rate 5 --duration 2 --warmup 0.5"
         "crowd|400 clients × 0.5 msg/s|--pairs 200 --rate 0.5 --duration 2 --warmup 0.5"
         "one|1 pair, no idle|--pairs 1 --duration 2 --warmup 0.5"
-        "idle|200 idle + 1 pair|--idle 200 --idle-measure 1 --pairs 1 --duration 2 --warmup 0.5"
+        "idle|200 idle + 1 pair|--idle 200 --sources 4 --idle-measure 1 --pairs 1 --duration 2 --warmup 0.5"
         "join|200 users joining at once|--pairs 100 --duration 0"
     )
 else
@@ -54,7 +54,7 @@ else
         "rate|1,000 clients × 5 msg/s|--pairs 500 --rate 5 --duration 10 --warmup 2"
         "crowd|10,000 clients × 0.5 msg/s|--pairs 5000 --rate 0.5 --duration 10 --warmup 3"
         "one|1 pair, no idle|--pairs 1 --duration 10 --warmup 2"
-        "idle|19k idle + 1 pair|--idle 19000 --idle-measure 3 --pairs 1 --duration 10 --warmup 2"
+        "idle|19k idle + 1 pair|--idle 19000 --sources 4 --idle-measure 3 --pairs 1 --duration 10 --warmup 2"
         "join|19k users joining at once|--pairs 9500 --duration 0"
     )
 fi

@@ -10,9 +10,18 @@ namespace anonchat::bench {
 namespace {
 
 template <typename F>
-void runOn(LoadWorker *worker, F &&f, Qt::ConnectionType type = Qt::QueuedConnection)
+void runOn(QObject *worker, F &&f, Qt::ConnectionType type = Qt::QueuedConnection)
 {
     QMetaObject::invokeMethod(worker, std::forward<F>(f), type);
+}
+
+/// Closes a worker's connections, then ends its thread.
+template <typename Worker>
+void closeAndFinish(ThreadedWorker<Worker> &w)
+{
+    runOn(
+        w.worker, [worker = w.worker] { worker->closeAll(); }, Qt::BlockingQueuedConnection);
+    w.finish();
 }
 
 /// The servers together: CPU ticks, RSS and threads summed; ok if every one was sampled.
@@ -47,30 +56,28 @@ double delta(double before, double after)
 BenchRun::BenchRun(const Options &options)
     : m_o(options)
 {
-    if (m_o.idle > 0)
-        startWorkers(m_idleWorkers, std::min(m_o.idleThreads, m_o.idle), "idle");
-    if (m_o.pairs > 0)
-        startWorkers(m_chatWorkers, std::min(m_o.threads, 2 * m_o.pairs), "chat");
+    for (int i = 0; i < std::min(m_o.idleThreads, m_o.idle); ++i)
+        m_idleWorkers.push_back(IdleThread::start(QStringLiteral("idle-%1").arg(i), m_o.urls,
+                                                  m_o.sources, i, &m_shared));
+    for (int i = 0; i < std::min(m_o.threads, 2 * m_o.pairs); ++i)
+        m_chatWorkers.push_back(
+            ChatThread::start(QStringLiteral("chat-%1").arg(i), m_o.urls, i, &m_shared, m_o.rate));
 }
 
 BenchRun::~BenchRun()
 {
-    for (std::vector<WorkerThread> *set : {&m_idleWorkers, &m_chatWorkers}) {
-        for (WorkerThread &w : *set) {
-            if (w.worker)
-                w.finish();
-        }
+    for (IdleThread &w : m_idleWorkers) {
+        if (w.worker)
+            w.finish();
+    }
+    for (ChatThread &w : m_chatWorkers) {
+        if (w.worker)
+            w.finish();
     }
 }
 
-void BenchRun::startWorkers(std::vector<WorkerThread> &into, int count, const char *name)
-{
-    for (int i = 0; i < count; ++i)
-        into.push_back(WorkerThread::start(QStringLiteral("%1-%2").arg(QLatin1String(name)).arg(i),
-                                           m_o.urls, i, &m_shared, m_o.rate));
-}
-
-void BenchRun::openOn(std::vector<WorkerThread> &workers, int total)
+template <typename Worker>
+void BenchRun::openOn(std::vector<ThreadedWorker<Worker>> &workers, int total)
 {
     const int n = int(workers.size());
     const int workerCount = int(m_idleWorkers.size() + m_chatWorkers.size());
@@ -156,7 +163,7 @@ void BenchRun::connectAndMatch()
 
         const int toMatch = m_shared.welcomed - idleHeld;
         const qint64 t1 = nowNs();
-        for (WorkerThread &w : m_chatWorkers)
+        for (ChatThread &w : m_chatWorkers)
             runOn(w.worker, [worker = w.worker] { worker->joinQueue(); });
         if (!waitFor([&] { return m_shared.matched >= toMatch - toMatch % 2; }, m_o.phaseTimeout))
             m_m.problems << QStringLiteral("matching: timeout");
@@ -171,7 +178,7 @@ void BenchRun::chat()
     if (m_o.pairs == 0 || m_o.duration <= 0 || m_m.matchedPairs == 0 || m_m.serverGone)
         return;
     m_shared.chatting = true;
-    for (WorkerThread &w : m_chatWorkers)
+    for (ChatThread &w : m_chatWorkers)
         runOn(w.worker, [worker = w.worker] { worker->startChat(); });
     sleepFor(m_o.warmup);
     const double commits0 = sumMetric(m_o.urls, "anonchat_commit_seconds_count");
@@ -189,7 +196,7 @@ void BenchRun::chat()
     m_m.rowsStored = delta(rows0, sumMetric(m_o.urls, "anonchat_messages_stored_total"));
     m_m.windowNs = w1 - w0;
     m_shared.chatting = false;
-    for (WorkerThread &w : m_chatWorkers)
+    for (ChatThread &w : m_chatWorkers)
         runOn(w.worker, [worker = w.worker] { worker->stopChat(); });
 }
 
@@ -197,25 +204,22 @@ void BenchRun::chat()
 void BenchRun::collect()
 {
     WorkerResult &total = m_m.total;
-    for (std::vector<WorkerThread> *set : {&m_idleWorkers, &m_chatWorkers}) {
-        for (WorkerThread &w : *set) {
-            WorkerResult r;
-            runOn(
-                w.worker, [&r, worker = w.worker] { r = worker->takeResult(); },
-                Qt::BlockingQueuedConnection);
-            total.sent += r.sent;
-            total.delivered += r.delivered;
-            total.acked += r.acked;
-            total.otherFrames += r.otherFrames;
-            for (auto it = r.errors.cbegin(); it != r.errors.cend(); ++it)
-                total.errors[it.key()] += it.value();
-            total.latencyNs.insert(total.latencyNs.end(), r.latencyNs.begin(), r.latencyNs.end());
-            total.partners.insert(total.partners.end(), r.partners.begin(), r.partners.end());
-            runOn(
-                w.worker, [worker = w.worker] { worker->closeAll(); },
-                Qt::BlockingQueuedConnection);
-            w.finish();
-        }
+    for (IdleThread &w : m_idleWorkers)
+        closeAndFinish(w);
+    for (ChatThread &w : m_chatWorkers) {
+        WorkerResult r;
+        runOn(
+            w.worker, [&r, worker = w.worker] { r = worker->takeResult(); },
+            Qt::BlockingQueuedConnection);
+        total.sent += r.sent;
+        total.delivered += r.delivered;
+        total.acked += r.acked;
+        total.otherFrames += r.otherFrames;
+        for (auto it = r.errors.cbegin(); it != r.errors.cend(); ++it)
+            total.errors[it.key()] += it.value();
+        total.latencyNs.insert(total.latencyNs.end(), r.latencyNs.begin(), r.latencyNs.end());
+        total.partners.insert(total.partners.end(), r.partners.begin(), r.partners.end());
+        closeAndFinish(w);
     }
     std::sort(total.latencyNs.begin(), total.latencyNs.end());
     for (const auto &[server, partnerId] : total.partners) {

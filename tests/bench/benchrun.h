@@ -1,9 +1,11 @@
 #pragma once
 
 #include "benchcommon.h"
+#include "idleworker.h"
 #include "loadworker.h"
 #include "procstats.h"
 
+#include <QHostAddress>
 #include <QList>
 #include <QStringList>
 #include <QUrl>
@@ -24,6 +26,7 @@ struct Options {
     bool json = false;
     int threads = 2;
     int idleThreads = 1;
+    QList<QHostAddress> sources; ///< the idle connections' source addresses, in turn
     int concurrency = 256;
     double phaseTimeout = 60;
     double idleMeasure = 0;
@@ -68,10 +71,12 @@ public:
     Measurements run();
 
 private:
-    using WorkerThread = ThreadedWorker<LoadWorker>;
+    using IdleThread = ThreadedWorker<IdleWorker>;
+    using ChatThread = ThreadedWorker<LoadWorker>;
 
-    void startWorkers(std::vector<WorkerThread> &into, int count, const char *name);
-    void openOn(std::vector<WorkerThread> &workers, int total);
+    /// Spreads `total` new connections over `workers`.
+    template <typename Worker>
+    void openOn(std::vector<ThreadedWorker<Worker>> &workers, int total);
     /// Polls until done() or the timeout; false on timeout or when a server is gone.
     bool waitFor(const std::function<bool()> &done, double timeoutS);
     void sleepFor(double s);
@@ -83,8 +88,8 @@ private:
 
     const Options &m_o;
     SharedState m_shared;
-    std::vector<WorkerThread> m_idleWorkers;
-    std::vector<WorkerThread> m_chatWorkers;
+    std::vector<IdleThread> m_idleWorkers;
+    std::vector<ChatThread> m_chatWorkers;
     Measurements m_m;
 };
 

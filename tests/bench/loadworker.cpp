@@ -17,13 +17,6 @@ namespace {
 constexpr int kTickMs = 5;                      ///< rate mode: how often messages are released
 constexpr size_t kMaxLatencySamples = 20000000; ///< 160 MB at most
 
-void raiseToAtLeast(std::atomic<qint64> &value, qint64 candidate)
-{
-    qint64 current = value.load();
-    while (current < candidate && !value.compare_exchange_weak(current, candidate)) {
-    }
-}
-
 } // namespace
 
 LoadWorker::LoadWorker(const QList<QUrl> &urls, int index, SharedState *shared, double rate)

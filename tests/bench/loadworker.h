@@ -32,6 +32,14 @@ struct SharedState {
     QHash<QString, int> serverOfUser;
 };
 
+/// Sets `value` to `candidate` if that is larger (from any thread).
+inline void raiseToAtLeast(std::atomic<qint64> &value, qint64 candidate)
+{
+    qint64 current = value.load();
+    while (current < candidate && !value.compare_exchange_weak(current, candidate)) {
+    }
+}
+
 /// What one worker counted in the measured phase.
 struct WorkerResult {
     qint64 sent = 0;      ///< send_message frames sent

@@ -51,6 +51,10 @@ void addOptions(QCommandLineParser &parser)
         {"json", "Print one JSON object instead of text."},
         {"threads", "Client threads for the chatting connections (default 2).", "T", "2"},
         {"idle-threads", "Client threads for the idle connections (default 1).", "T", "1"},
+        {"sources",
+         "Loopback source addresses of the idle connections, 127.0.0.1 to 127.0.0.N in turn "
+         "(default 1): each has ~28,000 ephemeral ports towards one server port.",
+         "N", "1"},
         {"concurrency", "Handshakes in flight at most, all threads together (default 256).", "N",
          "256"},
         {"phase-timeout", "Seconds each of connecting and matching may take (default 60).", "S",
@@ -97,6 +101,8 @@ Options parseOptions(const QCoreApplication &app)
     o.json = parser.isSet(QStringLiteral("json"));
     o.threads = int(number("threads", 1, 16));
     o.idleThreads = int(number("idle-threads", 1, 16));
+    for (int i = 1, n = int(number("sources", 1, 254)); i <= n; ++i)
+        o.sources.append(QHostAddress(QStringLiteral("127.0.0.%1").arg(i)));
     o.concurrency = int(number("concurrency", 1, 10000));
     o.phaseTimeout = number("phase-timeout", 1, 600);
     o.idleMeasure = number("idle-measure", 0, 60);
