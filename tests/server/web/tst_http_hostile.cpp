@@ -459,8 +459,8 @@ void TestHttpHostile::browserPageLoadWithinLimit()
     for (const char *path :
          {"/", "/static/app.js", "/static/i18n.js", "/static/state.js", "/static/connection.js",
           "/static/events.js", "/static/queue.js", "/static/screens.js", "/static/messages.js",
-          "/static/outbox.js", "/static/composer.js", "/static/interests.js", "/static/style.css", "/static/chat.css",
-          "/static/favicon.svg", "/favicon.ico", "/healthz"}) {
+          "/static/outbox.js", "/static/composer.js", "/static/interests.js", "/static/style.css",
+          "/static/chat.css", "/static/favicon.svg", "/favicon.ico", "/healthz"}) {
         auto client = std::make_unique<RawHttpClient>(m_port, from);
         RawHttpClient *raw = client.get();
         const QByteArray request =
